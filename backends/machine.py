@@ -1,0 +1,168 @@
+"""A small VMM for the demo guests: it builds a realm or a normal VM through the ioctl wrappers,
+step by step, in the order kvmtool-cca uses (reference/cca-semantics.md §6).
+
+Realm: create the VM (realm type, 40-bit IPA), the vGICv3 and the memslot, route the demo's
+host call to userspace (SMCCC filter), configure the measurement algorithm, create and init
+the vCPU (PSCI 0.2 + REC), set pc and x0 -- then, as separate steps the user can watch:
+create the realm, INIT_RIPAS and populate the image; finalize the REC; activate.
+Realm parameters (PMCR_EL0.N, ID_AA64DFR0_EL1, the SVE vector length) are ONE_REG writes on
+the vCPU before the realm is created, which is why the vCPU comes first ([PATCH v9 32/35/38]).
+"""
+
+from __future__ import annotations
+
+import mmap
+from dataclasses import dataclass
+
+from backends import abi, guests
+from backends.abi import ffi
+from backends.errors import KvmError
+from backends.kernel import Kernel
+from backends.vmm import Device, Kvm, Vcpu, Vm
+
+GIC_DIST_BASE = 0x0800_0000  # QEMU virt's layout, for familiarity
+GIC_REDIST_BASE = 0x080A_0000
+PMU_IRQ = 23  # the PPI Linux's DT for a virtual PMU uses
+DEMO_X0 = 0x5245_414C_4D00  # "REALM\0": easy to spot when the guest writes it at E1
+X0_ID = abi.KVM_REG_ARM64 | abi.KVM_REG_SIZE_U64 | abi.KVM_REG_ARM_CORE | 0x00
+PC_ID = abi.KVM_REG_ARM64 | abi.KVM_REG_SIZE_U64 | abi.KVM_REG_ARM_CORE | 0x40
+
+
+@dataclass(frozen=True)
+class MachineSpec:
+    realm: bool = True
+    pmu: bool = False
+    sve: bool = False
+    rme_cap: int = abi.KVM_CAP_ARM_RME_V9
+
+
+class DemoMachine:
+    """Owns every fd and mapping it creates; `close()` releases them on every path."""
+
+    def __init__(self, kernel: Kernel, spec: MachineSpec) -> None:
+        self.kernel = kernel
+        self.spec = spec
+        self.program = guests.REALM_DEMO if spec.realm else guests.NORMAL_DEMO
+        self.kvm: Kvm | None = None
+        self.vm: Vm | None = None
+        self.vcpu: Vcpu | None = None
+        self.gic: Device | None = None
+        self._ram: mmap.mmap | None = None
+        self._ram_ptr = None
+        self.realm_created = False
+        self.rec_created = False
+        self.active = False
+
+    # --- the steps ----------------------------------------------------------------------------
+    def build(self) -> None:
+        """Everything up to the point where the user takes over: for a realm, a vCPU whose
+        pc and x0 are set while the realm is not yet created; for a normal VM, a ready vCPU."""
+        try:
+            self._build()
+        except BaseException:
+            self.close()
+            raise
+
+    def _build(self) -> None:
+        spec = self.spec
+        self.kvm = Kvm(self.kernel)
+        ipa = guests.REALM_IPA_BITS if spec.realm else 0
+        vm_type = (abi.KVM_VM_TYPE_ARM_REALM if spec.realm else 0) | ipa
+        self.vm = vm = self.kvm.create_vm(vm_type)
+        vm.rme_cap = spec.rme_cap
+        if spec.realm or spec.pmu:
+            self._create_gic(vm)
+        self._map_ram(vm)
+        if spec.realm:
+            vm.set_smccc_filter(guests.HOSTCALL_FID, 1, abi.KVM_SMCCC_FILTER_FWD_TO_USER)
+            vm.rme_config_hash(abi.ARM_RME_CONFIG_HASH_ALGO_SHA256)
+        self.vcpu = vcpu = vm.create_vcpu(0)
+        features = [abi.KVM_ARM_VCPU_PSCI_0_2]
+        if spec.realm:
+            features.append(abi.KVM_ARM_VCPU_REC)
+        if spec.pmu:
+            features.append(abi.KVM_ARM_VCPU_PMU_V3)
+        if spec.sve:
+            features.append(abi.KVM_ARM_VCPU_SVE)
+        vcpu.init(vm.preferred_target(), features)
+        if spec.sve and not spec.realm:
+            vcpu.finalize(abi.KVM_ARM_VCPU_SVE)
+        vcpu.set_reg(PC_ID, self.program.entry)
+        vcpu.set_reg(X0_ID, DEMO_X0)
+        if not spec.realm:
+            self._init_gic_and_pmu()
+
+    def create_realm(self) -> None:
+        """CREATE_REALM, then INIT_RIPAS over the image's first MiB and POPULATE the image.
+        SVE vCPUs are finalized first: the vector length is a realm parameter (v9-38)."""
+        vm, vcpu = self._vm(), self._vcpu()
+        if self.spec.sve:
+            vcpu.finalize(abi.KVM_ARM_VCPU_SVE)
+        vm.rme_create_realm()
+        self.realm_created = True
+        vm.rme_init_ripas(guests.REALM_RAM_BASE, guests.REALM_INIT_RIPAS_SIZE)
+        size = -(-len(self.program.image) // guests.GRANULE_SIZE) * guests.GRANULE_SIZE
+        vm.rme_populate(guests.REALM_RAM_BASE, size, measure=True)
+        self._init_gic_and_pmu()
+
+    def finalize_rec(self) -> None:
+        """KVM_ARM_VCPU_FINALIZE(REC): RMI_REC_CREATE takes x0-x7 and pc, now."""
+        self._vcpu().finalize(abi.KVM_ARM_VCPU_REC)
+        self.rec_created = True
+
+    def activate(self) -> None:
+        self._vm().rme_activate()
+        self.active = True
+
+    # --- pieces ---------------------------------------------------------------------------------
+    def _create_gic(self, vm: Vm) -> None:
+        self.gic = gic = vm.create_device(abi.KVM_DEV_TYPE_ARM_VGIC_V3)
+        for attr, addr in (
+            (abi.KVM_VGIC_V3_ADDR_TYPE_DIST, GIC_DIST_BASE),
+            (abi.KVM_VGIC_V3_ADDR_TYPE_REDIST, GIC_REDIST_BASE),
+        ):
+            gic.set_attr(abi.KVM_DEV_ARM_VGIC_GRP_ADDR, attr, ffi.new("uint64_t *", addr))
+
+    def _init_gic_and_pmu(self) -> None:
+        """The vGIC can only be initialised once its vCPUs exist; the PMU after the vGIC."""
+        if self.gic is not None:
+            self.gic.set_attr(abi.KVM_DEV_ARM_VGIC_GRP_CTRL, abi.KVM_DEV_ARM_VGIC_CTRL_INIT)
+        if self.spec.pmu:
+            vcpu = self._vcpu()
+            vcpu.set_device_attr(0, 0, ffi.new("int *", PMU_IRQ))  # PMU_V3_CTRL, PMU_V3_IRQ
+            vcpu.set_device_attr(0, 1)  # PMU_V3_CTRL, PMU_V3_INIT
+
+    def _map_ram(self, vm: Vm) -> None:
+        p = self.program
+        base = guests.REALM_RAM_BASE if self.spec.realm else guests.NORMAL_RAM_BASE
+        size = guests.REALM_RAM_SIZE if self.spec.realm else guests.NORMAL_RAM_SIZE
+        self._ram = ram = mmap.mmap(-1, size)
+        ram[p.load_address - base : p.load_address - base + len(p.image)] = p.image
+        self._ram_ptr = ffi.from_buffer(ram)
+        vm.set_user_memory_region(0, base, size, int(ffi.cast("uintptr_t", self._ram_ptr)))
+
+    def _vm(self) -> Vm:
+        if self.vm is None:
+            raise KvmError(9, "machine", detail="the VM is not built")  # EBADF
+        return self.vm
+
+    def _vcpu(self) -> Vcpu:
+        if self.vcpu is None:
+            raise KvmError(9, "machine", detail="the vCPU is not built")
+        return self.vcpu
+
+    def close(self) -> None:
+        for obj in (self.vcpu, self.gic, self.vm, self.kvm):
+            if obj is not None:
+                try:
+                    obj.close()
+                except (OSError, ValueError):
+                    pass
+        self.vcpu = self.gic = self.vm = self.kvm = None
+        self._ram_ptr = None
+        if self._ram is not None:
+            try:
+                self._ram.close()
+            except BufferError:
+                pass  # a cffi view still points at it; it goes with the process
+            self._ram = None

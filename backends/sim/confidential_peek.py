@@ -1,0 +1,109 @@
+"""SIMULATION ONLY: a read-only look at what the RMM holds for a REC.
+
+No real host can do this -- the REC's registers are the realm's confidential state, and the
+host's own copy (what KVM_GET_ONE_REG returns) is stale by design. The sim can show both, so
+the UI can put the staleness side by side. This sits outside the ioctl boundary on purpose:
+nothing that drives a real kernel may depend on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from backends import abi
+from backends.sim.kernel import SimKernel
+from backends.sim.realm_objects import Rec
+from backends.sim.vcpu import SimVcpu
+
+
+def _core(off: int) -> int:
+    return abi.KVM_REG_ARM64 | abi.KVM_REG_SIZE_U64 | abi.KVM_REG_ARM_CORE | off
+
+
+def _sys(op0: int, op1: int, crn: int, crm: int, op2: int) -> int:
+    return (
+        abi.KVM_REG_ARM64 | abi.KVM_REG_SIZE_U64 | abi.KVM_REG_ARM64_SYSREG
+        | op0 << 14 | op1 << 11 | crn << 7 | crm << 3 | op2
+    )
+
+
+PC, PSTATE, SP_EL1 = _core(0x40), _core(0x42), _core(0x44)
+PMCR_EL0 = _sys(3, 3, 9, 12, 0)
+ID_AA64DFR0_EL1 = _sys(3, 0, 0, 5, 0)
+
+
+@dataclass(frozen=True)
+class RecView:
+    """The REC as the RMM has it, keyed by the ONE_REG id of the matching host register."""
+
+    regs: dict[int, int]
+    realm_state: str
+    runnable: bool
+    # The 31 values the RMM copied into the guest's RsiHostCall struct at the last entry,
+    # if that entry completed a host call (runtime/rmi/run.c).
+    host_call_delivered: tuple[int, ...] | None
+    # The full syndrome of the last exit, SRT and SSE included, before the RMM masked it.
+    last_esr: int
+    stopped: str
+
+
+def _rec_of(kernel: Any, vcpu_fd: int) -> Rec | None:
+    if not isinstance(kernel, SimKernel):
+        return None
+    try:
+        vcpu = kernel.object(vcpu_fd)
+    except OSError:
+        return None
+    if not isinstance(vcpu, SimVcpu) or vcpu.rec is None:
+        return None
+    return vcpu.rec.rmm_rec
+
+
+def _view(rec: Rec, at_entry: bool) -> RecView | None:
+    cpu = rec.at_entry if at_entry else rec.cpu
+    if cpu is None:
+        return None
+    regs = {_core(2 * n): cpu.x[n] for n in range(31)}
+    regs |= {PC: cpu.pc, PSTATE: cpu.pstate, SP_EL1: cpu.sp}
+    regs[PMCR_EL0] = rec.pmcr
+    regs[ID_AA64DFR0_EL1] = rec.id_aa64dfr0
+    if rec.zcr_vq is not None:
+        regs[abi.KVM_REG_ARM64_SVE_VLS] = (1 << rec.zcr_vq) - 1
+    return RecView(
+        regs=regs,
+        realm_state=str(rec.realm.state),
+        runnable=rec.runnable,
+        host_call_delivered=rec.host_call_delivered if at_entry else None,
+        last_esr=rec.last_esr,
+        stopped=rec.stopped,
+    )
+
+
+def rec_now(kernel: Any, vcpu_fd: int) -> RecView | None:
+    """The REC's registers as they are now; None if there is no REC or no sim."""
+    rec = _rec_of(kernel, vcpu_fd)
+    return None if rec is None else _view(rec, at_entry=False)
+
+
+def rec_at_last_entry(kernel: Any, vcpu_fd: int) -> RecView | None:
+    """The REC as the guest received it at the last REC_ENTER, after the RMM consumed
+    rec_enter -- or at REC creation, if it has not run yet."""
+    rec = _rec_of(kernel, vcpu_fd)
+    if rec is None:
+        return None
+    if rec.at_entry is None:
+        return _view(rec, at_entry=False)
+    return _view(rec, at_entry=True)
+
+
+def last_kernel_esr(kernel: Any, vcpu_fd: int) -> int | None:
+    """The syndrome of the last exit as KVM kept it (vcpu->arch.fault.esr_el2): for a realm,
+    what the RMM let through in rec_exit.esr."""
+    if not isinstance(kernel, SimKernel):
+        return None
+    try:
+        vcpu = kernel.object(vcpu_fd)
+    except OSError:
+        return None
+    return vcpu.fault_esr if isinstance(vcpu, SimVcpu) else None

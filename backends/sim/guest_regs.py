@@ -1,0 +1,383 @@
+"""KVM's copy of a vCPU's registers and the ONE_REG handlers that read and write it.
+
+arch/arm64/kvm/guest.c (core, SVE, the realm filter of [PATCH v9 22/43]), sys_regs.c
+(system registers, CCSIDR demux) and hypercalls.c (firmware registers), in the order and
+with the errnos the kernel uses. For a realm this is the host's *shadow* state: the REC's
+real registers live in the RMM.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from backends import abi
+from backends.sim import sys_regs
+from backends.sim.errno_ import errno, fail
+from backends.sim.host import RealmSeries
+from backends.sim.sys_regs import Feature, Kind
+
+if TYPE_CHECKING:
+    from backends.sim.vcpu import SimVcpu
+
+NR_CORE_WORDS = abi.SIZEOF_KVM_REGS // 4
+OFF_SP, OFF_PC, OFF_PSTATE, OFF_SP_EL1, OFF_ELR_EL1 = 0x3E, 0x40, 0x42, 0x44, 0x46
+OFF_SPSR, OFF_VREGS, OFF_FPSR, OFF_FPCR = 0x48, 0x54, 0xD4, 0xD5
+RESET_PSTATE = 0x3C5  # PSR_MODE_EL1h | D A I F (arch/arm64/kvm/reset.c)
+
+PMCR_P, PMCR_C = 1 << 1, 1 << 2
+PMCR_LC = 1 << 6
+PMCR_N_SHIFT, PMCR_N_MASK = 11, 0x1F << 11
+PMCR_WRITABLE = 0xFF  # E P C D X DP LC LP; IMP and IDCODE are read-only
+
+FW_PSCI_VERSION = 0x6030_0000_0014_0000
+FW_WORKAROUND = {0x6030_0000_0014_0001: 2, 0x6030_0000_0014_0002: 3, 0x6030_0000_0014_0003: 2}
+FW_BMAPS = {  # value and the bits KVM supports (hypercalls.c)
+    0x6030_0000_0016_0000: 0x1,  # STD: TRNG
+    0x6030_0000_0016_0001: 0x1,  # STD_HYP: PV_TIME
+    0x6030_0000_0016_0002: 0x3,  # VENDOR_HYP: FUNC_FEAT, PTP
+    0x6030_0000_0016_0003: 0x0,  # VENDOR_HYP_2
+}
+PSCI_0_1, PSCI_0_2, PSCI_1_0, PSCI_1_1 = 0x0, 0x2, 0x1_0000, 0x1_0001
+
+SVE_VLS_ID = abi.KVM_REG_ARM64_SVE_VLS
+
+
+def _size(reg_id: int) -> int:
+    return 1 << ((reg_id & abi.KVM_REG_SIZE_MASK) >> abi.KVM_REG_SIZE_SHIFT)
+
+
+def _core_size(off: int) -> int | None:
+    """validate_core_offset: the size of the core register at this word offset."""
+    if 0 <= off <= OFF_ELR_EL1 or OFF_SPSR <= off <= OFF_SPSR + 2 * 4:
+        return 8
+    if OFF_VREGS <= off <= OFF_VREGS + 4 * 31:
+        return 16
+    if off in (OFF_FPSR, OFF_FPCR):
+        return 4
+    return None
+
+
+class VcpuRegs:
+    def __init__(self, vcpu: SimVcpu) -> None:
+        self.vcpu = vcpu
+        self.core = bytearray(abi.SIZEOF_KVM_REGS)
+        self.sys: dict[int, int] = {}
+        self.fw: dict[int, int] = {}
+        self.vls = 0  # bitmap of vector quadwords offered, KVM_REG_ARM64_SVE_VLS
+        self.zregs: dict[int, bytes] = {}
+
+    # --- reset (arch/arm64/kvm/reset.c kvm_reset_vcpu) ---------------------------------------
+    def reset(self) -> None:
+        v = self.vcpu
+        self.core[:] = bytes(len(self.core))
+        self.set_word64(OFF_PSTATE, RESET_PSTATE)
+        self.sys = {d.id: d.reset for d in sys_regs.SYS_REG_DESCS if self._visible(d)}
+        mpidr = sys_regs.BY_NAME["MPIDR_EL1"].id
+        self.sys[mpidr] = 1 << 31 | (v.vcpu_id & 0xFF) | ((v.vcpu_id >> 8) & 0xFF) << 8
+        dfr0 = sys_regs.BY_NAME["ID_AA64DFR0_EL1"].id
+        if v.has(abi.KVM_ARM_VCPU_PMU_V3):
+            self.sys[dfr0] |= 0x1 << 8  # PMUVer: PMUv3 only when the vCPU has a PMU
+            pmcr = sys_regs.BY_NAME["PMCR_EL0"].id
+            self.sys[pmcr] = (self.sys[pmcr] & ~PMCR_N_MASK) | v.vm.pmcr_n << PMCR_N_SHIFT
+        if v.has(abi.KVM_ARM_VCPU_SVE):
+            zfr0 = sys_regs.BY_NAME["ID_AA64ZFR0_EL1"].id
+            self.sys[zfr0] = 0x1
+            pfr0 = sys_regs.BY_NAME["ID_AA64PFR0_EL1"].id
+            self.sys[pfr0] |= 0x1 << 32  # SVE
+            self.vls = (1 << v.vm.host.sve_max_vq) - 1
+        psci = PSCI_1_1 if v.has(abi.KVM_ARM_VCPU_PSCI_0_2) else PSCI_0_1
+        self.fw = {FW_PSCI_VERSION: psci} | FW_WORKAROUND | dict(FW_BMAPS)
+
+    def _visible(self, d: sys_regs.SysRegDesc) -> bool:
+        v = self.vcpu
+        return {
+            Feature.BASE: True,
+            Feature.PMU: v.has(abi.KVM_ARM_VCPU_PMU_V3),
+            Feature.SVE: v.has(abi.KVM_ARM_VCPU_SVE),
+            Feature.PAUTH_ADDRESS: v.has(abi.KVM_ARM_VCPU_PTRAUTH_ADDRESS),
+            Feature.PAUTH_GENERIC: v.has(abi.KVM_ARM_VCPU_PTRAUTH_GENERIC),
+        }[d.feature]
+
+    # --- struct kvm_regs access for the run loop ---------------------------------------------
+    def word64(self, off: int) -> int:
+        return int.from_bytes(self.core[4 * off : 4 * off + 8], "little")
+
+    def set_word64(self, off: int, value: int) -> None:
+        self.core[4 * off : 4 * off + 8] = (value & (1 << 64) - 1).to_bytes(8, "little")
+
+    def x(self, n: int) -> int:
+        return self.word64(2 * n)
+
+    def set_x(self, n: int, value: int) -> None:
+        self.set_word64(2 * n, value)
+
+    @property
+    def pc(self) -> int:
+        return self.word64(OFF_PC)
+
+    @pc.setter
+    def pc(self, value: int) -> None:
+        self.set_word64(OFF_PC, value)
+
+    def sysreg(self, name: str) -> int:
+        return self.sys[sys_regs.BY_NAME[name].id]
+
+    def set_sysreg(self, name: str, value: int) -> None:
+        self.sys[sys_regs.BY_NAME[name].id] = value
+
+    # --- KVM_GET_REG_LIST (guest.c kvm_arm_copy_reg_indices) ----------------------------------
+    def indices(self) -> list[int]:
+        v = self.vcpu
+        realm = v.vm.is_realm
+        sve = v.has(abi.KVM_ARM_VCPU_SVE)
+        ids = []
+        for off in range(NR_CORE_WORDS):
+            size = _core_size(off)
+            if size is None or off % (size // 4) or (sve and size == 16):
+                continue
+            ids.append(_core_id(off, size))
+        if sve:
+            ids.append(SVE_VLS_ID)
+            # v9-39: an SVE vCPU that is not finalized lists only VLS; a realm only VLS.
+            if v.sve_finalized and not realm:
+                ids += [_sve_id(0x000, n, 8) for n in range(32)]
+                ids += [_sve_id(0x400, n, 5) for n in range(16)]
+                ids.append(_sve_id(0x600, 0, 5))
+        if realm:
+            # v9-40: a realm lists no FW, timer or demux registers, and of the sysregs only
+            # what kvm_realm_sys_reg_hidden_user leaves: ID_AA64DFR0_EL1 and PMCR_EL0.
+            for name in ("ID_AA64DFR0_EL1", "PMCR_EL0"):
+                d = sys_regs.BY_NAME[name]
+                if self._visible(d):
+                    ids.append(d.id)
+            return ids
+        ids += sorted(self.fw)
+        ids += [d.id for d in sys_regs.SYS_REG_DESCS if self._visible(d)]
+        ids += [_demux_id(i) for i in self._ccsidr_indices()]
+        return ids
+
+    def _ccsidr_indices(self) -> list[int]:
+        """CSSELR indices of the caches CLIDR_EL1 describes (sys_regs.c is_valid_cache)."""
+        clidr = self.sysreg("CLIDR_EL1")
+        out = []
+        for level in range(7):
+            ctype = (clidr >> (3 * level)) & 7
+            if ctype in (2, 3, 4):  # data, separate, unified
+                out.append(level << 1)
+            if ctype in (1, 3):  # instruction, separate
+                out.append(level << 1 | 1)
+        return sorted(out)
+
+    # --- KVM_GET_ONE_REG (guest.c kvm_arm_get_reg) --------------------------------------------
+    def get(self, reg_id: int) -> bytes:
+        if (reg_id & ~abi.KVM_REG_SIZE_MASK) >> 32 != abi.KVM_REG_ARM64 >> 32:
+            raise fail(errno.EINVAL)
+        coproc = reg_id & abi.KVM_REG_ARM_COPROC_MASK
+        if coproc == abi.KVM_REG_ARM_CORE:
+            off, size = self._core_check(reg_id)
+            return bytes(self.core[4 * off : 4 * off + size])
+        if coproc in (abi.KVM_REG_ARM_FW, abi.KVM_REG_ARM_FW_FEAT_BMAP):
+            if reg_id not in self.fw:
+                raise fail(errno.ENOENT)
+            return self.fw[reg_id].to_bytes(8, "little")
+        if coproc == abi.KVM_REG_ARM64_SVE:
+            return self._sve_get(reg_id)
+        if coproc == abi.KVM_REG_ARM_DEMUX:
+            return self._demux(reg_id).to_bytes(4, "little")
+        self._sysreg_check(reg_id)
+        return self.sys[reg_id].to_bytes(8, "little")
+
+    # --- KVM_SET_ONE_REG (guest.c kvm_arm_set_reg) --------------------------------------------
+    def set(self, reg_id: int, data: bytes) -> None:
+        if (reg_id & ~abi.KVM_REG_SIZE_MASK) >> 32 != abi.KVM_REG_ARM64 >> 32:
+            raise fail(errno.EINVAL)
+        # [PATCH v9 22/43]: the realm filter runs after the arch check and before any handler,
+        # so a realm's bogus core offset is EINVAL, not ENOENT.
+        if self.vcpu.vm.is_realm and not self._realm_settable(reg_id):
+            raise fail(errno.EINVAL)
+        coproc = reg_id & abi.KVM_REG_ARM_COPROC_MASK
+        value = int.from_bytes(data, "little")
+        if coproc == abi.KVM_REG_ARM_CORE:
+            self._core_set(reg_id, data)
+        elif coproc in (abi.KVM_REG_ARM_FW, abi.KVM_REG_ARM_FW_FEAT_BMAP):
+            self._fw_set(reg_id, value)
+        elif coproc == abi.KVM_REG_ARM64_SVE:
+            self._sve_set(reg_id, data)
+        elif coproc == abi.KVM_REG_ARM_DEMUX:
+            if value != self._demux(reg_id):
+                raise fail(errno.EINVAL)  # demux_c15_set: CCSIDR is the host's
+        else:
+            self._sysreg_set(reg_id, value)
+
+    def _realm_settable(self, reg_id: int) -> bool:
+        """validate_realm_set_reg ([PATCH v9 22/43]) plus the cases v9-32/35/38 add."""
+        if reg_id & abi.KVM_REG_ARM_COPROC_MASK == abi.KVM_REG_ARM_CORE:
+            off = reg_id & 0xFFFF  # core_reg_offset_from_id
+            return 0 <= off <= 2 * 30 or off == OFF_PC  # kvm_realm_validate_core_reg
+        if self.vcpu.vm.host.series is RealmSeries.V9:
+            return reg_id in (
+                sys_regs.BY_NAME["PMCR_EL0"].id,
+                sys_regs.BY_NAME["ID_AA64DFR0_EL1"].id,
+                SVE_VLS_ID,
+            )
+        return False
+
+    # --- core ---------------------------------------------------------------------------------
+    def _core_check(self, reg_id: int) -> tuple[int, int]:
+        off = reg_id & ~(
+            abi.KVM_REG_ARCH_MASK | abi.KVM_REG_SIZE_MASK | abi.KVM_REG_ARM_COPROC_MASK
+        )
+        size = _size(reg_id)
+        if off >= NR_CORE_WORDS or off + size // 4 >= NR_CORE_WORDS:
+            raise fail(errno.ENOENT)
+        want = _core_size(off)
+        if want is None or off % (want // 4) or size != want:
+            raise fail(errno.EINVAL)
+        if want == 16 and self.vcpu.has(abi.KVM_ARM_VCPU_SVE):
+            raise fail(errno.EINVAL)  # with SVE the V registers live in the Z registers
+        return off, size
+
+    def _core_set(self, reg_id: int, data: bytes) -> None:
+        off, size = self._core_check(reg_id)
+        if off == OFF_PSTATE:
+            mode = int.from_bytes(data, "little") & 0x1F
+            # set_core_reg: AArch64 EL0t/EL1t/EL1h only (no AArch32, no nested EL2 here).
+            if mode not in (0x0, 0x4, 0x5) or self.vcpu.has(abi.KVM_ARM_VCPU_EL1_32BIT):
+                raise fail(errno.EINVAL)
+        self.core[4 * off : 4 * off + size] = data
+
+    # --- system registers (sys_regs.c) -----------------------------------------------------------
+    def _sysreg_check(self, reg_id: int) -> sys_regs.SysRegDesc:
+        d = sys_regs.BY_ID.get(reg_id)
+        if d is None or reg_id not in self.sys:
+            raise fail(errno.ENOENT)  # not in the table, hidden, or not a U64 id
+        return d
+
+    def _sysreg_set(self, reg_id: int, value: int) -> None:
+        d = self._sysreg_check(reg_id)
+        vm = self.vcpu.vm
+        old = self.sys[reg_id]
+        match d.kind:
+            case Kind.INVARIANT:
+                if value != old:
+                    raise fail(errno.EINVAL)
+            case Kind.ID:
+                self._id_set(d, old, value)
+            case Kind.PMCR:
+                n = (value & PMCR_N_MASK) >> PMCR_N_SHIFT
+                # set_pmcr: a new N only while the VM has not run (upstream) and, v9-32, no
+                # realm exists; v9-36 caps it at the RMM's counter count. Otherwise ignored.
+                if not vm.has_ran_once and not vm.realm_created and n <= vm.max_pmu_counters:
+                    vm.pmcr_n = n
+                kept = old & ~(PMCR_WRITABLE | PMCR_N_MASK)
+                value = kept | (value & PMCR_WRITABLE & ~(PMCR_P | PMCR_C)) | PMCR_LC
+                self.sys[reg_id] = value | vm.pmcr_n << PMCR_N_SHIFT
+                return
+        self.sys[reg_id] = value
+
+    def _id_set(self, d: sys_regs.SysRegDesc, old: int, value: int) -> None:
+        vm = self.vcpu.vm
+        if value == old:
+            return
+        # "KVM: arm64: Allow userspace to change ID registers" (v6.7): only before the first
+        # run; v9-35 freezes them as soon as a realm exists.
+        if vm.has_ran_once or vm.realm_created:
+            raise fail(errno.EBUSY)
+        for shift in range(0, 64, 4):
+            if (value >> shift) & 0xF > (old >> shift) & 0xF:
+                raise fail(errno.EINVAL)  # a feature field may only be lowered
+        if d.name == "ID_AA64DFR0_EL1":
+            debugver, brps = value & 0xF, (value >> 12) & 0xF
+            wrps, ctx = (value >> 20) & 0xF, (value >> 28) & 0xF
+            # v9-35: the debug fields that become realm parameters must stay usable.
+            if debugver < 6 or brps == 0 or wrps == 0 or ctx > brps:
+                raise fail(errno.EINVAL)
+
+    def _demux(self, reg_id: int) -> int:
+        if _size(reg_id) != 4 or reg_id & abi.KVM_REG_ARM_DEMUX_ID_MASK:
+            raise fail(errno.ENOENT)
+        index = reg_id & abi.KVM_REG_ARM_DEMUX_VAL_MASK
+        if index not in self._ccsidr_indices():
+            raise fail(errno.ENOENT)
+        # A plausible geometry: 64-byte lines, 4 ways, 256 sets (L1) / 8 ways, 1024 sets (L2).
+        return 0x701FE01A if index < 2 else 0x707FE03A
+
+    # --- firmware registers (hypercalls.c kvm_arm_set_fw_reg) ----------------------------------
+    def _fw_set(self, reg_id: int, value: int) -> None:
+        vm = self.vcpu.vm
+        if reg_id not in self.fw:
+            raise fail(errno.ENOENT)
+        if reg_id == FW_PSCI_VERSION:
+            wants_02 = self.vcpu.has(abi.KVM_ARM_VCPU_PSCI_0_2)
+            valid = (PSCI_0_2, PSCI_1_0, PSCI_1_1) if wants_02 else (PSCI_0_1,)
+            if value not in valid:
+                raise fail(errno.EINVAL)
+            self.fw[reg_id] = value
+        elif reg_id in FW_WORKAROUND:
+            # A level up to the host's is accepted, but the host's level stays.
+            if value & ~0x1F or (value & 0xF) > FW_WORKAROUND[reg_id]:
+                raise fail(errno.EINVAL)
+        else:
+            if value & ~FW_BMAPS[reg_id]:
+                raise fail(errno.EINVAL)
+            if vm.has_ran_once and value != self.fw[reg_id]:
+                raise fail(errno.EBUSY)
+            self.fw[reg_id] = value
+
+    # --- SVE (guest.c get/set_sve_reg, get/set_sve_vls) --------------------------------------
+    def _sve_get(self, reg_id: int) -> bytes:
+        v = self.vcpu
+        if not v.has(abi.KVM_ARM_VCPU_SVE):
+            raise fail(errno.ENOENT)
+        if reg_id == SVE_VLS_ID:
+            return self.vls.to_bytes(64, "little")
+        self._sve_region(reg_id)
+        return self.zregs.get(reg_id, bytes(_size(reg_id)))
+
+    def _sve_set(self, reg_id: int, data: bytes) -> None:
+        v = self.vcpu
+        if not v.has(abi.KVM_ARM_VCPU_SVE):
+            raise fail(errno.ENOENT)
+        if reg_id == SVE_VLS_ID:
+            # v9-38: a realm's vector length is a realm parameter, fixed once it is created.
+            if v.sve_finalized or v.vm.realm_created:
+                raise fail(errno.EPERM)
+            vls = int.from_bytes(data, "little")
+            max_vq = vls.bit_length()
+            limit = v.vm.host.sve_max_vq
+            if v.vm.is_realm:
+                limit = min(limit, v.vm.host.rmm_max_sve_vq)
+            if max_vq == 0 or max_vq > limit or vls != (1 << max_vq) - 1:
+                raise fail(errno.EINVAL)
+            self.vls = vls
+            return
+        self._sve_region(reg_id)
+        self.zregs[reg_id] = bytes(data)
+
+    def _sve_region(self, reg_id: int) -> None:
+        low = reg_id & 0xFFFF
+        # Z0-Z31 at 0x000 (2048-bit slices), P0-P15 at 0x400 and FFR at 0x600 (256-bit).
+        want = 256 if low < 0x400 else 32 if low < 0x620 else None
+        if low & 31 or want is None or _size(reg_id) != want:
+            raise fail(errno.ENOENT)  # only slice 0 exists while vectors are <= 2048 bits
+        if not self.vcpu.sve_finalized:
+            raise fail(errno.EPERM)
+
+
+def _core_id(off: int, size: int) -> int:
+    code = {4: abi.KVM_REG_SIZE_U32, 8: abi.KVM_REG_SIZE_U64, 16: abi.KVM_REG_SIZE_U128}[size]
+    return abi.KVM_REG_ARM64 | code | abi.KVM_REG_ARM_CORE | off
+
+
+def _sve_id(base: int, n: int, size_code: int) -> int:
+    return (
+        abi.KVM_REG_ARM64
+        | abi.KVM_REG_ARM64_SVE
+        | base
+        | size_code << abi.KVM_REG_SIZE_SHIFT
+        | n << 5
+    )
+
+
+def _demux_id(index: int) -> int:
+    return abi.KVM_REG_ARM64 | abi.KVM_REG_SIZE_U32 | abi.KVM_REG_ARM_DEMUX | index

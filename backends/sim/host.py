@@ -1,0 +1,41 @@
+"""What the simulated machine is: its CPU's capabilities and which kernel runs on it.
+
+A real host differs by CPU (SVE, PMU, pointer auth) and by kernel (upstream, or one carrying
+the CCA host series); the sim takes both as configuration so tests can ask for a kernel
+without realm support, or one with only the seed patch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class RealmSeries(StrEnum):
+    """Which realm patches the simulated kernel carries."""
+
+    NONE = "none"  # an upstream kernel: no KVM_VM_TYPE_ARM_REALM
+    SEED = "seed"  # the v9 series up to [PATCH v9 22/43]: x0-x30 and pc settable
+    V9 = "v9"  # the whole v9 series: PMCR_EL0 (v9-32), ID_AA64DFR0_EL1 (v9-35), SVE_VLS (v9-38)
+
+
+@dataclass(frozen=True)
+class SimHost:
+    series: RealmSeries = RealmSeries.V9
+    ipa_limit: int = 48  # KVM_CAP_ARM_VM_IPA_SIZE
+    sve: bool = True  # KVM_CAP_ARM_SVE
+    sve_max_vq: int = 4  # 512-bit vectors
+    pmu: bool = True  # KVM_CAP_ARM_PMU_V3
+    pmu_counters: int = 6  # PMCR_EL0.N of the host PMU
+    pauth: bool = False  # QEMU's -cpu max,pauth=off, as the real-kernel tier runs
+    max_vcpus: int = 8
+    # The RMM's limits for realm parameters (RMI_FEATURES register 0).
+    rmm_max_sve_vq: int = 4
+    rmm_pmu_counters: int = 6
+    # How many guest instructions one REC/vCPU entry may run before a (simulated) host
+    # timer interrupt brings it back to KVM's run loop.
+    slice_instructions: int = 100_000
+
+    @property
+    def realm(self) -> bool:
+        return self.series is not RealmSeries.NONE

@@ -1,0 +1,220 @@
+"""The simulated /dev/kvm and VM fds: capabilities, VM types, memslots, devices, the SMCCC
+filter and the realm capability.
+
+virt/kvm/kvm_main.c and arch/arm64/kvm/arm.c (kvm_vm_ioctl_check_extension,
+kvm_arch_vm_ioctl), with the realm additions of the v9 series: the VM type of
+[PATCH v9 09/43] and KVM_CAP_ARM_RME of [PATCH v9 06/43].
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from backends import abi
+from backends.abi import ffi
+from backends.sim import realm as kvm_realm
+from backends.sim.errno_ import errno, fail
+from backends.sim.host import SimHost
+from backends.sim.memory import Memslots, copy_from_user, read_struct
+from backends.sim.rmm import Rmm
+from backends.sim.vcpu import VCPU_MMAP_SIZE, SimVcpu
+
+if TYPE_CHECKING:
+    from backends.sim.kernel import SimKernel
+
+DEFAULT_IPA_BITS = 40
+
+
+class SimSystem:
+    """What an fd of /dev/kvm answers."""
+
+    def __init__(self, kernel: SimKernel) -> None:
+        self.kernel = kernel
+
+    def ioctl(self, request: int, arg: Any) -> int:
+        if request == abi.KVM_GET_API_VERSION:
+            return abi.KVM_API_VERSION
+        if request == abi.KVM_CHECK_EXTENSION:
+            return check_extension(self.kernel.host, None, int(arg))
+        if request == abi.KVM_GET_VCPU_MMAP_SIZE:
+            return VCPU_MMAP_SIZE
+        if request == abi.KVM_CREATE_VM:
+            vm = SimVm(self.kernel, int(arg))
+            return self.kernel.install(vm)
+        raise fail(errno.EINVAL)  # kvm_arch_dev_ioctl on arm64
+
+
+def check_extension(host: SimHost, vm: SimVm | None, cap: int) -> int:
+    realm = vm is not None and vm.is_realm
+    answers = {
+        abi.KVM_CAP_IRQCHIP: 1,
+        abi.KVM_CAP_USER_MEMORY: 1,
+        abi.KVM_CAP_NR_VCPUS: host.max_vcpus,
+        abi.KVM_CAP_MAX_VCPUS: host.max_vcpus,
+        abi.KVM_CAP_MAX_VCPU_ID: host.max_vcpus,
+        abi.KVM_CAP_NR_MEMSLOTS: 512,
+        abi.KVM_CAP_ONE_REG: 1,
+        abi.KVM_CAP_ARM_PSCI: 1,
+        abi.KVM_CAP_ARM_PSCI_0_2: 1,
+        abi.KVM_CAP_DEVICE_CTRL: 1,
+        abi.KVM_CAP_VM_ATTRIBUTES: 1,
+        abi.KVM_CAP_VCPU_ATTRIBUTES: 1,
+        abi.KVM_CAP_CHECK_EXTENSION_VM: 1,
+        abi.KVM_CAP_ARM_VM_IPA_SIZE: host.ipa_limit,
+        abi.KVM_CAP_ARM_PMU_V3: int(host.pmu),
+        abi.KVM_CAP_ARM_SVE: int(host.sve),
+        abi.KVM_CAP_ARM_PTRAUTH_ADDRESS: int(host.pauth),
+        abi.KVM_CAP_ARM_PTRAUTH_GENERIC: int(host.pauth),
+        abi.KVM_CAP_MEMORY_FAULT_INFO: 1,
+        # Hidden for realms: [PATCH v9 08/43] (guest debug), v9-14 (counter offset),
+        # v9-33 (read-only memory).
+        abi.KVM_CAP_SET_GUEST_DEBUG: int(not realm),
+        abi.KVM_CAP_COUNTER_OFFSET: int(not realm),
+        abi.KVM_CAP_READONLY_MEM: int(not realm),
+    }
+    if host.realm:
+        answers[abi.KVM_CAP_ARM_RME_V9] = 1
+    return answers.get(cap, 0)
+
+
+class SimVgic:
+    """A KVM_DEV_TYPE_ARM_VGIC_V3 device fd: addresses and init, nothing that interrupts."""
+
+    def __init__(self, vm: SimVm) -> None:
+        self.vm = vm
+        self.addresses: dict[int, int] = {}
+        self.initialized = False
+
+    def ioctl(self, request: int, arg: Any) -> int:
+        if request != abi.KVM_SET_DEVICE_ATTR:
+            raise fail(errno.ENXIO)
+        attr = ffi.cast("struct kvm_device_attr *", arg)
+        if attr.group == abi.KVM_DEV_ARM_VGIC_GRP_ADDR:
+            if self.initialized:
+                raise fail(errno.EBUSY)
+            addr = int.from_bytes(copy_from_user(int(attr.addr), 8), "little")
+            if addr % 0x10000:
+                raise fail(errno.EINVAL)
+            self.addresses[int(attr.attr)] = addr
+            return 0
+        if attr.group == abi.KVM_DEV_ARM_VGIC_GRP_CTRL and attr.attr == abi.KVM_DEV_ARM_VGIC_CTRL_INIT:
+            if not self.vm.vcpus or len(self.addresses) < 2:
+                raise fail(errno.ENXIO)
+            self.initialized = True
+            return 0
+        raise fail(errno.ENXIO)
+
+
+class SimVm:
+    def __init__(self, kernel: SimKernel, vm_type: int) -> None:
+        host = kernel.host
+        if vm_type & ~(abi.KVM_VM_TYPE_ARM_IPA_SIZE_MASK | abi.KVM_VM_TYPE_ARM_MASK):
+            raise fail(errno.EINVAL)
+        kind = vm_type & abi.KVM_VM_TYPE_ARM_MASK
+        if kind not in (abi.KVM_VM_TYPE_ARM_NORMAL, abi.KVM_VM_TYPE_ARM_REALM):
+            raise fail(errno.EINVAL)
+        if kind == abi.KVM_VM_TYPE_ARM_REALM and not host.realm:
+            raise fail(errno.EINVAL)  # an upstream kernel: unknown type bits
+        ipa = vm_type & abi.KVM_VM_TYPE_ARM_IPA_SIZE_MASK or DEFAULT_IPA_BITS
+        if ipa < 32 or ipa > host.ipa_limit:
+            raise fail(errno.EINVAL)
+        self.kernel = kernel
+        self.host = host
+        self.ipa_bits = ipa
+        self.is_realm = kind == abi.KVM_VM_TYPE_ARM_REALM
+        self.realm = kvm_realm.KvmRealm() if self.is_realm else None
+        self.rmm = Rmm(host.slice_instructions)
+        self.memslots = Memslots()
+        self.vcpus: dict[int, SimVcpu] = {}
+        self.irqchip: SimVgic | None = None
+        self.smccc_filter: list[tuple[int, int, int]] = []
+        self.has_ran_once = False
+        self.pmcr_n = min(host.pmu_counters, host.rmm_pmu_counters) if self.is_realm else (
+            host.pmu_counters
+        )
+
+    @property
+    def realm_created(self) -> bool:
+        return self.realm is not None and self.realm.state is not kvm_realm.KvmRealmState.NONE
+
+    @property
+    def max_pmu_counters(self) -> int:
+        if self.is_realm:
+            return min(self.host.pmu_counters, self.host.rmm_pmu_counters)
+        return self.host.pmu_counters
+
+    def smccc_action(self, fid: int) -> int:
+        for base, count, action in self.smccc_filter:
+            if base <= fid < base + count:
+                return action
+        return abi.KVM_SMCCC_FILTER_HANDLE
+
+    def ioctl(self, request: int, arg: Any) -> int:
+        if request == abi.KVM_CHECK_EXTENSION:
+            return check_extension(self.host, self, int(arg))
+        if request == abi.KVM_CREATE_VCPU:
+            return self._create_vcpu(int(arg))
+        if request == abi.KVM_SET_USER_MEMORY_REGION:
+            r = ffi.cast("struct kvm_userspace_memory_region *", arg)
+            self.memslots.set(
+                int(r.slot), int(r.flags), int(r.guest_phys_addr), int(r.memory_size),
+                int(r.userspace_addr),
+            )
+            return 0
+        if request == abi.KVM_ENABLE_CAP:
+            cap = ffi.cast("struct kvm_enable_cap *", arg)
+            if cap.cap == abi.KVM_CAP_ARM_RME_V9 and self.host.realm:
+                return kvm_realm.enable_cap(self, int(cap.args[0]), int(cap.args[1]))
+            raise fail(errno.EINVAL)
+        if request == abi.KVM_ARM_PREFERRED_TARGET:
+            init = ffi.cast("struct kvm_vcpu_init *", arg)
+            init.target = abi.KVM_ARM_TARGET_GENERIC_V8
+            for i in range(7):
+                init.features[i] = 0
+            return 0
+        if request == abi.KVM_CREATE_DEVICE:
+            return self._create_device(arg)
+        if request == abi.KVM_SET_DEVICE_ATTR:
+            return self._set_attr(arg)
+        raise fail(errno.EINVAL)
+
+    def _create_vcpu(self, vcpu_id: int) -> int:
+        if vcpu_id < 0 or vcpu_id >= self.host.max_vcpus:
+            raise fail(errno.EINVAL)
+        if vcpu_id in self.vcpus:
+            raise fail(errno.EEXIST)
+        if self.irqchip is not None and self.irqchip.initialized:
+            raise fail(errno.EBUSY)  # vCPUs can't join an initialized vGIC
+        vcpu = SimVcpu(self, vcpu_id)
+        self.vcpus[vcpu_id] = vcpu
+        return self.kernel.install(vcpu)
+
+    def _create_device(self, arg: Any) -> int:
+        req = ffi.cast("struct kvm_create_device *", arg)
+        if req.type != abi.KVM_DEV_TYPE_ARM_VGIC_V3:
+            raise fail(errno.ENODEV)
+        if self.irqchip is not None:
+            raise fail(errno.EEXIST)
+        self.irqchip = SimVgic(self)
+        req.fd = self.kernel.install(self.irqchip)
+        return 0
+
+    def _set_attr(self, arg: Any) -> int:
+        attr = ffi.cast("struct kvm_device_attr *", arg)
+        if attr.group != abi.KVM_ARM_VM_SMCCC_CTRL or attr.attr != abi.KVM_ARM_VM_SMCCC_FILTER:
+            raise fail(errno.ENXIO)
+        f = read_struct(int(attr.addr), "struct kvm_smccc_filter")
+        base, count, action = int(f.base), int(f.nr_functions), int(f.action)
+        if count == 0 or base + count > 1 << 32 or action > abi.KVM_SMCCC_FILTER_FWD_TO_USER:
+            raise fail(errno.EINVAL)
+        if any(bytes(f.pad)):
+            raise fail(errno.EINVAL)
+        if self.has_ran_once:
+            raise fail(errno.EBUSY)
+        # KVM reserves its own vendor-hypervisor range (kvm_smccc_filter_insert_reserved).
+        reserved = [(0xC600_0000, 0x1_0000), (0x8600_0000, 0x1_0000)]
+        for b, n, *_ in self.smccc_filter + [(rb, rn) for rb, rn in reserved]:
+            if base < b + n and b < base + count:
+                raise fail(errno.EEXIST)
+        self.smccc_filter.append((base, count, action))
+        return 0

@@ -1,0 +1,400 @@
+"""KVM's half of a realm: the realm state machine, REC creation, and the run loop that
+copies registers into rec_enter and out of rec_exit.
+
+arch/arm64/kvm/rme.c and rme-exit.c of the v9 series:
+  [PATCH v9 07/43] "arm64: RME: Define the user ABI" / realm creation and its errnos,
+  [PATCH v9 11/43] "arm64: RME: Allocate/free RECs to match vCPUs" (REC_CREATE),
+  [PATCH v9 15/43] "arm64: RME: ... RIPAS" (INIT_RIPAS), [PATCH v9 19/43] (POPULATE),
+  [PATCH v9 16/43] "arm64: RME: Handle realm enter/exit" (kvm_rec_pre_enter, handle_rec_exit),
+  [PATCH v9 17/43] "arm64: RME: Handle RMI_EXIT_RIPAS_CHANGE",
+  [PATCH v9 18/43] "KVM: arm64: Handle realm MMIO emulation",
+  [PATCH v9 43/43] "KVM: arm64: Allow activating realms".
+KVM learns about the guest only from rec_exit, exactly as on hardware, so its copy of the
+registers is stale for the same reasons.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from backends import abi
+from backends.sim import smccc
+from backends.sim.errno_ import errno, fail
+from backends.sim.memory import read_struct
+from backends.sim.realm_objects import Realm, Rec
+from backends.sim.rmi import (
+    REC_ENTER_FLAG_EMULATED_MMIO,
+    REC_PARAMS_FLAG_RUNNABLE,
+    REC_RUN_GPRS,
+    RIPAS_RAM,
+    RealmParams,
+    RecParams,
+    RecRun,
+    RmiExit,
+    RmiStatus,
+    rmi_index,
+    rmi_status,
+)
+from backends.sim.syndrome import (
+    EC_DABT_LOW,
+    EC_IABT_LOW,
+    esr_ec,
+    esr_isv,
+    esr_sas_bytes,
+    esr_sf,
+    esr_srt,
+    esr_sse,
+    esr_wnr,
+)
+
+if TYPE_CHECKING:
+    from backends.sim.kvm import SimVm
+    from backends.sim.vcpu import SimVcpu
+
+MASK64 = (1 << 64) - 1
+GRANULE = 4096
+SLICES_PER_RUN = 4
+
+
+class KvmRealmState(StrEnum):
+    """enum realm_state, kvm_rme.h ([PATCH v9 07/43])."""
+
+    NONE = "none"
+    NEW = "new"
+    ACTIVE = "active"
+    DYING = "dying"
+    DEAD = "dead"
+
+
+@dataclass
+class KvmRealm:
+    state: KvmRealmState = KvmRealmState.NONE
+    hash_algo: int = abi.ARM_RME_CONFIG_HASH_ALGO_SHA256
+    rpv: bytes = b""
+    rd: Realm | None = None
+
+
+@dataclass
+class KvmRec:
+    """vcpu->arch.rec: the REC handle and the rec_run page KVM shares with the RMM."""
+
+    rmm_rec: Rec | None = None
+    run: RecRun = field(default_factory=RecRun)
+    mpidr: int = 0
+
+
+# --- KVM_ENABLE_CAP(KVM_CAP_ARM_RME) --------------------------------------------------------
+
+
+def enable_cap(vm: SimVm, action: int, arg_addr: int) -> int:
+    realm = vm.realm
+    if realm is None:
+        raise fail(errno.EINVAL)  # not a realm VM
+    if action == abi.KVM_CAP_ARM_RME_CONFIG_REALM:
+        return _config(realm, arg_addr)
+    if action == abi.KVM_CAP_ARM_RME_CREATE_REALM:
+        return _create(vm, realm)
+    if action == abi.KVM_CAP_ARM_RME_INIT_RIPAS_REALM:
+        return _init_ripas(vm, realm, arg_addr)
+    if action == abi.KVM_CAP_ARM_RME_POPULATE_REALM:
+        return _populate(vm, realm, arg_addr)
+    if action == abi.KVM_CAP_ARM_RME_ACTIVATE_REALM:
+        if realm.state is not KvmRealmState.NEW:
+            raise fail(errno.EINVAL)
+        assert realm.rd is not None
+        if rmi_status(vm.rmm.realm_activate(realm.rd)) != RmiStatus.SUCCESS:
+            raise fail(errno.ENXIO)
+        realm.state = KvmRealmState.ACTIVE
+        return 0
+    raise fail(errno.EINVAL)
+
+
+def _config(realm: KvmRealm, addr: int) -> int:
+    if realm.state is not KvmRealmState.NONE:
+        raise fail(errno.EBUSY)
+    cfg = read_struct(addr, "struct arm_rme_config")
+    if cfg.cfg == abi.ARM_RME_CONFIG_RPV:
+        realm.rpv = bytes(cfg.rpv)
+    elif cfg.cfg == abi.ARM_RME_CONFIG_HASH_ALGO:
+        if cfg.hash_algo not in (
+            abi.ARM_RME_CONFIG_HASH_ALGO_SHA256,
+            abi.ARM_RME_CONFIG_HASH_ALGO_SHA512,
+        ):
+            raise fail(errno.EINVAL)
+        realm.hash_algo = int(cfg.hash_algo)
+    else:
+        raise fail(errno.EINVAL)
+    return 0
+
+
+def _create(vm: SimVm, realm: KvmRealm) -> int:
+    if realm.state is not KvmRealmState.NONE:
+        raise fail(errno.EEXIST)
+    # The realm parameters come from what the VMM set on the vCPUs before this point:
+    # PMCR_EL0.N (v9-32), ID_AA64DFR0_EL1's BRPs/WRPs/CTX_CMPs (v9-34/35), the SVE vector
+    # length (v9-38; realm_init_sve_param wants every SVE vCPU finalized).
+    vcpus = list(vm.vcpus.values())
+    pmu = any(v.has(abi.KVM_ARM_VCPU_PMU_V3) for v in vcpus)
+    sve_vcpus = [v for v in vcpus if v.has(abi.KVM_ARM_VCPU_SVE)]
+    if any(not v.sve_finalized for v in sve_vcpus):
+        raise fail(errno.EINVAL)
+    dfr0 = vcpus[0].regs.sysreg("ID_AA64DFR0_EL1") if vcpus else 0x1030_5006
+    params = RealmParams(
+        ipa_width=vm.ipa_bits,
+        hash_algo=realm.hash_algo,
+        rpv=realm.rpv,
+        pmu_num_ctrs=vm.pmcr_n if pmu else None,
+        num_bps=((dfr0 >> 12) & 0xF) + 1,
+        num_wps=((dfr0 >> 20) & 0xF) + 1,
+        num_ctx_cmps=((dfr0 >> 28) & 0xF) + 1,
+        sve_vq=sve_vcpus[0].regs.vls.bit_length() if sve_vcpus else None,
+    )
+    realm.rd = vm.rmm.realm_create(params)
+    realm.state = KvmRealmState.NEW
+    return 0
+
+
+def _range(addr: int, ctype: str) -> tuple[int, int, Any]:
+    s = read_struct(addr, ctype)
+    return int(s.base), int(s.size), s
+
+
+def _init_ripas(vm: SimVm, realm: KvmRealm, addr: int) -> int:
+    base, size, _ = _range(addr, "struct arm_rme_init_ripas")
+    if realm.state is not KvmRealmState.NEW:
+        raise fail(errno.EPERM)
+    top = base + size
+    if top < base or base % GRANULE or top % GRANULE:
+        raise fail(errno.EINVAL)
+    assert realm.rd is not None
+    status, _ = vm.rmm.rtt_init_ripas(realm.rd, base, top)
+    if rmi_status(status) != RmiStatus.SUCCESS:
+        raise fail(errno.ENXIO)
+    return 0
+
+
+def _populate(vm: SimVm, realm: KvmRealm, addr: int) -> int:
+    base, size, s = _range(addr, "struct arm_rme_populate_realm")
+    if realm.state is not KvmRealmState.NEW:
+        raise fail(errno.EPERM)
+    if base % GRANULE or size % GRANULE or s.flags & ~abi.KVM_ARM_RME_POPULATE_FLAGS_MEASURE:
+        raise fail(errno.EINVAL)
+    assert realm.rd is not None
+    for ipa in range(base, base + size, GRANULE):
+        # The initial contents come from the VMM's memory behind the memslot: the "shared
+        # alias" that RMI_DATA_CREATE copies from ([PATCH v9 19/43]).
+        data = vm.memslots.read(ipa, GRANULE)
+        if data is None:
+            raise fail(errno.EINVAL)
+        if rmi_status(vm.rmm.data_create(realm.rd, ipa, data)) != RmiStatus.SUCCESS:
+            raise fail(errno.ENXIO)
+    return 0
+
+
+# --- KVM_ARM_VCPU_FINALIZE(KVM_ARM_VCPU_REC) -------------------------------------------------
+
+
+def create_rec(vcpu: SimVcpu) -> int:
+    """kvm_create_rec ([PATCH v9 11/43]): RMI_REC_CREATE with x0-x7 and pc as KVM has them."""
+    vm = vcpu.vm
+    if vm.realm is None or vcpu.rec is None or not vcpu.has(abi.KVM_ARM_VCPU_REC):
+        raise fail(errno.EINVAL)
+    if vm.realm.state is not KvmRealmState.NEW:
+        raise fail(errno.ENOENT)
+    if vcpu.rec.rmm_rec is not None:
+        raise fail(errno.EBUSY)
+    if not vcpu.has(abi.KVM_ARM_VCPU_PSCI_0_2):
+        raise fail(errno.EINVAL)
+    vm_pmu = any(v.has(abi.KVM_ARM_VCPU_PMU_V3) for v in vm.vcpus.values())
+    if vm_pmu and not vcpu.has(abi.KVM_ARM_VCPU_PMU_V3):
+        raise fail(errno.EINVAL)  # v9-32
+    regs = vcpu.regs
+    mpidr = regs.sysreg("MPIDR_EL1") & 0xFF_00FF_FFFF  # kvm_vcpu_get_mpidr_aff
+    params = RecParams(
+        # Only vCPU 0 starts runnable; the others wait for PSCI CPU_ON.
+        flags=REC_PARAMS_FLAG_RUNNABLE if vcpu.vcpu_id == 0 else 0,
+        mpidr=mpidr,
+        pc=regs.pc,
+        gprs=tuple(regs.x(n) for n in range(8)),
+    )
+    assert vm.realm.rd is not None
+    status, rec = vm.rmm.rec_create(vm.realm.rd, params)
+    if rmi_status(status) != RmiStatus.SUCCESS or rec is None:
+        raise fail(errno.ENXIO)
+    vcpu.rec.rmm_rec = rec
+    vcpu.rec.mpidr = mpidr
+    return 0
+
+
+# --- KVM_RUN ------------------------------------------------------------------------------------
+
+
+def vcpu_run(vcpu: SimVcpu) -> int:
+    vm = vcpu.vm
+    krec = vcpu.rec
+    assert vm.realm is not None and krec is not None
+    # reset.c kvm_arm_vcpu_is_finalized ([PATCH v9 11/43]): a realm vCPU is finalized only
+    # as a REC, created, in an ACTIVE realm; otherwise the first run fails with EPERM.
+    if krec.rmm_rec is None or vm.realm.state is not KvmRealmState.ACTIVE:
+        raise fail(errno.EPERM)
+    if vm.irqchip is None:
+        raise fail(errno.EOPNOTSUPP)  # [PATCH v9 13/43]: realms need the in-kernel GIC
+    if vcpu.run.exit_reason == abi.KVM_EXIT_MMIO:
+        _mmio_return(vcpu)
+    vcpu.run.exit_reason = abi.KVM_EXIT_UNKNOWN
+    if vcpu.mp_state == abi.KVM_MP_STATE_STOPPED:
+        vcpu.run.exit_reason = abi.KVM_EXIT_INTR
+        raise fail(errno.EINTR)  # kvm_vcpu_sleep until a signal arrives
+    vm.has_ran_once = True
+    for _ in range(SLICES_PER_RUN):
+        _pre_enter(vcpu)
+        status = vm.rmm.rec_enter(krec.rmm_rec, krec.run)
+        ret = _handle_rec_exit(vcpu, status)
+        if ret <= 0:
+            return ret
+    vcpu.run.exit_reason = abi.KVM_EXIT_INTR
+    raise fail(errno.EINTR)
+
+
+def _pre_enter(vcpu: SimVcpu) -> None:
+    """kvm_rec_pre_enter: keyed on the *previous* exit's reason."""
+    vm = vcpu.vm
+    krec = vcpu.rec
+    assert vm.realm is not None and krec is not None and krec.rmm_rec is not None
+    if vm.realm.state is not KvmRealmState.ACTIVE:
+        raise fail(errno.EINVAL)
+    prev = krec.run.exit.exit_reason
+    if prev in (RmiExit.HOST_CALL, RmiExit.PSCI):
+        # All 31 GPRs go to rec_enter. After HOST_CALL the RMM copies them into the guest's
+        # struct; after PSCI TF-RMM v1.0 reads none of them (the kernel comment says x0-x6).
+        for n in range(REC_RUN_GPRS):
+            krec.run.enter.gprs[n] = vcpu.regs.x(n)
+    elif prev == RmiExit.RIPAS_CHANGE:
+        _complete_ripas_change(vcpu)
+
+
+def _complete_ripas_change(vcpu: SimVcpu) -> None:
+    krec = vcpu.rec
+    assert krec is not None and krec.rmm_rec is not None and vcpu.vm.realm is not None
+    exit_ = krec.run.exit
+    base, top = exit_.ripas_base, exit_.ripas_top
+    while base < top:
+        status, base = vcpu.vm.rmm.rtt_set_ripas(vcpu.vm.realm.rd, krec.rmm_rec, base, top)
+        if rmi_status(status) != RmiStatus.SUCCESS:
+            break
+        exit_.ripas_base = base
+
+
+def _mmio_return(vcpu: SimVcpu) -> None:
+    """kvm_handle_mmio_return for a REC ([PATCH v9 18/43]): a read's data goes to
+    rec_enter.gprs[0], KVM's own registers are left alone, and EMULATED_MMIO replaces
+    kvm_incr_pc, for reads and writes alike."""
+    if not vcpu.mmio_needed:
+        return
+    vcpu.mmio_needed = False
+    krec = vcpu.rec
+    assert krec is not None
+    esr = vcpu.fault_esr
+    if not esr_wnr(esr):
+        size = esr_sas_bytes(esr)
+        data = int.from_bytes(bytes(vcpu.run.mmio.data)[:size], "little")
+        if esr_sse(esr) and size < 8 and data >> (8 * size - 1):
+            data = (data - (1 << (8 * size))) & MASK64
+        if not esr_sf(esr):
+            data &= 0xFFFF_FFFF
+        krec.run.enter.gprs[0] = data
+    krec.run.enter.flags |= REC_ENTER_FLAG_EMULATED_MMIO
+
+
+def _handle_rec_exit(vcpu: SimVcpu, status: int) -> int:
+    """handle_rec_exit: 1 to re-enter, 0 to return to the VMM, or raise the errno."""
+    krec = vcpu.rec
+    assert krec is not None
+    run = vcpu.run
+    if rmi_status(status) == RmiStatus.ERROR_REALM and rmi_index(status) == 1:
+        run.exit_reason = abi.KVM_EXIT_SHUTDOWN  # REC_ENTER on a SYSTEM_OFF realm (v9)
+        return 0
+    if rmi_status(status) != RmiStatus.SUCCESS:
+        raise fail(errno.ENXIO)
+    exit_ = krec.run.exit
+    vcpu.fault_esr = exit_.esr
+    _sync_timers(vcpu)
+    krec.run.enter.flags = 0
+    reason = exit_.exit_reason
+    if reason == RmiExit.SYNC:
+        return _sync_exit(vcpu)
+    if reason in (RmiExit.IRQ, RmiExit.FIQ):
+        return 1
+    if reason in (RmiExit.PSCI, RmiExit.HOST_CALL):
+        # rec_exit_psci / rec_exit_host_call: what the RMM published becomes KVM's x0-x30,
+        # then the ordinary SMCCC handler runs on it (esr is 0: no syndrome for these).
+        for n in range(REC_RUN_GPRS):
+            vcpu.regs.set_x(n, exit_.gprs[n])
+        return smccc.call_handler(vcpu, exit_.esr)
+    if reason == RmiExit.RIPAS_CHANGE:
+        return _ripas_change_exit(vcpu)
+    run.exit_reason = abi.KVM_EXIT_INTERNAL_ERROR
+    run.internal.suberror = 0
+    run.internal.ndata = 0
+    if reason == RmiExit.SIM_UNSUPPORTED:
+        # Not something a real kernel reports: the sim's CPU stopped the REC. Say where.
+        run.internal.suberror = abi.KVM_INTERNAL_ERROR_EMULATION
+        run.internal.ndata = 2
+        run.internal.data[0] = exit_.gprs[0]
+        run.internal.data[1] = exit_.gprs[1]
+    return 0
+
+
+def _sync_exit(vcpu: SimVcpu) -> int:
+    exit_ = vcpu.rec.run.exit  # type: ignore[union-attr]
+    ec = esr_ec(exit_.esr)
+    if ec == EC_DABT_LOW:
+        if esr_wnr(exit_.esr) and esr_isv(exit_.esr):
+            # SRT is masked off by the RMM, so this is always x0 (rec_exit_sync_dabt).
+            vcpu.regs.set_x(esr_srt(exit_.esr), exit_.gprs[0])
+        return _guest_abort(vcpu)
+    if ec == EC_IABT_LOW:
+        raise fail(errno.ENXIO)
+    raise fail(errno.ENXIO)  # rec_exit_reason_notimpl, including EC 0 ("unhandled")
+
+
+def _guest_abort(vcpu: SimVcpu) -> int:
+    """kvm_handle_guest_abort for a realm: the stolen (unprotected) IPA bit is stripped
+    before the memslot lookup and the MMIO address (kvm_gpa_from_fault, [PATCH v9 20/43])."""
+    vm = vcpu.vm
+    exit_ = vcpu.rec.run.exit  # type: ignore[union-attr]
+    fault_ipa = ((exit_.hpfar >> 4) << 12) | (exit_.far & 0xFFF)
+    ipa = fault_ipa & ~(1 << (vm.ipa_bits - 1))
+    if vm.memslots.find(ipa) is not None:
+        raise fail(errno.ENXIO)  # mapping realm memory on demand is not modelled by the sim
+    if not esr_isv(exit_.esr):
+        raise fail(errno.ENOSYS)
+    return vcpu.io_mem_abort(ipa, exit_.esr)
+
+
+def _ripas_change_exit(vcpu: SimVcpu) -> int:
+    """[PATCH v9 17/43]: the VMM learns of the request as a memory fault, -EFAULT."""
+    exit_ = vcpu.rec.run.exit  # type: ignore[union-attr]
+    run = vcpu.run
+    run.exit_reason = abi.KVM_EXIT_MEMORY_FAULT
+    run.memory_fault.flags = (
+        abi.KVM_MEMORY_EXIT_FLAG_PRIVATE if exit_.ripas_value == RIPAS_RAM else 0
+    )
+    run.memory_fault.gpa = exit_.ripas_base
+    run.memory_fault.size = exit_.ripas_top - exit_.ripas_base
+    raise fail(errno.EFAULT)
+
+
+def _sync_timers(vcpu: SimVcpu) -> None:
+    """update_arch_timer_irq_lines: KVM's timer registers follow the REC's on every exit."""
+    exit_ = vcpu.rec.run.exit  # type: ignore[union-attr]
+    regs = vcpu.regs
+    for name, value in (
+        ("CNTV_CTL_EL0", exit_.cntv_ctl),
+        ("CNTV_CVAL_EL0", exit_.cntv_cval),
+        ("CNTP_CTL_EL0", exit_.cntp_ctl),
+        ("CNTP_CVAL_EL0", exit_.cntp_cval),
+    ):
+        regs.set_sysreg(name, value)

@@ -1,0 +1,229 @@
+"""The Realm Management Monitor: realms, RECs and the RMI commands the host calls.
+
+Behaviour follows TF-RMM at tag rmm-spec-v1.0-rel0 (runtime/rmi/realm.c, rec.c, run.c,
+rtt.c). The RMM owns the realm's protected memory and the REC's registers; the host sees
+only what it writes into rec_exit. Nothing here knows about KVM.
+"""
+
+from __future__ import annotations
+
+from backends.sim import rsi
+from backends.sim.cpu import CpuState, Trap, TrapKind, run
+from backends.sim.realm_memory import RealmMemory
+from backends.sim.realm_objects import PSTATE_EL1H_DAIF, Realm, RealmState, Rec, realm_dfr0
+from backends.sim.rmi import (
+    REC_CREATE_NR_GPRS,
+    REC_ENTER_FLAG_EMULATED_MMIO,
+    REC_ENTER_FLAG_INJECT_SEA,
+    REC_ENTER_FLAG_RIPAS_RESPONSE,
+    REC_PARAMS_FLAG_RUNNABLE,
+    REC_RUN_GPRS,
+    RIPAS_RAM,
+    RealmParams,
+    RecExit,
+    RecParams,
+    RecRun,
+    RmiExit,
+    RmiStatus,
+    rmi_pack,
+)
+from backends.sim.syndrome import (
+    EC_DABT_LOW,
+    ESR_EMULATED_ABORT_MASK,
+    ESR_NONEMULATED_ABORT_MASK,
+    esr_ec,
+    esr_isv,
+    esr_sas_bytes,
+    esr_sf,
+    esr_srt,
+    esr_sse,
+    esr_wnr,
+)
+
+MASK64 = (1 << 64) - 1
+
+
+class Rmm:
+    def __init__(self, slice_instructions: int = 100_000) -> None:
+        self.slice = slice_instructions
+
+    # --- realm lifecycle (runtime/rmi/realm.c) ---------------------------------------------
+    def realm_create(self, params: RealmParams) -> Realm:
+        return Realm(params, RealmMemory(params.ipa_width))
+
+    def realm_activate(self, realm: Realm) -> int:
+        if realm.state is not RealmState.NEW:
+            return rmi_pack(RmiStatus.ERROR_REALM)
+        realm.state = RealmState.ACTIVE
+        return rmi_pack(RmiStatus.SUCCESS)
+
+    # --- memory (runtime/rmi/rtt.c, data.c) --------------------------------------------------
+    def rtt_init_ripas(self, realm: Realm, base: int, top: int) -> tuple[int, int]:
+        if realm.state is not RealmState.NEW:
+            return rmi_pack(RmiStatus.ERROR_REALM), base
+        if not realm.memory.is_protected_range(base, top):
+            return rmi_pack(RmiStatus.ERROR_INPUT), base
+        realm.memory.set_ripas(base, top, RIPAS_RAM)
+        return rmi_pack(RmiStatus.SUCCESS), top
+
+    def data_create(self, realm: Realm, ipa: int, data: bytes) -> int:
+        """RMI_DATA_CREATE: copy one granule from the host into protected memory."""
+        if realm.state is not RealmState.NEW:
+            return rmi_pack(RmiStatus.ERROR_REALM)
+        if not realm.memory.is_protected_range(ipa, ipa + len(data)):
+            return rmi_pack(RmiStatus.ERROR_INPUT)
+        if realm.memory.ripas_of(ipa) != RIPAS_RAM:
+            return rmi_pack(RmiStatus.ERROR_RTT)
+        realm.memory.write_granule(ipa, data)
+        return rmi_pack(RmiStatus.SUCCESS)
+
+    def rtt_set_ripas(self, realm: Realm, rec: Rec, base: int, top: int) -> tuple[int, int]:
+        """RMI_RTT_SET_RIPAS: the host carries out a RIPAS change the REC asked for."""
+        req = rec.set_ripas
+        if req is None or base != req.addr or top > req.top:
+            return rmi_pack(RmiStatus.ERROR_INPUT), base
+        realm.memory.set_ripas(base, top, req.ripas)
+        req.addr = top
+        return rmi_pack(RmiStatus.SUCCESS), top
+
+    # --- RECs (runtime/rmi/rec.c) ------------------------------------------------------------
+    def rec_create(self, realm: Realm, params: RecParams) -> tuple[int, Rec | None]:
+        if realm.state is not RealmState.NEW:
+            return rmi_pack(RmiStatus.ERROR_REALM), None
+        # RECs must be created in ascending MPIDR order: the MPIDR names the next index.
+        if params.mpidr & 0xFF != len(realm.recs) or params.mpidr >> 8 & 0xFFFF_FFFF:
+            return rmi_pack(RmiStatus.ERROR_INPUT), None
+        regs = list(params.gprs[:REC_CREATE_NR_GPRS]) + [0] * (31 - REC_CREATE_NR_GPRS)
+        p = realm.params
+        rec = Rec(
+            realm=realm,
+            index=len(realm.recs),
+            mpidr=params.mpidr,
+            cpu=CpuState(x=regs, sp=0, pc=params.pc, pstate=PSTATE_EL1H_DAIF),
+            runnable=bool(params.flags & REC_PARAMS_FLAG_RUNNABLE),
+            pmcr=(p.pmu_num_ctrs or 0) << 11 | 0x40,  # PMCR_EL0.N from the realm, LC set
+            id_aa64dfr0=realm_dfr0(p),
+            zcr_vq=p.sve_vq,
+        )
+        realm.recs.append(rec)
+        return rmi_pack(RmiStatus.SUCCESS), rec
+
+    # --- RMI_REC_ENTER (runtime/rmi/run.c) ---------------------------------------------------
+    def rec_enter(self, rec: Rec, run_page: RecRun) -> int:
+        realm = rec.realm
+        if realm.state is RealmState.NEW:
+            return rmi_pack(RmiStatus.ERROR_REALM, 0)
+        if realm.state is RealmState.SYSTEM_OFF:
+            return rmi_pack(RmiStatus.ERROR_REALM, 1)
+        if not rec.runnable or rec.psci_pending:
+            return rmi_pack(RmiStatus.ERROR_REC)
+        enter = run_page.enter
+        if enter.flags & REC_ENTER_FLAG_INJECT_SEA:
+            # The sim's CPU has no EL1 exception model to deliver an abort into.
+            if esr_ec(rec.last_esr) != EC_DABT_LOW:
+                return rmi_pack(RmiStatus.ERROR_REC)
+            rec.stopped = "the host injected a synchronous external abort"
+        elif enter.flags & REC_ENTER_FLAG_EMULATED_MMIO:
+            if not self._complete_mmio(rec, enter.gprs[0]):
+                return rmi_pack(RmiStatus.ERROR_REC)
+        rec.host_call_delivered = None
+        if rec.host_call_ipa is not None:
+            # runtime/rmi/run.c complete_host_call: all 31 gprs go back into the guest's
+            # struct rsi_host_call, and the call returns RSI_SUCCESS.
+            gprs = tuple(g & MASK64 for g in enter.gprs[:REC_RUN_GPRS])
+            rsi.write_host_call_gprs(realm.memory, rec.host_call_ipa, gprs)
+            rec.cpu.x[0] = rsi.RSI_SUCCESS
+            rec.host_call_delivered = gprs
+            rec.host_call_ipa = None
+        if rec.set_ripas is not None:
+            rsi.complete_ripas_change(rec, bool(enter.flags & REC_ENTER_FLAG_RIPAS_RESPONSE))
+            rec.set_ripas = None
+        run_page.exit = RecExit()  # TF-RMM zeroes rec_exit on every entry
+        rec.at_entry = CpuState(
+            x=list(rec.cpu.x), sp=rec.cpu.sp, pc=rec.cpu.pc, pstate=rec.cpu.pstate
+        )
+        if rec.stopped:
+            return self._sim_stop(rec, run_page.exit, rec.cpu.pc, 0)
+        return self._run(rec, run_page.exit)
+
+    def _complete_mmio(self, rec: Rec, value: int) -> bool:
+        esr = rec.last_esr
+        if esr_ec(esr) != EC_DABT_LOW or not esr_isv(esr):
+            return False
+        if not esr_wnr(esr) and esr_srt(esr) != 31:
+            size = esr_sas_bytes(esr)
+            value &= (1 << (8 * size)) - 1
+            if esr_sse(esr) and value >> (8 * size - 1):
+                value |= MASK64 ^ ((1 << (8 * size)) - 1)
+            if not esr_sf(esr):
+                value &= 0xFFFF_FFFF
+            rec.cpu.x[esr_srt(esr)] = value
+        rec.cpu.pc = (rec.cpu.pc + 4) & MASK64
+        return True
+
+    def _run(self, rec: Rec, rec_exit: RecExit) -> int:
+        """Run the REC until something needs the host (runtime/core/exit.c)."""
+        while True:
+            trap = run(rec.cpu, rec.realm.memory.for_realm(), self.slice)
+            match trap.kind:
+                case TrapKind.BUDGET:
+                    # A host timer interrupt: the REC exits with RMI_EXIT_IRQ.
+                    rec_exit.exit_reason = RmiExit.IRQ
+                    return rmi_pack(RmiStatus.SUCCESS)
+                case TrapKind.DATA_ABORT:
+                    if self._data_abort(rec, trap, rec_exit):
+                        return rmi_pack(RmiStatus.SUCCESS)
+                case TrapKind.SMC:
+                    if rsi.handle_smc(rec, rec_exit):
+                        return rmi_pack(RmiStatus.SUCCESS)
+                case _:
+                    # HVC from a realm is undefined (the RMM injects an undefined-instruction
+                    # exception); an instruction the sim does not know, or an instruction
+                    # abort, also ends here.
+                    return self._sim_stop(rec, rec_exit, trap.pc, trap.insn, trap)
+
+    def _data_abort(self, rec: Rec, trap: Trap, rec_exit: RecExit) -> bool:
+        """handle_data_abort: True if the host must see it (runtime/core/exit.c)."""
+        realm = rec.realm
+        ipa = trap.far
+        rec.last_esr = trap.esr
+        if ipa & realm.unprotected_bit:
+            # Emulatable: the host gets ISV, SAS, SF and WnR but not SRT or SSE, a page-
+            # masked FAR, and the value of a write in gprs[0].
+            rec_exit.exit_reason = RmiExit.SYNC
+            rec_exit.esr = trap.esr & ESR_EMULATED_ABORT_MASK
+            rec_exit.far = trap.far & ~0xFFF
+            rec_exit.hpfar = trap.hpfar
+            if esr_wnr(trap.esr) and esr_isv(trap.esr):
+                srt = esr_srt(trap.esr)
+                size = esr_sas_bytes(trap.esr)
+                value = 0 if srt == 31 else rec.cpu.x[srt]
+                rec_exit.gprs[0] = value & ((1 << (8 * size)) - 1)
+            return True
+        if realm.memory.ripas_of(ipa) != RIPAS_RAM:
+            # A protected IPA with RIPAS EMPTY: the RMM injects an SEA into the realm, with
+            # no exit. The sim has no EL1 exception model, so it stops the REC.
+            rec.stopped = f"the guest touched protected IPA 0x{ipa:x}, whose RIPAS is EMPTY"
+            return self._sim_stop(rec, rec_exit, trap.pc, trap.insn) is not None
+        # Protected RAM the host has not yet backed: the host must map it.
+        rec_exit.exit_reason = RmiExit.SYNC
+        rec_exit.esr = trap.esr & ESR_NONEMULATED_ABORT_MASK
+        rec_exit.hpfar = trap.hpfar
+        return True
+
+    def _sim_stop(
+        self, rec: Rec, rec_exit: RecExit, pc: int, insn: int, trap: Trap | None = None
+    ) -> int:
+        if not rec.stopped and trap is not None:
+            rec.stopped = trap_message(trap)
+        rec_exit.exit_reason = RmiExit.SIM_UNSUPPORTED
+        rec_exit.gprs[0] = pc
+        rec_exit.gprs[1] = insn
+        return rmi_pack(RmiStatus.SUCCESS)
+
+
+def trap_message(trap: Trap) -> str:
+    describe = getattr(trap, "describe", None)
+    if callable(describe):
+        return str(describe())
+    return f"{trap.kind} at pc 0x{trap.pc:x} (instruction 0x{trap.insn:08x})"

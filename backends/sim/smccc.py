@@ -1,0 +1,93 @@
+"""KVM's SMCCC handling: the userspace filter, PSCI, and forwarding to the VMM.
+
+arch/arm64/kvm/hypercalls.c (kvm_smccc_call_handler, kvm_prepare_hypercall_exit, the
+KVM_ARM_VM_SMCCC_FILTER of v6.4) and psci.c. For a realm the same handler runs on the
+registers KVM copied out of rec_exit ([PATCH v9 16/43]), and its results land in KVM's copy,
+not in the REC.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from backends import abi
+from backends.sim.syndrome import EC_SMC64, ESR_IL, esr_ec
+
+if TYPE_CHECKING:
+    from backends.sim.vcpu import SimVcpu
+
+MASK64 = (1 << 64) - 1
+SMCCC_RET_NOT_SUPPORTED = MASK64  # -1
+SMCCC_VERSION = 0x8000_0000
+SMCCC_VERSION_1_1 = 0x1_0001
+PSCI_RET_NOT_SUPPORTED = MASK64
+
+
+def call_handler(vcpu: SimVcpu, esr: int) -> int:
+    """kvm_smccc_call_handler: 1 to re-enter the guest, 0 to return to the VMM."""
+    regs = vcpu.regs
+    fid = regs.x(0) & 0xFFFF_FFFF
+    action = vcpu.vm.smccc_action(fid)
+    if action == abi.KVM_SMCCC_FILTER_DENY:
+        regs.set_x(0, SMCCC_RET_NOT_SUPPORTED)
+        return 1
+    if action == abi.KVM_SMCCC_FILTER_FWD_TO_USER:
+        _prepare_hypercall_exit(vcpu, fid, esr)
+        return 0
+    if fid == SMCCC_VERSION:
+        regs.set_x(0, SMCCC_VERSION_1_1)
+        return 1
+    if 0x8400_0000 <= fid <= 0x8400_001F or 0xC400_0000 <= fid <= 0xC400_001F:
+        return _psci_call(vcpu, fid)
+    regs.set_x(0, SMCCC_RET_NOT_SUPPORTED)
+    return 1
+
+
+def _prepare_hypercall_exit(vcpu: SimVcpu, fid: int, esr: int) -> None:
+    flags = 0
+    if esr_ec(esr) == EC_SMC64:
+        flags |= abi.KVM_HYPERCALL_EXIT_SMC
+    # "!kvm_vcpu_trap_il_is32bit": a realm's host call arrives with esr = 0 (TF-RMM fills no
+    # syndrome for it), so IL reads 0 and the exit claims a 16-bit instruction.
+    if not esr & ESR_IL:
+        flags |= abi.KVM_HYPERCALL_EXIT_16BIT
+    run = vcpu.run
+    run.exit_reason = abi.KVM_EXIT_HYPERCALL
+    run.hypercall.nr = fid
+    run.hypercall.flags = flags
+    for i in range(6):
+        run.hypercall.args[i] = 0
+    run.hypercall.ret = 0
+
+
+def _psci_call(vcpu: SimVcpu, fid: int) -> int:
+    """psci.c kvm_psci_0_2_call / kvm_psci_1_x_call, for what a one-vCPU guest can ask."""
+    regs = vcpu.regs
+    if fid == abi.PSCI_0_2_FN_PSCI_VERSION:
+        regs.set_x(0, vcpu.regs.fw[0x6030_0000_0014_0000])
+        return 1
+    if fid in (abi.PSCI_0_2_FN_SYSTEM_OFF, abi.PSCI_0_2_FN_SYSTEM_RESET):
+        kind = (
+            abi.KVM_SYSTEM_EVENT_SHUTDOWN
+            if fid == abi.PSCI_0_2_FN_SYSTEM_OFF
+            else abi.KVM_SYSTEM_EVENT_RESET
+        )
+        _prepare_system_event(vcpu, kind)
+        return 0
+    if fid == abi.PSCI_0_2_FN_CPU_OFF:
+        vcpu.mp_state = abi.KVM_MP_STATE_STOPPED
+        return 1
+    regs.set_x(0, PSCI_RET_NOT_SUPPORTED)
+    return 1
+
+
+def _prepare_system_event(vcpu: SimVcpu, kind: int) -> None:
+    # "make sure that VCPUs are not run after this call is handled and before the VCPUs
+    # have been re-initialized": every vCPU is stopped (psci.c kvm_prepare_system_event).
+    for other in vcpu.vm.vcpus.values():
+        other.mp_state = abi.KVM_MP_STATE_STOPPED
+    run = vcpu.run
+    run.exit_reason = abi.KVM_EXIT_SYSTEM_EVENT
+    run.system_event.type = kind
+    run.system_event.ndata = 1
+    run.system_event.data[0] = 0

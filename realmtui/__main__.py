@@ -1,0 +1,7 @@
+"""`python -m realmtui`."""
+
+import sys
+
+from realmtui.cli import main
+
+sys.exit(main())

@@ -1,0 +1,235 @@
+"""`realmtui batch`: one command per line in, one JSON object per line out.
+
+For people who write exercises or check kernels. Every answer has "ok"; a failure has
+"error" and, when the kernel refused, "errno" and the rule ("rule", "source").
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Callable, Iterable
+from typing import Any, TextIO
+
+from realmtui.regs import UnknownRegister
+from realmtui.session import ExitInfo, RegView, RunOutcome, Session, SetOutcome, SessionError
+from realmtui.values import format_value
+
+COMMANDS: dict[str, str] = {
+    "regs": "every listed register with its value and verdict",
+    "get REG": "one register (a name such as x0 or SCTLR_EL1, or a 0x6... id)",
+    "set REG VALUE": "write a register (decimal or 0x-hex) and read it back",
+    "run": "KVM_RUN to the next exit",
+    "mmio VALUE": "the data a pending MMIO read returns (kvm_run.mmio.data)",
+    "create": "create the realm, INIT_RIPAS and populate its image",
+    "finalize": "create the REC (KVM_ARM_VCPU_FINALIZE)",
+    "activate": "activate the realm",
+    "state": "the VM, its lifecycle stage and the last exit",
+    "restart": "throw the VM away and build it again",
+    "help": "this list",
+}
+
+
+def reg_json(row: RegView) -> dict[str, Any]:
+    info = row.info
+    out: dict[str, Any] = {
+        "id": info.hex_id,
+        "name": info.name,
+        "size": info.size,
+        "group": str(info.group),
+    }
+    if row.value is not None:
+        out["value"] = format_value(row.value, info.bits)
+    else:
+        out["errno"] = row.read_errno
+    out["access"] = str(row.verdict.access)
+    out["reason"] = row.verdict.reason
+    out["source"] = row.verdict.source
+    if row.real is not None:
+        out["real"] = format_value(row.real, info.bits)  # simulation only
+    return out
+
+
+def exit_json(info: ExitInfo) -> dict[str, Any]:
+    out: dict[str, Any] = {"number": info.number, "reason": info.exit.name}
+    out |= info.exit.fields()
+    if info.exit.errno is not None:
+        import errno
+
+        out["ret_errno"] = errno.errorcode.get(info.exit.errno, str(info.exit.errno))
+    out["cause"] = str(info.cause)
+    out["rmi"] = info.rmi_reason
+    if info.step:
+        out["step"] = info.step
+    return out
+
+
+class Batch:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.handlers: dict[str, Callable[[list[str]], dict[str, Any]]] = {
+            "regs": self.regs,
+            "get": self.get,
+            "set": self.set,
+            "run": self.run,
+            "mmio": self.mmio,
+            "create": lambda a: self._step(a, self.session.create),
+            "finalize": lambda a: self._step(a, self.session.finalize),
+            "activate": lambda a: self._step(a, self.session.activate),
+            "state": self.state,
+            "restart": self.restart,
+            "help": lambda a: {"ok": True, "commands": COMMANDS},
+        }
+
+    def handle(self, line: str) -> dict[str, Any] | None:
+        line = line.strip()
+        if not line or line.startswith("#"):
+            return None
+        try:
+            words = shlex.split(line)
+        except ValueError as e:
+            return {"command": None, "ok": False, "error": f"cannot parse the line: {e}"}
+        cmd, args = words[0].lower(), words[1:]
+        handler = self.handlers.get(cmd)
+        if handler is None:
+            return {
+                "command": cmd,
+                "ok": False,
+                "error": f"unknown command {cmd!r}: expected one of "
+                + ", ".join(c.split()[0] for c in COMMANDS),
+            }
+        try:
+            answer = handler(args)
+        except SessionError as e:
+            answer = {"ok": False, "error": str(e)}
+        return {"command": cmd} | answer
+
+    # --- commands --------------------------------------------------------------------------------
+    def _arity(self, args: list[str], n: int, usage: str) -> dict[str, Any] | None:
+        if len(args) != n:
+            return {"ok": False, "error": f"expected: {usage}"}
+        return None
+
+    def regs(self, args: list[str]) -> dict[str, Any]:
+        if bad := self._arity(args, 0, "regs"):
+            return bad
+        return {"ok": True, "regs": [reg_json(r) for r in self.session.current.regs]}
+
+    def get(self, args: list[str]) -> dict[str, Any]:
+        if bad := self._arity(args, 1, "get REG"):
+            return bad
+        try:
+            info = self.session.resolve(args[0])
+        except UnknownRegister as e:
+            return {"ok": False, "error": str(e)}
+        value, err = self.session.read(info.id)
+        from realmtui.rules import verdict
+
+        v = verdict(info, self.session.context)
+        out: dict[str, Any] = {"reg": info.name, "id": info.hex_id, "size": info.size}
+        if value is None:
+            return {"ok": False, "errno": err, "error": f"KVM_GET_ONE_REG failed with {err}"} | out
+        return {"ok": True, "value": format_value(value, info.bits), "access": str(v.access),
+                "reason": v.reason, "source": v.source} | out
+
+    def set(self, args: list[str]) -> dict[str, Any]:
+        if bad := self._arity(args, 2, "set REG VALUE"):
+            return bad
+        return self._set_json(self.session.set(args[0], args[1]))
+
+    def _set_json(self, o: SetOutcome) -> dict[str, Any]:
+        out: dict[str, Any] = {"ok": o.ok}
+        if o.reg is not None:
+            out |= {"reg": o.reg.name, "id": o.reg.hex_id}
+        if o.value is not None and o.reg is not None:
+            out["value"] = format_value(o.value, o.reg.bits)
+        if o.errno:
+            out["errno"] = o.errno
+        if o.verdict is not None:
+            out |= {"access": str(o.verdict.access), "rule": o.verdict.reason,
+                    "source": o.verdict.source, "agrees": o.agrees}
+        out["error" if not o.ok else "message"] = o.message
+        return out
+
+    def run(self, args: list[str]) -> dict[str, Any]:
+        if bad := self._arity(args, 0, "run"):
+            return bad
+        return self._run_json(self.session.run())
+
+    def _run_json(self, o: RunOutcome) -> dict[str, Any]:
+        out: dict[str, Any] = {"ok": o.ok}
+        if o.exit is not None:
+            out["exit"] = exit_json(o.exit)
+            names = {r.id: r.info.name for r in (o.snapshot.regs if o.snapshot else ())}
+            out["changed"] = sorted(names.get(i, f"0x{i:x}") for i in o.changed)
+            out["stage"] = str(self.session.stage)
+        else:
+            out["error"] = o.message
+            if o.errno:
+                out["errno"] = o.errno
+        return out
+
+    def mmio(self, args: list[str]) -> dict[str, Any]:
+        if bad := self._arity(args, 1, "mmio VALUE"):
+            return bad
+        o = self.session.provide_mmio(args[0])
+        out: dict[str, Any] = {"ok": o.ok, ("message" if o.ok else "error"): o.message}
+        if o.ok and o.value is not None:
+            out["data"] = f"0x{o.value:x}"
+        return out
+
+    def _step(self, args: list[str], action: Callable[[], RunOutcome]) -> dict[str, Any]:
+        if args:
+            return {"ok": False, "error": "this command takes no arguments"}
+        o = action()
+        out: dict[str, Any] = {"ok": o.ok, ("message" if o.ok else "error"): o.message}
+        if o.errno:
+            out["errno"] = o.errno
+        return out | {"stage": str(self.session.stage)}
+
+    def state(self, args: list[str]) -> dict[str, Any]:
+        if bad := self._arity(args, 0, "state"):
+            return bad
+        s = self.session
+        ctx = s.context
+        out: dict[str, Any] = {
+            "ok": True,
+            "backend": s.kernel.name,
+            "vm": str(ctx.vm),
+            "profile": str(ctx.profile),
+            "stage": str(s.stage),
+            "realm_state": str(ctx.realm_state),
+            "rec_created": ctx.rec_created,
+            "last_exit": str(ctx.last_exit),
+            "exits": len(s.exits),
+        }
+        if s.exits:
+            out["exit"] = exit_json(s.exits[-1])
+        if s.pending_mmio is not None:
+            out["mmio_read_pending"] = {
+                "addr": f"0x{s.pending_mmio.addr:x}", "len": s.pending_mmio.length,
+                "data_given": s.mmio_data is not None,
+            }
+        return out
+
+    def restart(self, args: list[str]) -> dict[str, Any]:
+        if bad := self._arity(args, 0, "restart"):
+            return bad
+        self.session.restart()
+        return {"ok": True, "stage": str(self.session.stage)}
+
+
+def run_batch(session: Session, lines: Iterable[str], out: TextIO, strict: bool = False) -> int:
+    """Answer every line. The exit status is 0 -- a refused write is an answer, not a failure
+    -- unless `strict`, where any answer with "ok": false makes it 1."""
+    batch = Batch(session)
+    status = 0
+    for line in lines:
+        answer = batch.handle(line)
+        if answer is None:
+            continue
+        if strict and not answer.get("ok"):
+            status = 1
+        out.write(json.dumps(answer) + "\n")
+        out.flush()
+    return status

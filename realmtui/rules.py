@@ -1,0 +1,462 @@
+"""Access rules: what a KVM_SET_ONE_REG of a register would do *now*, and why.
+
+`verdict(reg, ctx)` is a pure function of the register and the VcpuContext. It predicts; the
+kernel decides (DESIGN.md, "Rules predict, the kernel decides"). Every rule here is read from
+the patches and from TF-RMM, never from backends/sim/, so that the agreement test between the
+two accounts means something.
+
+Sources (keys as in reference/cca-semantics.md):
+- [PATCH v9 NN/43], Steven Price, 2025-06-11, the KVM CCA host series (targets RMM v1.0);
+- TF-RMM at tag rmm-spec-v1.0-rel0 (what the RMM consumes at REC_CREATE and REC_ENTER);
+- upstream arm64 KVM (arch/arm64/kvm/guest.c, sys_regs.c, hypercalls.c) for normal VMs.
+
+Realm levels: refused (SET_ONE_REG fails), ignored (accepted, but nothing reads the value
+before the guest runs again), effective (accepted and the guest sees it). Normal-VM levels:
+writable, read-only (a new value does not stick).
+"""
+
+from __future__ import annotations
+
+from backends import abi
+from realmtui.context import ExitCause, Profile, RealmState, VcpuContext
+from realmtui.regs import (
+    ELR_EL1,
+    FPCR,
+    FPSR,
+    ID_AA64DFR0_EL1,
+    PC,
+    PMCR_EL0,
+    PSTATE,
+    SP,
+    SP_EL1,
+    SPSR,
+    SVE_VLS,
+    RegClass,
+    RegInfo,
+    sysreg_fields,
+    v_id,
+    x_id,
+)
+from realmtui.verdict import Access, Verdict
+
+# --- sources ----------------------------------------------------------------------------------
+
+P22 = "validate_realm_set_reg, [PATCH v9 22/43] KVM: arm64: Validate register access for a Realm VM"
+P22_COMMENT = "kvm_realm_validate_core_reg comment, [PATCH v9 22/43]"
+P11 = "kvm_create_rec, [PATCH v9 11/43] arm64: RME: Allocate/free RECs to match vCPUs"
+P16 = "kvm_rec_pre_enter, [PATCH v9 16/43] arm64: RME: Handle realm enter/exit"
+P17 = "kvm_complete_ripas_change, [PATCH v9 17/43] arm64: RME: Handle RMI_EXIT_RIPAS_CHANGE"
+P18 = "kvm_handle_mmio_return, [PATCH v9 18/43] KVM: arm64: Handle realm MMIO emulation"
+P32 = "set_pmcr, [PATCH v9 32/43] arm64: RME: Enable PMU support with a realm guest"
+P36 = "[PATCH v9 36/43] arm64: RME: Initialize PMCR.N with number counter supported by RMM"
+P35 = "set_id_reg, [PATCH v9 35/43] arm64: RME: Set breakpoint parameters through SET_ONE_REG"
+P38 = "set_sve_vls, [PATCH v9 38/43] arm64: RME: Configure max SVE vector length for a Realm"
+RMM_REC = "TF-RMM runtime/rmi/rec.c (RMI_REC_CREATE)"
+RMM_RUN = "TF-RMM runtime/rmi/run.c (RMI_REC_ENTER)"
+RMM_HOST_CALL = "TF-RMM runtime/rmi/run.c, runtime/rsi/host_call.c"
+
+UP_CORE = "set_core_reg, arch/arm64/kvm/guest.c (upstream)"
+UP_INVARIANT = "set_invariant_sys_reg, arch/arm64/kvm/sys_regs.c (upstream)"
+UP_ID = (
+    "set_id_reg, arch/arm64/kvm/sys_regs.c "
+    '("KVM: arm64: Allow userspace to change ID registers", v6.7)'
+)
+UP_DEMUX = "demux_c15_set, arch/arm64/kvm/sys_regs.c (v6.1)"
+UP_SYSREG = "kvm_sys_reg_set_user, arch/arm64/kvm/sys_regs.c (upstream)"
+UP_FW = "kvm_arm_set_fw_reg, arch/arm64/kvm/hypercalls.c (upstream)"
+UP_FW_BMAP = "kvm_arm_set_fw_reg_bmap, arch/arm64/kvm/hypercalls.c (upstream)"
+UP_SVE_VLS = "set_sve_vls, arch/arm64/kvm/guest.c (upstream; get-reg-list rejects_set)"
+UP_SVE = "set_sve_reg, arch/arm64/kvm/guest.c (upstream)"
+UP_ARCH = "kvm_arm_set_reg, arch/arm64/kvm/guest.c (upstream)"
+
+# --- register sets ----------------------------------------------------------------------------
+
+# [PATCH v9 22/43] kvm_realm_validate_core_reg: core offsets regs[0]..regs[30] and pc pass.
+_GPRS: dict[int, int] = {x_id(n): n for n in range(31)}
+_PC_OFFSET = 0x40
+_LAST_GPR_OFFSET = 0x3C
+
+# REC_CREATE takes rec_params.gprs[0..7] (REC_CREATE_NR_GPRS 8, [PATCH v9 03/43]; TF-RMM
+# runtime/rmi/rec.c copies gprs[0..7] and zeroes x8-x30).
+_REC_CREATE_NR_GPRS = 8
+
+# struct kvm_regs is 864 bytes: 216 32-bit words (arch/arm64/include/uapi/asm/kvm.h).
+_KVM_REGS_WORDS = 864 // 4
+
+_CORE_IDS: frozenset[int] = frozenset(
+    [*_GPRS, SP, PC, PSTATE, SP_EL1, ELR_EL1, *SPSR, *(v_id(n) for n in range(32)), FPSR, FPCR]
+)
+_VREGS: frozenset[int] = frozenset(v_id(n) for n in range(32))
+
+# sys_regs.c invariant_sys_regs[] and the cache-geometry registers kept invariant with them.
+_INVARIANT: dict[tuple[int, int, int, int, int], str] = {
+    (3, 0, 0, 0, 0): "MIDR_EL1",
+    (3, 0, 0, 0, 6): "REVIDR_EL1",
+    (3, 1, 0, 0, 7): "AIDR_EL1",
+    (3, 1, 0, 0, 1): "CLIDR_EL1",
+    (3, 3, 0, 0, 1): "CTR_EL0",
+}
+
+_FW_PSCI_VERSION = 0
+_FW_WORKAROUNDS = range(1, 5)  # SMCCC_ARCH_WORKAROUND_1..4
+
+_NO_REC_ANYMORE = (RealmState.ACTIVE, RealmState.DYING, RealmState.DEAD)
+_NOT_RUNNING = (RealmState.DYING, RealmState.DEAD)
+
+
+def verdict(reg: RegInfo, ctx: VcpuContext) -> Verdict:
+    """What a KVM_SET_ONE_REG of `reg` would do now, for the vCPU described by `ctx`."""
+    if ctx.is_realm:
+        return _realm(reg, ctx)
+    return _normal(reg, ctx)
+
+
+# === realm VMs ================================================================================
+
+
+def _realm(reg: RegInfo, ctx: VcpuContext) -> Verdict:
+    if reg.id in _GPRS or reg.id == PC:
+        return _realm_gpr_pc(reg, ctx)
+    if _core_offset_passes_filter(reg):
+        # The filter looks only at the core offset; set_core_reg then checks size and
+        # alignment ([PATCH v9 22/43] + upstream guest.c).
+        return Verdict(
+            Access.REFUSED,
+            "passes the realm filter by offset, but set_core_reg rejects its size or alignment",
+            f"{UP_CORE}, after {P22}",
+            "EINVAL",
+        )
+    if ctx.profile is Profile.V9:
+        if reg.id == PMCR_EL0:
+            return _realm_pmcr(ctx)
+        if reg.id == ID_AA64DFR0_EL1:
+            return _realm_dfr0(ctx)
+        if reg.id == SVE_VLS:
+            return _realm_sve_vls(ctx)
+    return _realm_filtered(reg, ctx)
+
+
+def _core_offset(reg_id: int) -> int:
+    """core_reg_offset_from_id(): the word offset into struct kvm_regs."""
+    return reg_id & ~(abi.KVM_REG_ARCH_MASK | abi.KVM_REG_SIZE_MASK | abi.KVM_REG_ARM_COPROC_MASK)
+
+
+def _core_offset_passes_filter(reg: RegInfo) -> bool:
+    if reg.cls is not RegClass.CORE:
+        return False
+    off = _core_offset(reg.id)
+    return off <= _LAST_GPR_OFFSET or off == _PC_OFFSET
+
+
+def _realm_filtered(reg: RegInfo, ctx: VcpuContext) -> Verdict:
+    """[PATCH v9 22/43]: kvm_arm_set_reg returns -EINVAL unless validate_realm_set_reg passes."""
+    if ctx.profile is Profile.SEED:
+        if reg.id in (PMCR_EL0, ID_AA64DFR0_EL1, SVE_VLS):
+            # Profile seed is patch 22 alone; the realm parameters come later in the series
+            # (PMCR_EL0 v9-32, ID_AA64DFR0_EL1 v9-35, SVE_VLS v9-38).
+            reason = "patch 22 alone takes only x0-x30 and PC; this realm parameter comes later"
+        else:
+            reason = "KVM refuses all but x0-x30 and PC on a realm"
+    else:
+        reason = "KVM refuses all but x0-x30, PC and a few realm parameters"
+    return Verdict(Access.REFUSED, reason, P22, "EINVAL")
+
+
+# --- x0-x30 and pc ----------------------------------------------------------------------------
+
+
+def _realm_gpr_pc(reg: RegInfo, ctx: VcpuContext) -> Verdict:
+    """x0-x30 and pc always pass the filter ([PATCH v9 22/43], no state check); what becomes
+    of the value depends on whether REC_CREATE has taken the registers yet and on the exit
+    that the next REC_ENTER completes (cca-semantics.md §3.4, §4.2, §5.3, §5.4)."""
+    n = _GPRS.get(reg.id)  # None for pc
+    if ctx.last_exit is ExitCause.SHUTDOWN:
+        return _ignored_after_shutdown()
+    if not ctx.rec_created:
+        return _before_rec_create(n, ctx)
+    if ctx.realm_state in _NOT_RUNNING:
+        return Verdict(
+            Access.IGNORED,
+            "the realm is being torn down: its REC never runs again",
+            f"{P16} (pre-enter needs realm ACTIVE)",
+        )
+    if n is None:
+        return _pc_after_rec_create(ctx)
+    return _gpr_after_exit(n, ctx)
+
+
+def _ignored_after_shutdown() -> Verdict:
+    # REC_ENTER on a SYSTEM_OFF realm returns RMI_ERROR_REALM index 1, which handle_rec_exit
+    # turns into KVM_EXIT_SHUTDOWN: the realm never runs again.
+    return Verdict(
+        Access.IGNORED,
+        "the realm is SYSTEM_OFF: every REC_ENTER fails, nothing reads this value again",
+        f"handle_rec_exit, [PATCH v9 16/43]; {RMM_RUN}",
+    )
+
+
+def _before_rec_create(n: int | None, ctx: VcpuContext) -> Verdict:
+    if ctx.realm_state in _NO_REC_ANYMORE:
+        # KVM_ARM_VCPU_FINALIZE(REC) needs realm state NEW (-ENOENT otherwise, v9-11).
+        return Verdict(
+            Access.IGNORED,
+            "this vCPU can no longer become a REC (FINALIZE(REC) needs realm NEW)",
+            P11,
+        )
+    if n is None or n < _REC_CREATE_NR_GPRS:
+        name = "pc" if n is None else f"x{n}"
+        return Verdict(
+            Access.EFFECTIVE,
+            f"{name} goes into rec_params at REC_CREATE (KVM_ARM_VCPU_FINALIZE(REC))",
+            f"{P11}; {RMM_REC}",
+        )
+    return Verdict(
+        Access.IGNORED,
+        "REC_CREATE takes only x0-x7 and pc; the RMM starts the REC with x8-x30 zero",
+        f"{P11}; {RMM_REC}",
+    )
+
+
+def _pc_after_rec_create(ctx: VcpuContext) -> Verdict:
+    # REC_ENTER never takes a PC from the host; the RMM advances pc itself. The kernel comment
+    # says "PC can only be set before the realm is activated", but REC_CREATE, which comes
+    # before activation, is the last point where the RMM reads it.
+    if ctx.realm_state is RealmState.NEW and ctx.last_exit is ExitCause.NONE:
+        reason = "REC_CREATE took pc already; the comment's 'before activation' is a step late"
+    else:
+        reason = "REC_ENTER never reads a pc from the host; the RMM took it at REC_CREATE"
+    return Verdict(Access.IGNORED, reason, f"{RMM_RUN}; {P22_COMMENT}")
+
+
+def _gpr_after_exit(n: int, ctx: VcpuContext) -> Verdict:
+    """kvm_rec_pre_enter copies x0-x30 into rec_enter.gprs only after a HOST_CALL or PSCI exit
+    ([PATCH v9 16/43]); the RMM reads them only for a pending host call (TF-RMM run.c)."""
+    match ctx.last_exit:
+        case ExitCause.HOST_CALL:
+            return Verdict(
+                Access.EFFECTIVE,
+                f"after a host call KVM copies x0-x30 to rec_enter and the RMM writes x{n} "
+                "into the guest's RsiHostCall.gprs",
+                f"{P16}; {RMM_HOST_CALL}",
+            )
+        case ExitCause.PSCI:
+            return Verdict(
+                Access.IGNORED,
+                "after a PSCI exit the kernel copies x0-x30 to rec_enter, but TF-RMM v1.0 "
+                "reads none of them; the kernel comment says x0-x6 are used",
+                f"{P16}; {P22_COMMENT}; {RMM_RUN}",
+            )
+        case ExitCause.MMIO_READ:
+            via = ", not x0" if n == 0 else ""
+            return Verdict(
+                Access.IGNORED,
+                f"MMIO read data travels in kvm_run.mmio.data{via}: KVM copies no "
+                "register to rec_enter after an MMIO exit",
+                f"{P18}; {P16}; {RMM_RUN}",
+            )
+        case ExitCause.MMIO_WRITE:
+            return Verdict(
+                Access.IGNORED,
+                "completing an MMIO write the RMM reads no GPR, it only advances pc",
+                f"{P18}; {RMM_RUN}",
+            )
+        case ExitCause.RIPAS_CHANGE:
+            return Verdict(
+                Access.IGNORED,
+                "after a RIPAS change the RMM sets x0-x2 itself from the host's accept/reject",
+                f"{P17}; {RMM_RUN}",
+            )
+        case ExitCause.NONE:
+            return Verdict(
+                Access.IGNORED,
+                "REC_CREATE already took x0-x7; the first REC_ENTER copies no GPRs",
+                f"{P16}; {RMM_REC}",
+            )
+    return Verdict(
+        Access.IGNORED,
+        "KVM copies GPRs to rec_enter only after a host call or PSCI exit",
+        f"{P16}; {RMM_RUN}",
+    )
+
+
+# --- realm parameters (profile v9) ------------------------------------------------------------
+
+
+def _realm_created(ctx: VcpuContext) -> bool:
+    """kvm_realm_is_created(): realm state != NONE ([PATCH v9 07/43])."""
+    return ctx.realm_state is not RealmState.NONE
+
+
+def _realm_pmcr(ctx: VcpuContext) -> Verdict:
+    # v9-32: set_pmcr takes a new N only while !kvm_vm_has_ran_once && !kvm_realm_is_created;
+    # N becomes params->pmu_num_ctrs at REALM_CREATE (v9-36 caps it at the RMM's count).
+    # The rest of PMCR is guest PMU state, which the RMM resets.
+    if not _realm_created(ctx):
+        return Verdict(
+            Access.EFFECTIVE,
+            "only PMCR.N, as the realm parameter pmu_num_ctrs at REALM_CREATE",
+            f"{P32}; {P36}",
+        )
+    if ctx.last_exit is ExitCause.SHUTDOWN:
+        return _ignored_after_shutdown()
+    return Verdict(
+        Access.IGNORED,
+        "accepted, but set_pmcr ignores an N change after realm creation; "
+        "the RMM resets the rest of the guest's PMU state",
+        f"{P32}; {P36}",
+    )
+
+
+def _realm_dfr0(ctx: VcpuContext) -> Verdict:
+    # v9-34/35: BRPs, WRPs and CTX_CMPs become realm parameters at REALM_CREATE; set_id_reg
+    # rejects DebugVer < IMP, BRPs == 0, WRPs == 0 or CTX_CMPs > BRPs with -EINVAL, and ID
+    # registers are immutable once the realm is created (-EBUSY for a different value).
+    if not _realm_created(ctx):
+        return Verdict(
+            Access.EFFECTIVE,
+            "BRPs/WRPs/CTX_CMPs become realm parameters at REALM_CREATE "
+            "(an invalid value gets EINVAL, a sensible one is accepted)",
+            P35,
+        )
+    return Verdict(
+        Access.REFUSED,
+        "fixed once the realm is created: a different value gets EBUSY, "
+        "writing the same value back succeeds",
+        P35,
+        "EBUSY",
+    )
+
+
+def _realm_sve_vls(ctx: VcpuContext) -> Verdict:
+    # v9-37/38: the vector length is a realm parameter (sve_vl) at REALM_CREATE; the RMM's
+    # maximum caps it (-EINVAL above), and a write after realm creation gets -EPERM.
+    if not _realm_created(ctx):
+        return Verdict(
+            Access.EFFECTIVE,
+            "the max vector length becomes the realm parameter sve_vl at REALM_CREATE",
+            P38,
+        )
+    return Verdict(
+        Access.REFUSED,
+        "the vector length is fixed once the realm is created",
+        P38,
+        "EPERM",
+    )
+
+
+# === normal VMs (upstream arm64 KVM) ==========================================================
+
+
+def _normal(reg: RegInfo, ctx: VcpuContext) -> Verdict:
+    if reg.id & abi.KVM_REG_ARCH_MASK != abi.KVM_REG_ARM64:
+        return Verdict(Access.READ_ONLY, "not an arm64 register id", UP_ARCH, "EINVAL")
+    match reg.cls:
+        case RegClass.CORE:
+            return _normal_core(reg, ctx)
+        case RegClass.SYSREG:
+            return _normal_sysreg(reg, ctx)
+        case RegClass.DEMUX:
+            # v6.1 demux_c15_set: "This is also invariant: you can't change it."
+            return Verdict(
+                Access.READ_ONLY, "cache geometry is invariant: a different value gets EINVAL",
+                UP_DEMUX, "EINVAL",
+            )
+        case RegClass.FW:
+            return _normal_fw(reg)
+        case RegClass.FW_FEAT_BMAP:
+            return _normal_fw_bmap(ctx)
+        case RegClass.SVE:
+            return _normal_sve(reg)
+    return Verdict(Access.READ_ONLY, "KVM knows no such register", UP_SYSREG, "ENOENT")
+
+
+def _normal_core(reg: RegInfo, ctx: VcpuContext) -> Verdict:
+    if reg.id not in _CORE_IDS:
+        # set_core_reg: offset out of struct kvm_regs -> -ENOENT; wrong size/alignment -> -EINVAL.
+        errno = "ENOENT" if _core_offset(reg.id) >= _KVM_REGS_WORDS else "EINVAL"
+        return Verdict(Access.READ_ONLY, "not a valid core register id", UP_CORE, errno)
+    if ctx.sve and reg.id in _VREGS:
+        # core_reg_size_from_offset: SVE vCPUs must use the Z registers for the V registers.
+        return Verdict(
+            Access.READ_ONLY, "with SVE the V registers are written through z0-z31",
+            UP_CORE, "EINVAL",
+        )
+    if reg.id == PSTATE:
+        return Verdict(
+            Access.WRITABLE, "KVM rejects only an invalid mode (EINVAL)", f"{UP_CORE} (PSTATE)"
+        )
+    return Verdict(Access.WRITABLE, "a core register: KVM stores it", UP_CORE)
+
+
+def _is_feature_id_reg(fields: tuple[int, int, int, int, int]) -> bool:
+    """The ID register space op0=3, op1=0, CRn=0, CRm=1..7 (MPIDR_EL1, CRm=0, is not in it)."""
+    op0, op1, crn, crm, _op2 = fields
+    return op0 == 3 and op1 == 0 and crn == 0 and 1 <= crm <= 7
+
+
+def _normal_sysreg(reg: RegInfo, ctx: VcpuContext) -> Verdict:
+    fields = sysreg_fields(reg.id)
+    if name := _INVARIANT.get(fields):
+        return Verdict(
+            Access.READ_ONLY,
+            f"{name} is invariant: a different value gets EINVAL",
+            UP_INVARIANT,
+            "EINVAL",
+        )
+    if _is_feature_id_reg(fields):
+        if ctx.has_run:
+            return Verdict(
+                Access.READ_ONLY,
+                "ID registers are fixed after the VM first ran: a different value gets EBUSY",
+                UP_ID,
+                "EBUSY",
+            )
+        return Verdict(
+            Access.WRITABLE,
+            "before the first run; only the fields KVM allows, within the host's values",
+            UP_ID,
+        )
+    return Verdict(Access.WRITABLE, "KVM stores it", UP_SYSREG)
+
+
+def _normal_fw(reg: RegInfo) -> Verdict:
+    index = reg.id & 0xFFFF
+    if index == _FW_PSCI_VERSION:
+        return Verdict(
+            Access.WRITABLE,
+            "only to a PSCI version valid for the vCPU (else EINVAL)",
+            UP_FW,
+        )
+    if index in _FW_WORKAROUNDS:
+        return Verdict(
+            Access.READ_ONLY,
+            "KVM accepts a level up to the host's but keeps its own (EINVAL above it)",
+            UP_FW,
+            "EINVAL",
+        )
+    return Verdict(Access.READ_ONLY, "KVM knows no such firmware register", UP_FW, "ENOENT")
+
+
+def _normal_fw_bmap(ctx: VcpuContext) -> Verdict:
+    if ctx.has_run:
+        return Verdict(
+            Access.READ_ONLY,
+            "hypercall bitmaps are fixed after the VM first ran: a different value gets EBUSY",
+            UP_FW_BMAP,
+            "EBUSY",
+        )
+    return Verdict(
+        Access.WRITABLE, "before the first run; only services KVM offers (else EINVAL)",
+        UP_FW_BMAP,
+    )
+
+
+def _normal_sve(reg: RegInfo) -> Verdict:
+    if reg.id == SVE_VLS:
+        return Verdict(
+            Access.READ_ONLY,
+            "immutable once SVE is finalized, and a vCPU that lists it is finalized",
+            UP_SVE_VLS,
+            "EPERM",
+        )
+    return Verdict(Access.WRITABLE, "KVM stores it (finalized SVE vCPU)", UP_SVE)

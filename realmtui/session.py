@@ -1,0 +1,497 @@
+"""The Session: what the UI and `realmtui batch` drive.
+
+It builds the demo VM through the VMM, walks the lifecycle, keeps a snapshot of every listed
+register per exit, and performs edits as check -> write -> read back. It never invents a
+value: every value it reports came back from KVM_GET_ONE_REG, and every failure carries the
+kernel's errno next to the rule that predicted (or failed to predict) it.
+"""
+
+from __future__ import annotations
+
+import errno as errno_mod
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Any
+
+from backends import abi
+from backends.errors import KvmError
+from backends.exits import Exit, MmioExit
+from backends.kernel import Kernel
+from backends.machine import DemoMachine, MachineSpec
+from realmtui import regs as regs_mod
+from realmtui.backend import open_kernel
+from realmtui.context import ExitCause, Profile, RealmState, VcpuContext, VmKind
+from realmtui.regs import RegInfo, UnknownRegister, describe, parse_register
+from realmtui.rules import verdict
+from realmtui.values import BadValue, parse_value
+from realmtui.verdict import Access, Verdict
+
+
+class Stage(StrEnum):
+    """Where the VM is in its life. Realm: new -> created -> rec-created -> active."""
+
+    REALM_NEW = "new"  # vCPU ready, realm not created: realm parameters still open
+    REALM_CREATED = "created"  # realm created and its image populated; no REC yet
+    REC_CREATED = "rec-created"  # KVM_ARM_VCPU_FINALIZE(REC) done
+    ACTIVE = "active"  # the realm is activated and may run
+    INITIALISED = "initialised"  # a normal VM's vCPU, ready to run
+    OFF = "off"  # the guest has powered off; only a restart helps
+
+    @property
+    def label(self) -> str:
+        return {
+            Stage.REALM_NEW: "realm not created (parameters open)",
+            Stage.REALM_CREATED: "before REC creation",
+            Stage.REC_CREATED: "REC created",
+            Stage.ACTIVE: "active",
+            Stage.INITIALISED: "initialised",
+            Stage.OFF: "powered off",
+        }[self]
+
+
+class SessionError(Exception):
+    """Something the user asked for that can't be done; the message says why."""
+
+
+@dataclass(frozen=True)
+class RegView:
+    info: RegInfo
+    value: int | None  # None when the read failed
+    read_errno: str | None
+    verdict: Verdict
+    real: int | None = None  # simulation only: what the REC really holds
+
+    @property
+    def id(self) -> int:
+        return self.info.id
+
+
+@dataclass(frozen=True)
+class ExitInfo:
+    number: int  # 1 for the first exit
+    exit: Exit
+    cause: ExitCause
+    rmi_reason: str  # what the RMM's exit was, as far as the host can tell
+    pc: int | None  # the pc KVM reports (stale for a realm)
+    step: str  # what the demo guest was doing, from its listing
+    kernel_esr: int | None = None  # simulation only: the syndrome as KVM saw it
+    rmm_esr: int | None = None  # simulation only: the full syndrome the RMM kept
+
+    @property
+    def label(self) -> str:
+        return f"E{self.number} {self.exit.name}"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    index: int  # 0 before the first run, n after exit n
+    label: str
+    stage: Stage
+    context: VcpuContext
+    regs: tuple[RegView, ...]
+    exit: ExitInfo | None = None
+
+    def by_id(self) -> dict[int, RegView]:
+        return {r.id: r for r in self.regs}
+
+
+@dataclass(frozen=True)
+class SetOutcome:
+    ok: bool
+    reg: RegInfo | None
+    message: str
+    value: int | None = None  # read back after the write
+    old: int | None = None
+    errno: str | None = None
+    verdict: Verdict | None = None
+    agrees: bool = True  # did the kernel's answer match the prediction?
+    input_error: bool = False  # refused before reaching the kernel
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    ok: bool
+    message: str
+    exit: ExitInfo | None = None
+    snapshot: Snapshot | None = None
+    changed: frozenset[int] = frozenset()
+    errno: str | None = None
+
+
+@dataclass
+class SessionConfig:
+    backend: str = "sim"
+    vm: VmKind = VmKind.REALM
+    profile: Profile = Profile.V9
+    pmu: bool = False
+    sve: bool = False
+    start: Stage = Stage.REALM_CREATED
+
+
+def _cause(kexit: Exit, realm: bool) -> tuple[ExitCause, str]:
+    if isinstance(kexit, MmioExit):
+        cause = ExitCause.MMIO_WRITE if kexit.is_write else ExitCause.MMIO_READ
+        return cause, "RMI_EXIT_SYNC (emulatable data abort)" if realm else "data abort (MMIO)"
+    if kexit.reason == abi.KVM_EXIT_HYPERCALL:
+        return ExitCause.HOST_CALL, "RMI_EXIT_HOST_CALL" if realm else "SMCCC call"
+    if kexit.reason == abi.KVM_EXIT_SYSTEM_EVENT:
+        return ExitCause.PSCI, "RMI_EXIT_PSCI" if realm else "PSCI call"
+    if kexit.reason == abi.KVM_EXIT_MEMORY_FAULT:
+        return ExitCause.RIPAS_CHANGE, "RMI_EXIT_RIPAS_CHANGE" if realm else "memory fault"
+    if kexit.reason == abi.KVM_EXIT_SHUTDOWN:
+        return ExitCause.SHUTDOWN, "REC_ENTER: RMI_ERROR_REALM index 1 (realm is SYSTEM_OFF)"
+    return ExitCause.OTHER, "unsupported exit"
+
+
+class Session:
+    def __init__(self, config: SessionConfig | None = None, kernel: Kernel | None = None) -> None:
+        self.config = config or SessionConfig()
+        self._kernel_arg = kernel
+        self.history: list[Snapshot] = []
+        self.edits: dict[int, int] = {}  # ids the user wrote since the last exit
+        self.machine: DemoMachine | None = None
+        self._start()
+
+    # --- building ------------------------------------------------------------------------------
+    def _start(self) -> None:
+        cfg = self.config
+        self.kernel = self._kernel_arg or open_kernel(cfg.backend, cfg.profile)
+        self.realm = cfg.vm is VmKind.REALM
+        self.stage = Stage.REALM_NEW if self.realm else Stage.INITIALISED
+        self.exits: list[ExitInfo] = []
+        self.pending_mmio: MmioExit | None = None
+        self.mmio_data: int | None = None
+        self.history = []
+        self.edits = {}
+        self.context = VcpuContext(
+            vm=cfg.vm, profile=cfg.profile, sve=cfg.sve, pmu=cfg.pmu,
+        )
+        spec = MachineSpec(realm=self.realm, pmu=cfg.pmu, sve=cfg.sve)
+        self.machine = machine = DemoMachine(self.kernel, spec)
+        try:
+            machine.build()
+        except KvmError as e:
+            raise SessionError(self._build_error(e)) from None
+        self._update_context()
+        if self.realm and cfg.start is not Stage.REALM_NEW:
+            order = [Stage.REALM_CREATED, Stage.REC_CREATED, Stage.ACTIVE]
+            for stage in order[: order.index(cfg.start) + 1]:
+                result = self.advance(stage)
+                if not result.ok:
+                    raise SessionError(result.message)
+        self.history.append(self._snapshot(0, "start", None))
+
+    def _build_error(self, e: KvmError) -> str:
+        if e.call == "KVM_CREATE_VM" and self.realm:
+            if e.errno == errno_mod.EINVAL:
+                return (
+                    "this kernel has no realm support: KVM_CREATE_VM with KVM_VM_TYPE_ARM_REALM "
+                    "failed with EINVAL (the CCA host series is not applied) — use --vm normal, "
+                    "or --backend sim"
+                )
+            if e.errno == errno_mod.EPERM:
+                return (
+                    "this kernel has the realm series but no RMM to talk to: KVM_CREATE_VM with "
+                    "KVM_VM_TYPE_ARM_REALM failed with EPERM — use --vm normal, or --backend sim"
+                )
+        return f"could not build the {self.config.vm} VM: {e}"
+
+    def restart(self) -> None:
+        self.close()
+        self._kernel_arg = self.kernel  # a fresh VM on the same kernel
+        self._start()
+
+    def close(self) -> None:
+        if self.machine is not None:
+            self.machine.close()
+            self.machine = None
+
+    @property
+    def vcpu(self) -> Any:
+        if self.machine is None or self.machine.vcpu is None:
+            raise SessionError("the session is closed")
+        return self.machine.vcpu
+
+    # --- lifecycle -------------------------------------------------------------------------------
+    def advance(self, target: Stage | None = None) -> RunOutcome:
+        """One lifecycle step: create the realm, finalize the REC, or activate."""
+        if not self.realm:
+            return RunOutcome(False, "a normal VM has no lifecycle steps: it can run now")
+        steps = {
+            Stage.REALM_NEW: (Stage.REALM_CREATED, self._machine().create_realm, "create"),
+            Stage.REALM_CREATED: (Stage.REC_CREATED, self._machine().finalize_rec, "finalize"),
+            Stage.REC_CREATED: (Stage.ACTIVE, self._machine().activate, "activate"),
+        }
+        if self.stage not in steps:
+            return RunOutcome(False, f"nothing to do: the realm is {self.stage.label}")
+        nxt, action, _name = steps[self.stage]
+        if target is not None and target is not nxt:
+            return RunOutcome(False, f"the next step from {self.stage.label} is {nxt.value}")
+        try:
+            action()
+        except KvmError as e:
+            return RunOutcome(False, str(e), errno=e.errno_name)
+        self.stage = nxt
+        self.edits = {}
+        self._update_context()
+        return RunOutcome(True, f"realm {nxt.label}", snapshot=self._refresh_current())
+
+    def create(self) -> RunOutcome:
+        return self._step_named(Stage.REALM_CREATED, "create the realm")
+
+    def finalize(self) -> RunOutcome:
+        return self._step_named(Stage.REC_CREATED, "create the REC")
+
+    def activate(self) -> RunOutcome:
+        return self._step_named(Stage.ACTIVE, "activate the realm")
+
+    def _step_named(self, target: Stage, what: str) -> RunOutcome:
+        if not self.realm:
+            return RunOutcome(False, f"cannot {what}: this is a normal VM")
+        return self.advance(target)
+
+    def _machine(self) -> DemoMachine:
+        if self.machine is None:
+            raise SessionError("the session is closed")
+        return self.machine
+
+    def _update_context(self) -> None:
+        m = self._machine()
+        state = RealmState.NONE
+        if self.realm:
+            state = RealmState.ACTIVE if m.active else (
+                RealmState.NEW if m.realm_created else RealmState.NONE
+            )
+        self.context = replace(
+            self.context, realm_state=state, rec_created=m.rec_created,
+        )
+
+    # --- reading ---------------------------------------------------------------------------------
+    def register_ids(self) -> list[int]:
+        try:
+            return self.vcpu.reg_list()
+        except KvmError as e:
+            raise SessionError(f"cannot list the registers: {e}") from None
+
+    def read(self, reg_id: int) -> tuple[int | None, str | None]:
+        try:
+            return self.vcpu.get_reg(reg_id), None
+        except KvmError as e:
+            return None, e.errno_name
+
+    def _real_values(self) -> dict[int, int]:
+        from backends.sim import confidential_peek
+
+        view = confidential_peek.rec_now(self.kernel, self.vcpu.fd)
+        return view.regs if view is not None else {}
+
+    def _snapshot(self, index: int, label: str, exit_info: ExitInfo | None) -> Snapshot:
+        real = self._real_values() if self.simulated else {}
+        rows = []
+        for reg_id in self.register_ids():
+            info = describe(reg_id)
+            value, err = self.read(reg_id)
+            rows.append(RegView(info, value, err, verdict(info, self.context), real.get(reg_id)))
+        return Snapshot(index, label, self.stage, self.context, tuple(rows), exit_info)
+
+    def _refresh_current(self) -> Snapshot:
+        """Re-read the registers in place (after an edit or a lifecycle step)."""
+        last = self.history[-1] if self.history else None
+        index = last.index if last else 0
+        label = last.label if last else "start"
+        exit_info = last.exit if last else None
+        snap = self._snapshot(index, label, exit_info)
+        if self.history:
+            self.history[-1] = snap
+        return snap
+
+    @property
+    def simulated(self) -> bool:
+        return self.kernel.name == "sim"
+
+    @property
+    def current(self) -> Snapshot:
+        return self.history[-1]
+
+    def next_step(self) -> str:
+        """What the demo guest will do when it next runs, from its listing at the pc the
+        guest will resume at (the sim's REC for a realm, KVM's pc for a normal VM)."""
+        if self.stage is Stage.OFF:
+            return "nothing: the guest has powered off"
+        pc = None
+        if self.realm and self.simulated:
+            from backends.sim import confidential_peek
+
+            view = confidential_peek.rec_now(self.kernel, self.vcpu.fd)
+            pc = view.regs.get(regs_mod.PC) if view is not None else None
+            if view is None:
+                pc = self.read(regs_mod.PC)[0]  # before REC creation KVM's pc is the one
+        elif not self.realm or not self.context.rec_created:
+            pc = self.read(regs_mod.PC)[0]
+        if pc is None:
+            return ""
+        if self.exits and isinstance(self.exits[-1].exit, MmioExit):
+            pc += 4  # the access completes at the next KVM_RUN, which steps over it
+        step = self._machine().program.step_at(pc)
+        return f"{step.name}: {step.summary}" if step else f"pc 0x{pc:x} is outside the demo"
+
+    def value_history(self, reg_id: int) -> list[tuple[str, int | None]]:
+        out = []
+        for snap in self.history:
+            row = snap.by_id().get(reg_id)
+            out.append((snap.label, row.value if row else None))
+        return out
+
+    # --- writing ---------------------------------------------------------------------------------
+    def resolve(self, text: str) -> RegInfo:
+        return describe(parse_register(text))
+
+    def set(self, reg: str | int, value: str | int) -> SetOutcome:
+        """Check, write, read back. The grid shows only what the read-back returned."""
+        try:
+            info = describe(reg) if isinstance(reg, int) else self.resolve(reg)
+        except UnknownRegister as e:
+            return SetOutcome(False, None, str(e), input_error=True)
+        try:
+            number = value if isinstance(value, int) else parse_value(value, info.bits)
+            if number < 0 or number >= 1 << info.bits:
+                raise BadValue(f"0x{number:x} does not fit in u{info.bits}")
+        except BadValue as e:
+            return SetOutcome(False, info, str(e), input_error=True)
+        predicted = verdict(info, self.context)
+        old, _ = self.read(info.id)
+        try:
+            self.vcpu.set_reg(info.id, number)
+        except KvmError as e:
+            agrees = not predicted.access.accepted
+            if agrees:
+                message = f"{e.errno_name} — {predicted.reason} ({predicted.source})"
+            else:
+                message = (
+                    f"{e.errno_name} — the kernel refused, although the rules predicted "
+                    f"'{predicted.access}': {predicted.reason} ({predicted.source})"
+                )
+            self._refresh_current()
+            return SetOutcome(
+                False, info, message, value=old, old=old, errno=e.errno_name,
+                verdict=predicted, agrees=agrees,
+            )
+        new, read_err = self.read(info.id)
+        self.edits[info.id] = number
+        self._refresh_current()
+        agrees = predicted.access.accepted
+        message = self._accepted_message(predicted, number, new, read_err)
+        return SetOutcome(
+            True, info, message, value=new, old=old, verdict=predicted, agrees=agrees,
+        )
+
+    def _accepted_message(
+        self, predicted: Verdict, number: int, new: int | None, read_err: str | None
+    ) -> str:
+        if read_err is not None:
+            return f"accepted, but reading it back failed with {read_err}"
+        kept = "" if new == number else f"; it reads back as 0x{new:x}"
+        match predicted.access:
+            case Access.EFFECTIVE:
+                return f"accepted; the guest will see it{kept}"
+            case Access.IGNORED:
+                return f"accepted by KVM; the RMM will not read it — {predicted.reason}{kept}"
+            case Access.WRITABLE:
+                return f"written{kept}"
+            case Access.READ_ONLY:
+                return f"accepted, but the register kept its value{kept}"
+        return (
+            f"accepted by the kernel, although the rules predicted '{predicted.access}': "
+            f"{predicted.reason}{kept}"
+        )
+
+    # --- running ---------------------------------------------------------------------------------
+    def provide_mmio(self, value: str | int) -> SetOutcome:
+        """The data a pending MMIO read returns to the guest (kvm_run.mmio.data)."""
+        pending = self.pending_mmio
+        if pending is None:
+            return SetOutcome(False, None, "no MMIO read is pending", input_error=True)
+        try:
+            number = value if isinstance(value, int) else parse_value(value, 8 * pending.length)
+            self.vcpu.set_mmio_data(number)
+        except (BadValue, ValueError) as e:
+            return SetOutcome(False, None, str(e), input_error=True)
+        self.mmio_data = number
+        return SetOutcome(True, None, f"the guest will read 0x{number:x} at the next run", number)
+
+    def run(self) -> RunOutcome:
+        """KVM_RUN to the next exit; the new snapshot and which registers changed."""
+        if self.stage is Stage.OFF:
+            return RunOutcome(False, "the guest has powered off: restart to run it again")
+        if self.pending_mmio is not None and self.mmio_data is None:
+            return RunOutcome(
+                False,
+                f"the guest is waiting for the data of its {self.pending_mmio.length}-byte MMIO "
+                f"read at 0x{self.pending_mmio.addr:x}: give it first (mmio VALUE)",
+            )
+        last = self.exits[-1] if self.exits else None
+        if last is not None and last.exit.reason == abi.KVM_EXIT_SYSTEM_EVENT:
+            # PSCI SYSTEM_OFF stopped every vCPU (psci.c kvm_prepare_system_event), and a
+            # stopped vCPU would sleep in KVM_RUN. Wake it, as a VMM that restarts would:
+            # for a realm the next REC_ENTER then meets a SYSTEM_OFF realm.
+            try:
+                self.vcpu.set_mp_state(abi.KVM_MP_STATE_RUNNABLE)
+            except KvmError as e:
+                return RunOutcome(False, str(e), errno=e.errno_name)
+        before = self.current
+        try:
+            kexit = self.vcpu.run()
+        except KvmError as e:
+            return RunOutcome(False, str(e), errno=e.errno_name, snapshot=self._refresh_current())
+        return self._after_exit(before, kexit)
+
+    def _after_exit(self, before: Snapshot, kexit: Exit) -> RunOutcome:
+        cause, rmi = _cause(kexit, self.realm)
+        info = ExitInfo(
+            number=len(self.exits) + 1, exit=kexit, cause=cause, rmi_reason=rmi,
+            pc=self.read(regs_mod.PC)[0], step=self._step_text(kexit), **self._exit_syndromes(),
+        )
+        self.exits.append(info)
+        self.pending_mmio = kexit if isinstance(kexit, MmioExit) and not kexit.is_write else None
+        self.mmio_data = None
+        self.edits = {}
+        self.context = replace(self.context, last_exit=cause, has_run=True)
+        if cause is ExitCause.SHUTDOWN or (
+            not self.realm and cause is ExitCause.PSCI
+        ):
+            self.stage = Stage.OFF
+        snap = self._snapshot(info.number, info.label, info)
+        self.history.append(snap)
+        old = before.by_id()
+        changed = frozenset(
+            r.id for r in snap.regs if r.id not in old or old[r.id].value != r.value
+        )
+        return RunOutcome(True, info.label, exit=info, snapshot=snap, changed=changed)
+
+    def _step_text(self, kexit: Exit) -> str:
+        """What the guest was doing, from the demo's listing at the exiting instruction."""
+        if kexit.reason == abi.KVM_EXIT_SHUTDOWN:
+            return ""
+        pc = None
+        if self.simulated and self.realm:
+            from backends.sim import confidential_peek
+
+            view = confidential_peek.rec_now(self.kernel, self.vcpu.fd)
+            pc = view.regs.get(regs_mod.PC) if view is not None else None
+        elif not self.realm:
+            pc = self.read(regs_mod.PC)[0]
+        if pc is None:
+            return ""  # a real realm: KVM's pc is stale, and the REC's is confidential
+        if not isinstance(kexit, MmioExit):
+            pc -= 4  # SMC/HVC: the exit's return address is after the calling instruction
+        step = self._machine().program.step_at(pc)
+        return f"{step.name}: {step.summary}" if step else ""
+
+    def _exit_syndromes(self) -> dict[str, int | None]:
+        if not (self.simulated and self.realm):
+            return {}
+        from backends.sim import confidential_peek
+
+        view = confidential_peek.rec_now(self.kernel, self.vcpu.fd)
+        esr = confidential_peek.last_kernel_esr(self.kernel, self.vcpu.fd)
+        return {"kernel_esr": esr, "rmm_esr": view.last_esr if view else None}
