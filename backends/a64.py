@@ -29,9 +29,9 @@ _MASK64 = (1 << 64) - 1
 class Reg:
     """A general-purpose register operand.
 
-    Register number 31 means either the zero register or the stack pointer, depending on the
-    encoding (Arm ARM C1.2.5); `is_sp` records which one the caller meant so the encoder can refuse
-    an operand the encoding cannot express.
+    Register number 31 is the zero register in some operand fields and the stack pointer in
+    others, as each encoding says; `is_sp` records which one the caller meant, so the encoder can
+    refuse an operand the field cannot express.
     """
 
     num: int
@@ -125,14 +125,14 @@ def _signed(value: int, bits: int) -> int:
 # --- Move wide (immediate): Arm ARM C4.1 "Data Processing -- Immediate"; C6.2 MOVZ/MOVN/MOVK ---
 
 
-def _move_wide(opc: int, mnemonic: str, rd: Reg, imm16: int, shift: int) -> tuple[int, bool, int]:
+def _move_wide(opc: int, mnemonic: str, rd: Reg, imm16: int, shift: int) -> int:
     d = _gpr(rd, "rd")
     _check_range(f"{mnemonic} immediate", imm16, 0, 0xFFFF)
     allowed = (0, 16, 32, 48) if rd.is64 else (0, 16)
     if shift not in allowed:
         raise ValueError(f"{mnemonic} shift must be one of {allowed} for {rd}, got {shift}")
     word = (rd.is64 << 31) | (opc << 29) | (0b100101 << 23) | ((shift // 16) << 21)
-    return word | (imm16 << 5) | d, rd.is64, d
+    return word | (imm16 << 5) | d
 
 
 def _wide_text(mnemonic: str, rd: Reg, imm16: int, shift: int) -> str:
@@ -141,26 +141,26 @@ def _wide_text(mnemonic: str, rd: Reg, imm16: int, shift: int) -> str:
 
 
 def movz(rd: Reg, imm16: int, shift: int = 0) -> Insn:
-    word, is64, _ = _move_wide(0b10, "movz", rd, imm16, shift)
+    word = _move_wide(0b10, "movz", rd, imm16, shift)
     # Preferred disassembly is MOV (wide immediate) unless imm16 == 0 with a non-zero shift.
     if imm16 == 0 and shift != 0:
         return Insn(word, _wide_text("movz", rd, imm16, shift))
-    bits = 64 if is64 else 32
+    bits = 64 if rd.is64 else 32
     return Insn(word, f"mov {rd}, {_imm(_signed(imm16 << shift, bits))}")
 
 
 def movn(rd: Reg, imm16: int, shift: int = 0) -> Insn:
-    word, is64, _ = _move_wide(0b00, "movn", rd, imm16, shift)
+    word = _move_wide(0b00, "movn", rd, imm16, shift)
     # MOV (inverted wide immediate) is preferred unless imm16 == 0 with a shift, or (32-bit)
     # imm16 == 0xffff, whose value MOVZ could not tell apart.
-    if (imm16 == 0 and shift != 0) or (not is64 and imm16 == 0xFFFF):
+    if (imm16 == 0 and shift != 0) or (not rd.is64 and imm16 == 0xFFFF):
         return Insn(word, _wide_text("movn", rd, imm16, shift))
-    bits = 64 if is64 else 32
+    bits = 64 if rd.is64 else 32
     return Insn(word, f"mov {rd}, {_imm(_signed(~(imm16 << shift), bits))}")
 
 
 def movk(rd: Reg, imm16: int, shift: int = 0) -> Insn:
-    word, _, _ = _move_wide(0b11, "movk", rd, imm16, shift)
+    word = _move_wide(0b11, "movk", rd, imm16, shift)
     return Insn(word, _wide_text("movk", rd, imm16, shift))
 
 

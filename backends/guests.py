@@ -13,9 +13,9 @@ from backends.a64 import Assembler, Insn, ListingLine, X, hvc, ldr, mov_imm, smc
 # --- realm memory layout --------------------------------------------------------------------------
 
 # IPA width the VMM asks for in KVM_CREATE_VM (type bits [7:0]). 40 bits is the size KVM gives a
-# VM that asks for none (KVM_PHYS_SHIFT), so every host that runs ordinary VMs offers it. It splits the
-# IPA space at bit 39: the lower half is the Protected Address Range (PAR), the upper half its
-# unprotected (shared) alias.
+# VM that asks for none (KVM_PHYS_SHIFT), so every host that runs ordinary VMs offers it. In a
+# realm it splits the IPA space at bit 39: the lower half is the Protected Address Range (PAR),
+# the upper half its unprotected (shared) alias.
 REALM_IPA_BITS = 40
 
 # Protected RAM: one 2 MiB memslot. The image is loaded at its base.
@@ -142,48 +142,47 @@ class _Builder:
 
 def _realm_demo() -> Program:
     g = _Builder(REALM_RAM_BASE)
-    x = X
     g.step(
         "E1",
         "write x0 to the UART (unprotected IPA): the x0 set before REC creation",
         mov_imm(_UART, REALM_UART_IPA),
-        str_(x[0], _UART),
+        str_(X[0], _UART),
     )
     g.step(
-        "E2", "write x8 to the UART: REC_CREATE takes only x0-x7, so this is 0", str_(x[8], _UART)
+        "E2", "write x8 to the UART: REC_CREATE takes only x0-x7, so this is 0", str_(X[8], _UART)
     )
     g.step(
         "E3",
         "RSI_HOST_CALL with a struct in protected memory: forwarded to the VMM as a hypercall",
-        mov_imm(x[1], HOSTCALL_IPA),
-        mov_imm(x[0], RSI_HOST_CALL),
+        mov_imm(X[1], HOSTCALL_IPA),
+        mov_imm(X[0], RSI_HOST_CALL),
         smc(0),
     )
     g.step(
         "E4",
         "write the struct's gprs[1], as the host returned it, to the UART",
         # x1 still holds the struct's IPA: on completion the RMM writes only x0 of the REC.
-        ldr(x[9], x[1], HOSTCALL_GPRS_OFFSET + 8),
-        str_(x[9], _UART),
+        ldr(X[9], X[1], HOSTCALL_GPRS_OFFSET + 8),
+        str_(X[9], _UART),
     )
     g.step(
-        "E5", "read the UART into x5: the VMM supplies the data in kvm_run.mmio", ldr(x[5], _UART)
+        "E5", "read the UART into x5: the VMM supplies the data in kvm_run.mmio", ldr(X[5], _UART)
     )
-    g.step("E6", "write x5 back to the UART: shows the MMIO data arrived", str_(x[5], _UART))
+    g.step("E6", "write x5 back to the UART: shows the MMIO data arrived", str_(X[5], _UART))
     g.step(
         "E7",
         "RSI_IPA_STATE_SET to RAM on an EMPTY range: the host must act (memory fault exit)",
-        mov_imm(x[0], RSI_IPA_STATE_SET),
-        mov_imm(x[1], RIPAS_CHANGE_BASE),
-        mov_imm(x[2], RIPAS_CHANGE_TOP),
-        mov_imm(x[3], RIPAS_RAM),
-        mov_imm(x[4], 0),
+        mov_imm(X[0], RSI_IPA_STATE_SET),
+        mov_imm(X[1], RIPAS_CHANGE_BASE),
+        mov_imm(X[2], RIPAS_CHANGE_TOP),
+        mov_imm(X[3], RIPAS_RAM),
+        mov_imm(X[4], 0),
         smc(0),
     )
     g.step(
         "E8",
         "PSCI SYSTEM_OFF by SMC: the realm turns off (system event exit)",
-        mov_imm(x[0], PSCI_SYSTEM_OFF),
+        mov_imm(X[0], PSCI_SYSTEM_OFF),
         smc(0),
     )
     g.spin("spin forever (not reached: after SYSTEM_OFF the RMM refuses to enter the REC)")
@@ -207,21 +206,20 @@ def _realm_demo() -> Program:
 def _normal_demo() -> Program:
     # Nothing newer than Linux 6.1 arm64 KVM: MMIO exits and PSCI SYSTEM_OFF by HVC.
     g = _Builder(NORMAL_RAM_BASE)
-    x = X
     g.step(
         "N1",
         "write x0 to the UART (no memslot there): an MMIO write exit",
         mov_imm(_UART, NORMAL_UART_IPA),
-        str_(x[0], _UART),
+        str_(X[0], _UART),
     )
     g.step(
-        "N2", "read the UART into x1: the VMM supplies the data in kvm_run.mmio", ldr(x[1], _UART)
+        "N2", "read the UART into x1: the VMM supplies the data in kvm_run.mmio", ldr(X[1], _UART)
     )
-    g.step("N3", "write x1 back to the UART: shows the MMIO data arrived", str_(x[1], _UART))
+    g.step("N3", "write x1 back to the UART: shows the MMIO data arrived", str_(X[1], _UART))
     g.step(
         "N4",
         "PSCI SYSTEM_OFF by HVC: a system event (shutdown) exit",
-        mov_imm(x[0], PSCI_SYSTEM_OFF),
+        mov_imm(X[0], PSCI_SYSTEM_OFF),
         hvc(0),
     )
     g.spin("spin forever (not reached: SYSTEM_OFF stops the vCPU)")

@@ -34,6 +34,10 @@ class MachineSpec:
     pmu: bool = False
     sve: bool = False
     rme_cap: int = abi.KVM_CAP_ARM_RME_V9
+    # Another guest in place of the demo (tests use small programs of their own), and the
+    # SMCCC function ids the VMM asks KVM to forward to it (a realm's host call by default).
+    program: guests.Program | None = None
+    forward_fids: tuple[int, ...] = (guests.HOSTCALL_FID,)
 
 
 class DemoMachine:
@@ -42,7 +46,7 @@ class DemoMachine:
     def __init__(self, kernel: Kernel, spec: MachineSpec) -> None:
         self.kernel = kernel
         self.spec = spec
-        self.program = guests.REALM_DEMO if spec.realm else guests.NORMAL_DEMO
+        self.program = spec.program or (guests.REALM_DEMO if spec.realm else guests.NORMAL_DEMO)
         self.kvm: Kvm | None = None
         self.vm: Vm | None = None
         self.vcpu: Vcpu | None = None
@@ -74,7 +78,8 @@ class DemoMachine:
             self._create_gic(vm)
         self._map_ram(vm)
         if spec.realm:
-            vm.set_smccc_filter(guests.HOSTCALL_FID, 1, abi.KVM_SMCCC_FILTER_FWD_TO_USER)
+            for fid in spec.forward_fids:
+                vm.set_smccc_filter(fid, 1, abi.KVM_SMCCC_FILTER_FWD_TO_USER)
             vm.rme_config_hash(abi.ARM_RME_CONFIG_HASH_ALGO_SHA256)
         self.vcpu = vcpu = vm.create_vcpu(0)
         features = [abi.KVM_ARM_VCPU_PSCI_0_2]

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
 from realmtui.regs import UnknownRegister
-from realmtui.session import ExitInfo, RegView, RunOutcome, Session, SetOutcome, SessionError
+from realmtui.session import ExitInfo, RegView, RunOutcome, Session, SessionError, SetOutcome
 from realmtui.values import format_value
 
 COMMANDS: dict[str, str] = {

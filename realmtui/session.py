@@ -15,7 +15,7 @@ from typing import Any
 
 from backends import abi
 from backends.errors import KvmError
-from backends.exits import Exit, MmioExit
+from backends.exits import Exit, HypercallExit, MmioExit
 from backends.kernel import Kernel
 from backends.machine import DemoMachine, MachineSpec
 from realmtui import regs as regs_mod
@@ -128,11 +128,19 @@ class SessionConfig:
     start: Stage = Stage.REALM_CREATED
 
 
+def _is_psci(fid: int) -> bool:
+    """PSCI's SMC32 and SMC64 function-id ranges (Arm DEN0022)."""
+    return 0x8400_0000 <= fid <= 0x8400_001F or 0xC400_0000 <= fid <= 0xC400_001F
+
+
 def _cause(kexit: Exit, realm: bool) -> tuple[ExitCause, str]:
     if isinstance(kexit, MmioExit):
         cause = ExitCause.MMIO_WRITE if kexit.is_write else ExitCause.MMIO_READ
         return cause, "RMI_EXIT_SYNC (emulatable data abort)" if realm else "data abort (MMIO)"
-    if kexit.reason == abi.KVM_EXIT_HYPERCALL:
+    if isinstance(kexit, HypercallExit):
+        if _is_psci(kexit.nr):
+            # A PSCI call the VMM asked KVM to forward: behind it is RMI_EXIT_PSCI.
+            return ExitCause.PSCI, "RMI_EXIT_PSCI" if realm else "PSCI call"
         return ExitCause.HOST_CALL, "RMI_EXIT_HOST_CALL" if realm else "SMCCC call"
     if kexit.reason == abi.KVM_EXIT_SYSTEM_EVENT:
         return ExitCause.PSCI, "RMI_EXIT_PSCI" if realm else "PSCI call"

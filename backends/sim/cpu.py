@@ -86,6 +86,8 @@ class TrapKind(StrEnum):
 
 @dataclass(frozen=True)
 class Trap:
+    """Why `run` stopped, with the syndrome registers EL2 would see."""
+
     kind: TrapKind
     esr: int  # ESR_EL2 as hardware would report it to EL2 (the EL1 syndrome, for UNDEFINED)
     far: int  # FAR_EL2: the faulting VA, which is the IPA with the MMU off
@@ -353,9 +355,10 @@ def _branch_reg(s: CpuState, _mem: GuestMemory, insn: int) -> Trap | None:
 
 
 def _smc(s: CpuState, _mem: GuestMemory, insn: int) -> Trap | None:
-    # HCR_EL2.TSC traps SMC at EL1 to EL2. Unlike an HVC, the preferred return address of a
-    # trapped SMC is the SMC itself, so pc stays; the handler skips it (Arm ARM D1, "Preferred
-    # exception return address"; TF-RMM advances the REC's pc itself).
+    # HCR_EL2.TSC traps SMC at EL1 to EL2. Unlike an HVC, a trapped SMC is a trap, not an SMC
+    # exception: its preferred return address is the SMC itself, so pc stays and the handler
+    # skips it (KVM's handle_smc in arch/arm64/kvm/handle_exit.c calls kvm_incr_pc for that
+    # reason; TF-RMM advances the REC's pc when it handles an RSI or PSCI call).
     esr = (EC_SMC64 << EC_SHIFT) | ESR_IL | ((insn >> 5) & 0xFFFF)
     return Trap(TrapKind.SMC, esr, 0, 0, s.pc, insn)
 

@@ -40,6 +40,8 @@ FW_BMAPS = {  # value and the bits KVM supports (hypercalls.c)
 PSCI_0_1, PSCI_0_2, PSCI_1_0, PSCI_1_1 = 0x0, 0x2, 0x1_0000, 0x1_0001
 
 SVE_VLS_ID = abi.KVM_REG_ARM64_SVE_VLS
+# What a realm's userspace may still see of the sysregs: the two realm parameters.
+REALM_VISIBLE_SYSREGS = ("ID_AA64DFR0_EL1", "PMCR_EL0")
 
 
 def _size(reg_id: int) -> int:
@@ -146,7 +148,7 @@ class VcpuRegs:
         if realm:
             # v9-40: a realm lists no FW, timer or demux registers, and of the sysregs only
             # what kvm_realm_sys_reg_hidden_user leaves: ID_AA64DFR0_EL1 and PMCR_EL0.
-            for name in ("ID_AA64DFR0_EL1", "PMCR_EL0"):
+            for name in REALM_VISIBLE_SYSREGS:
                 d = sys_regs.BY_NAME[name]
                 if self._visible(d):
                     ids.append(d.id)
@@ -251,6 +253,8 @@ class VcpuRegs:
         d = sys_regs.BY_ID.get(reg_id)
         if d is None or reg_id not in self.sys:
             raise fail(errno.ENOENT)  # not in the table, hidden, or not a U64 id
+        if self.vcpu.vm.is_realm and d.name not in REALM_VISIBLE_SYSREGS:
+            raise fail(errno.ENOENT)  # kvm_realm_sys_reg_hidden_user ([PATCH v9 40/43])
         return d
 
     def _sysreg_set(self, reg_id: int, value: int) -> None:

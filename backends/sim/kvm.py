@@ -97,7 +97,8 @@ class SimVgic:
                 raise fail(errno.EINVAL)
             self.addresses[int(attr.attr)] = addr
             return 0
-        if attr.group == abi.KVM_DEV_ARM_VGIC_GRP_CTRL and attr.attr == abi.KVM_DEV_ARM_VGIC_CTRL_INIT:
+        ctrl_init = (abi.KVM_DEV_ARM_VGIC_GRP_CTRL, abi.KVM_DEV_ARM_VGIC_CTRL_INIT)
+        if (attr.group, attr.attr) == ctrl_init:
             if not self.vm.vcpus or len(self.addresses) < 2:
                 raise fail(errno.ENXIO)
             self.initialized = True

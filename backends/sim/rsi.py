@@ -36,6 +36,8 @@ SMCCC_VERSION = 0x8000_0000
 SMCCC_VERSION_1_2 = 0x1_0002
 SMC_UNKNOWN = MASK64  # -1
 PSCI_VERSION = 0x8400_0000
+PSCI_CPU_SUSPEND = 0x8400_0001
+PSCI_CPU_SUSPEND_64 = 0xC400_0001
 PSCI_CPU_OFF = 0x8400_0002
 PSCI_SYSTEM_OFF = 0x8400_0008
 PSCI_SYSTEM_RESET = 0x8400_0009
@@ -132,7 +134,9 @@ def complete_ripas_change(rec: Rec, host_rejected: bool) -> None:
 
 def _psci(rec: Rec, rec_exit: RecExit, fid: int) -> bool:
     """runtime/rsi/psci.c: PSCI is emulated by the RMM; the host is told of what it must act
-    on (CPU_OFF, SYSTEM_OFF, SYSTEM_RESET), with the FID in gprs[0] and nothing else."""
+    on (CPU_SUSPEND, CPU_OFF, SYSTEM_OFF, SYSTEM_RESET), with the FID in gprs[0] and nothing
+    else, and the realm's result is already in its x0 -- whatever the host later puts in
+    rec_enter.gprs is not read."""
     regs = rec.cpu.x
     if fid == PSCI_VERSION:
         regs[0] = PSCI_VERSION_1_1
@@ -142,6 +146,11 @@ def _psci(rec: Rec, rec_exit: RecExit, fid: int) -> bool:
             0 if regs[1] & 0xFFFF_FFFF in (PSCI_VERSION, PSCI_SYSTEM_OFF) else PSCI_NOT_SUPPORTED
         )
         return False
+    if fid in (PSCI_CPU_SUSPEND, PSCI_CPU_SUSPEND_64):
+        regs[0] = 0  # PSCI_SUCCESS: the exit is only a notification
+        rec_exit.exit_reason = RmiExit.PSCI
+        rec_exit.gprs[0] = fid
+        return True
     if fid in (PSCI_SYSTEM_OFF, PSCI_SYSTEM_RESET, PSCI_CPU_OFF):
         if fid == PSCI_CPU_OFF:
             rec.runnable = False

@@ -21,6 +21,8 @@ SMCCC_RET_NOT_SUPPORTED = MASK64  # -1
 SMCCC_VERSION = 0x8000_0000
 SMCCC_VERSION_1_1 = 0x1_0001
 PSCI_RET_NOT_SUPPORTED = MASK64
+PSCI_CPU_SUSPEND = 0x8400_0001
+PSCI_CPU_SUSPEND_64 = 0xC400_0001
 
 
 def call_handler(vcpu: SimVcpu, esr: int) -> int:
@@ -74,6 +76,11 @@ def _psci_call(vcpu: SimVcpu, fid: int) -> int:
         )
         _prepare_system_event(vcpu, kind)
         return 0
+    if fid in (PSCI_CPU_SUSPEND, PSCI_CPU_SUSPEND_64):
+        # kvm_psci_vcpu_suspend: a standby suspend is a WFI; the vCPU has nothing pending
+        # to wait for in the sim, so it resumes at once.
+        regs.set_x(0, 0)
+        return 1
     if fid == abi.PSCI_0_2_FN_CPU_OFF:
         vcpu.mp_state = abi.KVM_MP_STATE_STOPPED
         return 1

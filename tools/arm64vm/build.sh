@@ -5,8 +5,9 @@
 #
 # Usage: tools/arm64vm/build.sh [CACHE_DIR]
 #   default CACHE_DIR: ${XDG_CACHE_HOME:-$HOME/.cache}/realmtui-arm64vm
-# Writes CACHE_DIR/vmlinuz and CACHE_DIR/initrd.gz. Idempotent: when they exist and their
-# inputs (these scripts, the deb and wheel names) are unchanged, it returns at once.
+# Writes CACHE_DIR/vmlinuz and CACHE_DIR/initrd.gz (= core.gz + textual.gz, also kept apart
+# for run.py). Idempotent: when they exist and their inputs (these scripts, the deb and
+# wheel names) are unchanged, it returns at once.
 # Env: REALMTUI_HOST_PYTHON  a Python with the project's Textual, whose versions to ship;
 #      REALMTUI_ARM64VM_REFRESH=1  forget downloaded debs and pick the newest again.
 set -euo pipefail
@@ -83,11 +84,12 @@ apt_update() {
     apt-get "${APT_OPTS[@]}" update -qq >&2
 }
 have_deb() { compgen -G "$DEBS/${1}_*_${2}.deb" >/dev/null; }
+have_lists() { compgen -G "$APTDIR/lists/*_Packages*" >/dev/null; }
 kernel_pkg() {  # the downloaded kernel, else the newest 6.1 in the lists
     local deb
     deb=$(compgen -G "$DEBS/linux-image-6.1.0-*-arm64_*_arm64.deb" | sort -V | tail -1 || true)
     if [ -n "$deb" ]; then basename "$deb" | cut -d_ -f1; return; fi
-    [ -n "$(ls -A "$APTDIR/lists" | grep Packages)" ] || apt_update
+    have_lists || apt_update
     apt-cache "${APT_OPTS[@]}" search --names-only '^linux-image-6\.1\.0-[0-9]+-arm64$' |
         awk '{print $1}' | sort -V | tail -1
 }
@@ -99,7 +101,7 @@ have_deb "$KPKG" arm64 || need+=("$KPKG")
 for p in "${ARM64_PKGS[@]}"; do have_deb "$p" arm64 || need+=("$p"); done
 for p in "${ALL_PKGS[@]}"; do have_deb "$p" all || need+=("$p"); done
 if ((${#need[@]})); then
-    [ -n "$(ls -A "$APTDIR/lists" | grep Packages)" ] || apt_update
+    have_lists || apt_update
     log "downloading ${#need[@]} debs"
     # A stale list may name a version the mirror has dropped: refresh once and retry.
     (cd "$DEBS" && apt-get "${APT_OPTS[@]}" download -qq "${need[@]}") ||
@@ -127,8 +129,11 @@ fi
 
 # --- 5. up to date? -------------------------------------------------------------------------
 KEY=$("$PY311" "$HERE/buildhelp.py" key "$LOCK" "$DEBS")
-if [ -f "$CACHE/vmlinuz" ] && [ -f "$CACHE/initrd.gz" ] &&
-   [ "$(cat "$CACHE/base.key" 2>/dev/null)" = "$KEY" ]; then
+outputs_exist() {
+    local f
+    for f in vmlinuz core.gz textual.gz initrd.gz; do [ -f "$CACHE/$f" ] || return 1; done
+}
+if outputs_exist && [ "$(cat "$CACHE/base.key" 2>/dev/null)" = "$KEY" ]; then
     log "up to date ($CACHE, $(elapsed) s)"
     exit 0
 fi
@@ -149,13 +154,18 @@ if [ "$(cat "$CACHE/vmlinuz.src" 2>/dev/null)" != "$(basename "$kdeb")" ]; then
     basename "$kdeb" >"$CACHE/vmlinuz.src"
 fi
 
-# --- 7. userspace -----------------------------------------------------------------------------
+# --- 7. userspace, in two layers -------------------------------------------------------------
+# core.gz: busybox, python3.11, its stdlib (pruned), cffi -- what a KVM script needs.
+# textual.gz: the Textual wheels, ~20 MB unpacked, which cost ~0.7 s of TCG unpacking per
+# boot; run.py adds this layer only for scripts that import textual or rich.
+# initrd.gz = core.gz + textual.gz concatenated: the whole base image in one file.
 S=$CACHE/stage
-rm -rf "$S" && mkdir -p "$S"
+T=$CACHE/stage-textual
+rm -rf "$S" "$T" && mkdir -p "$S" "$T"
 for p in "${ARM64_PKGS[@]}"; do dpkg-deb -x "$(compgen -G "$DEBS/${p}_*_arm64.deb" | head -1)" "$S"; done
 for p in "${ALL_PKGS[@]}"; do dpkg-deb -x "$(compgen -G "$DEBS/${p}_*_all.deb" | head -1)" "$S"; done
 "$PY311" "$HERE/buildhelp.py" prune "$S"
-"$PY311" "$HERE/buildhelp.py" unpack-wheels "$WHEELS" "$LOCK" "$S/usr/lib/python3/dist-packages"
+"$PY311" "$HERE/buildhelp.py" unpack-wheels "$WHEELS" "$LOCK" "$T/usr/lib/python3/dist-packages"
 
 mkdir -p "$S/bin" "$S/sbin" "$S/proc" "$S/sys" "$S/dev" "$S/tmp" "$S/root" "$S/rtui"
 for a in sh mount cat echo ls dmesg grep sed cut tail head mkdir mkfifo poweroff sleep uname \
@@ -171,9 +181,17 @@ chmod 755 "$S/init"
 log "precompiling bytecode"
 "$PY311" -m compileall -q -j 0 --invalidation-mode unchecked-hash -s "$S" -p / \
     "$S/usr/lib/python3.11" "$S/usr/lib/python3/dist-packages" >/dev/null
+"$PY311" -m compileall -q -j 0 --invalidation-mode unchecked-hash -s "$T" -p / \
+    "$T/usr/lib/python3/dist-packages" >/dev/null
 
-log "packing initrd.gz ($(du -sh "$S" | cut -f1) unpacked)"
-"$PY311" "$HERE/newc.py" "$S" "$CACHE/initrd.gz" >/dev/null
-rm -rf "$S"
+log "packing core.gz ($(du -sh "$S" | cut -f1) unpacked) and textual.gz ($(du -sh "$T" | cut -f1))"
+"$PY311" "$HERE/newc.py" "$S" "$CACHE/core.gz" >/dev/null &
+"$PY311" "$HERE/newc.py" "$T" "$CACHE/textual.gz" >/dev/null
+wait $!
+cat "$CACHE/core.gz" "$CACHE/textual.gz" >"$CACHE/initrd.gz.tmp"
+mv "$CACHE/initrd.gz.tmp" "$CACHE/initrd.gz"
+rm -rf "$S" "$T"
 echo "$KEY" >"$CACHE/base.key"
-log "done in $(elapsed) s: vmlinuz $(stat -c %s "$CACHE/vmlinuz") B, initrd.gz $(stat -c %s "$CACHE/initrd.gz") B"
+size() { stat -c %s "$CACHE/$1"; }
+log "done in $(elapsed) s: vmlinuz $(size vmlinuz) B, core.gz $(size core.gz) B," \
+    "textual.gz $(size textual.gz) B, initrd.gz $(size initrd.gz) B"

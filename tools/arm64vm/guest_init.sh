@@ -26,7 +26,7 @@ fi
 # Keep kernel messages off the console while the script talks: a printk landing inside a
 # line would corrupt the framing. dmesg is still dumped below when the script fails.
 dmesg -n 1
-cd /rtui
+cd /rtui || finish
 # stderr goes through a FIFO and gets a prefix, so run.py can tell it from stdout.
 mkfifo /tmp/rtui-stderr
 sed 's/^/==RTUI-ERR== /' </tmp/rtui-stderr &

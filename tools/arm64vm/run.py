@@ -1,7 +1,7 @@
 """Run one Python script of ours inside the emulated arm64 machine, against its real KVM.
 
     python tools/arm64vm/run.py --script PATH [--arg A ...] [--timeout 300] [--out DIR]
-                                [--cache DIR] [--include PATH ...] [--quiet]
+                                [--cache DIR] [--include PATH ...] [--[no-]textual] [--quiet]
 
 Builds the base image if needed (build.sh), lays an overlay archive over it with the
 project's packages (realmtui/, widgets/, backends/), guest_io.py, the script and an /init
@@ -18,6 +18,7 @@ Stdlib only: runs with any host Python 3.11+.
 from __future__ import annotations
 
 import argparse
+import ast
 import base64
 import hashlib
 import os
@@ -53,6 +54,9 @@ QEMU_ARGS = [
     "-m", "1024", "-smp", "1", "-nographic", "-no-reboot", "-nic", "none",
 ]
 KERNEL_CMDLINE = "console=ttyAMA0 panic=-1"
+
+# Imports that need the textual.gz layer (build.sh): Textual and what only it brings.
+TEXTUAL_MODULES = {"textual", "rich", "pygments", "markdown_it", "mdit_py_plugins"}
 
 EXIT_TIMEOUT = 124
 EXIT_INFRA = 125
@@ -153,8 +157,11 @@ class _Console:
         except (ValueError, zlib.error) as exc:
             self.errors.append(f"file {name}: undecodable ({exc})")
             return None
-        if len(data) != nbytes or hashlib.sha256(data).hexdigest() != digest:
-            self.errors.append(f"file {name}: {len(data)} bytes, wanted {nbytes} (or bad sha256)")
+        if len(data) != nbytes:
+            self.errors.append(f"file {name}: {len(data)} bytes received, {nbytes} sent")
+            return None
+        if hashlib.sha256(data).hexdigest() != digest:
+            self.errors.append(f"file {name}: sha256 mismatch (corrupted on the console)")
             return None
         if not _SAFE_NAME.fullmatch(name) or name == "console.log":
             self.errors.append(f"file {name!r}: not a plain base name")
@@ -241,6 +248,58 @@ def build_overlay(script: Path, args: Sequence[str], include: Sequence[Path] = (
         return writer.gz(level=1)
 
 
+def _imported(source: Path, package: str) -> set[str]:
+    """Absolute names of every module `source` imports, anywhere in it (lazy ones too)."""
+    try:
+        tree = ast.parse(source.read_bytes(), str(source))
+    except (SyntaxError, ValueError):
+        return set()
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".") if package else []
+                parts = parts[: len(parts) - node.level + 1]
+                base = ".".join([*parts, base] if base else parts)
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names
+
+
+def needs_textual(script: Path, roots: Sequence[Path]) -> bool:
+    """Whether the script, or any module of ours it imports (transitively), imports Textual.
+
+    Static and conservative: an import anywhere in a file counts, even in a function never
+    called; an import by string (importlib) is not seen -- pass textual=True then.
+    """
+    def locate(name: str) -> tuple[Path, str] | None:
+        rel = Path(*name.split("."))
+        for root in roots:
+            if (root / rel / "__init__.py").is_file():
+                return root / rel / "__init__.py", name
+            if (root / rel).with_suffix(".py").is_file():
+                return (root / rel).with_suffix(".py"), name.rpartition(".")[0]
+        return None
+
+    todo, seen = [(script, "")], set()
+    while todo:
+        path, package = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        for name in _imported(path, package):
+            if name.split(".")[0] in TEXTUAL_MODULES:
+                return True
+            parts = name.split(".")
+            for i in range(1, len(parts) + 1):  # importing a.b.c runs a/__init__, a/b/__init__
+                if hit := locate(".".join(parts[:i])):
+                    todo.append(hit)
+    return False
+
+
 def _reader(stream, lines: queue.Queue) -> None:  # type: ignore[no-untyped-def]
     for raw in iter(stream.readline, b""):
         lines.put(raw.decode("utf-8", "replace").rstrip("\r\n").replace("\r", ""))
@@ -257,27 +316,36 @@ def boot_and_run(
     include: Sequence[str | Path] = (),
     stream: Callable[[str], None] | None = None,
     build: bool = True,
+    textual: bool | None = None,
 ) -> RunResult:
     """Boot the emulated machine once, run `script` with `args`, and collect its results.
 
     `stream` gets each console line as it arrives (file payloads summarised). With
-    `out_dir`, the sent files and console.log are written there.
+    `out_dir`, the sent files and console.log are written there. `textual`: whether to add
+    the Textual layer; None decides from the script's imports (needs_textual).
     """
     script = Path(script).resolve()
+    extra = [Path(p).resolve() for p in include]
     cache = Path(cache_dir) if cache_dir else default_cache()
     if build:
         ensure_built(cache, stream)
-    for need in ("vmlinuz", "initrd.gz"):
+    if textual is None:
+        textual = needs_textual(script, [script.parent, REPO, *(p.parent for p in extra)])
+    layers = ["core.gz", "textual.gz"] if textual else ["core.gz"]
+    for need in ("vmlinuz", *layers):
         if not (cache / need).is_file():
             raise FileNotFoundError(f"{cache / need}: run tools/arm64vm/build.sh first")
-    overlay = build_overlay(script, list(args), [Path(p).resolve() for p in include])
+    overlay = build_overlay(script, list(args), extra)
     console = _Console()
+    if stream is not None:
+        stream(f"[arm64vm] layers: {' + '.join(layers)} + overlay ({len(overlay)} B)")
     with tempfile.TemporaryDirectory(prefix="rtui-boot-") as tmp:
         initrd = Path(tmp) / "initrd.gz"
         # Concatenated archives: the kernel unpacks each in turn, later entries win
         # (init/initramfs.c, unpack_to_rootfs).
         with open(initrd, "wb") as f:
-            f.write((cache / "initrd.gz").read_bytes())
+            for layer in layers:
+                f.write((cache / layer).read_bytes())
             f.write(overlay)
         cmd = ["qemu-system-aarch64", *QEMU_ARGS, "-kernel", str(cache / "vmlinuz"),
                "-initrd", str(initrd), "-append", KERNEL_CMDLINE]
@@ -328,6 +396,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--cache", type=Path, help=f"image cache (default {default_cache()})")
     ap.add_argument("--include", action="append", default=[], type=Path,
                     help="another file or folder to put beside the script in /rtui")
+    ap.add_argument("--textual", action=argparse.BooleanOptionalAction, default=None,
+                    help="add the Textual layer (default: when the script imports textual)")
     ap.add_argument("--quiet", action="store_true", help="do not stream the console")
     ns = ap.parse_args(argv)
 
@@ -336,7 +406,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         r = boot_and_run(ns.script, ns.arg, timeout=ns.timeout, out_dir=ns.out,
-                         cache_dir=ns.cache, include=ns.include,
+                         cache_dir=ns.cache, include=ns.include, textual=ns.textual,
                          stream=None if ns.quiet else show)
     except (subprocess.CalledProcessError, OSError, ValueError) as exc:
         print(f"arm64vm: cannot run: {exc}", file=sys.stderr)

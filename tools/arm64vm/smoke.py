@@ -3,15 +3,13 @@
     python tools/arm64vm/run.py --script tools/arm64vm/smoke.py --out /tmp/x
 
 Opens the guest's real /dev/kvm through backends.linux, prints two answers of the arm64
-KVM and sends them back as a file. With --textual it also imports Textual (slow: several
-seconds of TCG) to check the base image carries it.
+KVM and sends them back as smoke.json. textual_smoke.py adds a Textual screenshot.
 """
 
 from __future__ import annotations
 
 import json
 import platform
-import sys
 import time
 
 import guest_io
@@ -20,7 +18,7 @@ from backends import abi
 from backends.linux import LinuxKernel
 
 
-def main(argv: list[str]) -> int:
+def kvm_facts() -> dict[str, object]:
     t0 = time.monotonic()
     with LinuxKernel() as kernel:
         kvm = kernel.open("/dev/kvm")
@@ -37,7 +35,7 @@ def main(argv: list[str]) -> int:
         except OSError as exc:
             before_init = exc.errno or 0
         kernel.munmap(run)
-    facts = {
+    return {
         "machine": platform.machine(),
         "kernel": platform.release(),
         "api_version": api,
@@ -46,21 +44,24 @@ def main(argv: list[str]) -> int:
         "python": platform.python_version(),
         "seconds": round(time.monotonic() - t0, 3),
     }
-    print(f"KVM_GET_API_VERSION={api}")
-    print(f"KVM_CHECK_EXTENSION(KVM_CAP_ARM_VM_IPA_SIZE)={ipa}")
-    if "--textual" in argv:
-        t1 = time.monotonic()
-        import textual.app  # noqa: F401
 
-        from textual import __version__ as textual_version
 
-        facts["textual"] = textual_version
-        facts["textual_import_s"] = round(time.monotonic() - t1, 2)
-        print(f"textual {textual_version} imported in {facts['textual_import_s']} s")
+def facts_ok(facts: dict[str, object]) -> bool:
+    ipa = facts["ipa_size"]
+    return (
+        facts["machine"] == "aarch64"
+        and facts["api_version"] == abi.KVM_API_VERSION
+        and isinstance(ipa, int) and ipa > 0
+    )
+
+
+def main() -> int:
+    facts = kvm_facts()
+    print(f"KVM_GET_API_VERSION={facts['api_version']}")
+    print(f"KVM_CHECK_EXTENSION(KVM_CAP_ARM_VM_IPA_SIZE)={facts['ipa_size']}")
     guest_io.send_file("smoke.json", json.dumps(facts, indent=1).encode())
-    ok = facts["machine"] == "aarch64" and api == abi.KVM_API_VERSION and ipa > 0
-    return 0 if ok else 1
+    return 0 if facts_ok(facts) else 1
 
 
 if __name__ == "__main__":
-    guest_io.result(main(sys.argv[1:]))
+    guest_io.result(main())

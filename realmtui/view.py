@@ -1,0 +1,74 @@
+"""What the UI shows of a Session, captured in one go.
+
+The app reads the session only inside its vCPU worker (a thread), so that no ioctl runs on
+the UI thread and no half-updated state is ever drawn. `capture` is that read: after each
+write, run or lifecycle step the worker takes a SessionView and hands it to the UI, which
+draws only from it. Pure data: no Textual here (the domain runs without it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from backends.exits import MmioExit
+from realmtui.context import VcpuContext
+from realmtui.session import ExitInfo, RegView, Session, SessionConfig, SessionError, Snapshot, Stage
+
+
+@dataclass(frozen=True)
+class SessionView:
+    config: SessionConfig
+    backend: str  # the kernel's name: "sim" or "kvm"
+    simulated: bool
+    stage: Stage
+    context: VcpuContext
+    snapshot: Snapshot
+    last_exit: ExitInfo | None
+    exit_count: int
+    next_step: str  # what the guest does when it next runs ("" when unknown)
+    changed: frozenset[int] = frozenset()  # ids whose value changed at the last exit
+    edits: Mapping[int, int] = field(default_factory=dict)  # ids the user wrote since then
+    pending_mmio: MmioExit | None = None  # an MMIO read waiting for its data
+    mmio_data: int | None = None  # the data already given for it
+
+    @property
+    def realm(self) -> bool:
+        return self.context.is_realm
+
+    @property
+    def regs(self) -> tuple[RegView, ...]:
+        return self.snapshot.regs
+
+    @property
+    def needs_mmio_data(self) -> bool:
+        return self.pending_mmio is not None and self.mmio_data is None
+
+    @property
+    def shows_rec(self) -> bool:
+        """Whether there is a confidential REC column to show: sim realms only."""
+        return self.simulated and self.realm
+
+
+def capture(session: Session, changed: frozenset[int] = frozenset()) -> SessionView:
+    """Everything the UI draws, read from the session now (call it off the UI thread)."""
+    try:
+        next_step = session.next_step()
+    except SessionError:
+        next_step = ""
+    return SessionView(
+        config=session.config,
+        backend=session.kernel.name,
+        simulated=session.simulated,
+        stage=session.stage,
+        context=session.context,
+        snapshot=session.current,
+        last_exit=session.exits[-1] if session.exits else None,
+        exit_count=len(session.exits),
+        next_step=next_step,
+        changed=changed,
+        edits=MappingProxyType(dict(session.edits)),
+        pending_mmio=session.pending_mmio,
+        mmio_data=session.mmio_data,
+    )
