@@ -22,7 +22,7 @@ def open_kernel(name: str, profile: Profile = Profile.V9, kvm_path: str = KVM_PA
     if name == "sim":
         from backends.sim import RealmSeries, SimHost, SimKernel
 
-        series = RealmSeries.SEED if profile is Profile.SEED else RealmSeries.V9
+        series = RealmSeries(profile.value)  # the sim runs the kernel the profile describes
         return SimKernel(SimHost(series=series))
     if name == "kvm":
         check_kvm_host(kvm_path)

@@ -21,10 +21,18 @@ class Profile(StrEnum):
     seed: [PATCH v9 22/43] alone -- SET_ONE_REG on a realm takes x0-x30 and pc, nothing else.
     v9:   the whole v9 series -- also PMCR_EL0 (v9-32), ID_AA64DFR0_EL1 (v9-35) and
           KVM_REG_ARM64_SVE_VLS (v9-38), each with its own state rules.
+    v10:  the v10 posting: the same register rules ([PATCH v10 22/43] is byte-identical to
+          v9's), but KVM_CAP_ARM_RME is 244 instead of 243 ([PATCH v10 06/43]).
     """
 
     SEED = "seed"
     V9 = "v9"
+    V10 = "v10"
+
+    @property
+    def full_series(self) -> bool:
+        """The realm parameters of v9-32/35/38 are in."""
+        return self is not Profile.SEED
 
 
 class RealmState(StrEnum):

@@ -20,6 +20,9 @@ from realmtui.session import ExitInfo
 # TF-RMM runtime/core/exit.c: for an emulatable data abort the host gets
 # esr & ESR_EMULATED_ABORT_MASK, which drops SRT and SSE (and IL), so KVM sees SRT = 0.
 RMM_MASK_SOURCE = "TF-RMM runtime/core/exit.c (ESR_EMULATED_ABORT_MASK)"
+# What an MMIO exit tells about its syndrome: the class, and the access (valid, size, width,
+# direction). The register (SRT) and the fault status (DFSC) are not in kvm_run.
+IMPLIED_FIELDS = frozenset({"EC", "ISV", "SAS", "SF", "WnR"})
 
 
 @dataclass(frozen=True)
@@ -106,11 +109,12 @@ def _esr_lines(info: ExitInfo, realm: bool) -> list[Line]:
     if kernel is None and rmm is None:
         if isinstance(info.exit, MmioExit):
             esr = implied_mmio_esr(info.exit)
-            note = "reconstructed from kvm_run.mmio, not read: userspace never sees the ESR"
+            known = [f for f in decode_esr(esr) if f.name in IMPLIED_FIELDS]
+            note = ("reconstructed from kvm_run.mmio, not read: userspace never sees the ESR, "
+                    "and kvm_run has no SRT or DFSC")
             if realm:
-                note += "; SRT is 0 either way, the RMM hides it"
-            lines.append(Line("ESR implied", f"{esr:#010x}  {format_fields(decode_esr(esr))}",
-                              note))
+                note += "; for a realm SRT is 0 anyway, the RMM hides it"
+            lines.append(Line("ESR implied", f"{esr:#010x}  {format_fields(known)}", note))
         return lines
     if kernel:
         lines.append(Line("ESR KVM saw", f"{kernel:#010x}  {format_fields(decode_esr(kernel))}"))

@@ -126,7 +126,7 @@ def _realm(reg: RegInfo, ctx: VcpuContext) -> Verdict:
             f"{UP_CORE}, after {P22}",
             "EINVAL",
         )
-    if ctx.profile is Profile.V9:
+    if ctx.profile.full_series:
         if reg.id == PMCR_EL0:
             return _realm_pmcr(ctx)
         if reg.id == ID_AA64DFR0_EL1:

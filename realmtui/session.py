@@ -174,7 +174,8 @@ class Session:
         self.context = VcpuContext(
             vm=cfg.vm, profile=cfg.profile, sve=cfg.sve, pmu=cfg.pmu,
         )
-        spec = MachineSpec(realm=self.realm, pmu=cfg.pmu, sve=cfg.sve)
+        rme_cap = abi.KVM_CAP_ARM_RME_V10 if cfg.profile is Profile.V10 else abi.KVM_CAP_ARM_RME_V9
+        spec = MachineSpec(realm=self.realm, pmu=cfg.pmu, sve=cfg.sve, rme_cap=rme_cap)
         self.machine = machine = DemoMachine(self.kernel, spec)
         try:
             machine.build()

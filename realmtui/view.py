@@ -14,7 +14,17 @@ from types import MappingProxyType
 
 from backends.exits import MmioExit
 from realmtui.context import VcpuContext
-from realmtui.session import ExitInfo, RegView, Session, SessionConfig, SessionError, Snapshot, Stage
+from realmtui.session import (
+    ExitInfo,
+    RegView,
+    RunOutcome,
+    Session,
+    SessionConfig,
+    SessionError,
+    SetOutcome,
+    Snapshot,
+    Stage,
+)
 
 
 @dataclass(frozen=True)
@@ -72,3 +82,50 @@ def capture(session: Session, changed: frozenset[int] = frozenset()) -> SessionV
         pending_mmio=session.pending_mmio,
         mmio_data=session.mmio_data,
     )
+
+
+class Driver:
+    """The session calls the UI makes, each answered with its outcome and a fresh view.
+
+    It runs in the app's vCPU worker thread, one call at a time, and is the only thing that
+    touches the session there. It remembers which registers changed at the last exit, which
+    the session reports once (RunOutcome.changed) but the grid marks until the next exit.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.changed: frozenset[int] = frozenset()
+
+    def view(self) -> SessionView:
+        return capture(self.session, self.changed)
+
+    def write(self, reg_id: int, value: int) -> tuple[SetOutcome, SessionView]:
+        outcome = self.session.set(reg_id, value)
+        return outcome, self.view()
+
+    def run(self, mmio_data: int | None = None) -> tuple[RunOutcome, SessionView]:
+        if mmio_data is not None:
+            given = self.session.provide_mmio(mmio_data)
+            if not given.ok:
+                return RunOutcome(False, given.message), self.view()
+        outcome = self.session.run()
+        if outcome.ok:
+            self.changed = outcome.changed
+        return outcome, self.view()
+
+    def advance(self, target: Stage) -> tuple[RunOutcome, SessionView]:
+        return self.session.advance(target), self.view()
+
+    def restart(self) -> SessionView:
+        self.session.restart()
+        self.changed = frozenset()
+        return self.view()
+
+    def replace(self, config: SessionConfig) -> SessionView:
+        """A new session with another profile or VM kind; the old one is closed only once
+        the new one is built, so a failure leaves the user where they were."""
+        session = Session(config)
+        self.session.close()
+        self.session = session
+        self.changed = frozenset()
+        return self.view()

@@ -18,7 +18,7 @@ import pytest
 
 from backends import abi
 from backends.kernel import Kernel
-from backends.linux import LinuxKernel
+from backends.linux import KVM_GET_STATS_FD, LinuxKernel
 
 KVM_PATH = "/dev/kvm"
 
@@ -223,6 +223,14 @@ def test_create_device_fd_is_tracked(kernel: LinuxKernel, vm_fd: int) -> None:
     kernel.ioctl(vm_fd, abi.KVM_CREATE_DEVICE, dev)
     assert kernel.open_fds[-1] == dev.fd
     assert os.readlink(f"/proc/self/fd/{dev.fd}") == "anon_inode:kvm-vfio"
+
+
+def test_stats_fd_is_tracked(kernel: LinuxKernel, vm_fd: int, vcpu_fd: int) -> None:
+    # KVM_GET_STATS_FD (generic since Linux 5.14) returns a new fd on VM and vCPU fds.
+    vm_stats = kernel.ioctl(vm_fd, KVM_GET_STATS_FD)
+    vcpu_stats = kernel.ioctl(vcpu_fd, KVM_GET_STATS_FD)
+    assert kernel.open_fds[-2:] == (vm_stats, vcpu_stats)
+    assert os.readlink(f"/proc/self/fd/{vm_stats}") == "anon_inode:kvm-vm-stats"
 
 
 def test_open_nonexistent_is_enoent_and_leaks_nothing() -> None:

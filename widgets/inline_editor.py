@@ -9,6 +9,7 @@ text parses; a bad value leaves the editor open with the text and the reason in 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from textual import on
 from textual.binding import Binding
@@ -24,11 +25,20 @@ HINT = "decimal or 0x-hex, up to u{bits} · enter writes · esc cancels"
 
 @dataclass(frozen=True)
 class Anchor:
-    """Where the editor goes: screen column, line, and width."""
+    """Where the editor goes: the register's screen line, the column and width to use, and
+    the lines it may cover (top <= y < bottom). It sits just under the row, or just over it
+    when there is no room under it."""
 
     x: int
-    y: int
+    row: int
     width: int
+    top: int
+    bottom: int
+
+    def y_for(self, height: int) -> int:
+        if self.row + 1 + height <= self.bottom:
+            return self.row + 1
+        return max(self.top, self.row - height)
 
 
 class InlineEditor(Vertical):
@@ -64,7 +74,7 @@ class InlineEditor(Vertical):
     InlineEditor #hint.-success { color: $text-success; }
     """
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     @dataclass
     class Submitted(Message):
@@ -77,14 +87,18 @@ class InlineEditor(Vertical):
     class Cancelled(Message):
         reg_id: int | None
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.reg: RegView | None = None
         self.busy = False
+        self.anchor: Anchor | None = None
 
     def compose(self):  # noqa: ANN201 - Textual's ComposeResult
         yield Input(id="value", select_on_focus=True)
         yield Static(id="hint", markup=False)
+
+    def on_mount(self) -> None:
+        self.input.cursor_blink = getattr(self.app, "cursor_blink", True)
 
     @property
     def input(self) -> Input:
@@ -142,9 +156,18 @@ class InlineEditor(Vertical):
         self.reg = None
 
     def _place(self, anchor: Anchor) -> None:
-        self.styles.offset = (anchor.x, anchor.y)
+        self.anchor = anchor
         self.styles.width = anchor.width
         self.add_class("-open")
+        self._follow(self.height_estimate(anchor.width))
+
+    def _follow(self, height: int) -> None:
+        if self.anchor is not None:
+            self.styles.offset = (self.anchor.x, self.anchor.y_for(height))
+
+    def on_resize(self) -> None:
+        # The message decides the height; once it is laid out, keep the row uncovered.
+        self._follow(self.outer_size.height)
 
     def _hint(self, text: str, severity: str = "") -> None:
         hint = self.query_one("#hint", Static)
@@ -153,10 +176,11 @@ class InlineEditor(Vertical):
         hint.set_class(severity == "warning", "-warning")
         hint.set_class(severity == "success", "-success")
 
-    def height_for(self, message: str, width: int) -> int:
-        """Lines the box will take at this width (border, input, wrapped hint)."""
+    def height_estimate(self, width: int) -> int:
+        """Lines the box will take at this width (border, input, wrapped hint), before it is
+        laid out; on_resize corrects it."""
         inner = max(10, width - 4)
-        lines = sum(max(1, -(-len(part) // inner)) for part in message.split("\n"))
+        lines = sum(max(1, -(-len(part) // inner)) for part in self.hint_text.split("\n"))
         return 2 + min(lines, 5) + (0 if self.has_class("-note") else 1)
 
     # --- typing -------------------------------------------------------------------------------

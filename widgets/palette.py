@@ -75,6 +75,7 @@ class Palette:
 
     def badge(self, access: Access) -> Text:
         """The verdict as a coloured badge that also reads without colour."""
-        text = Text(f" {access} ", style=self.badges[access])
+        text = Text()
+        text.append(f" {access} ", style=self.badges[access])  # the badge, not the whole cell
         text.pad_right(BADGE_WIDTH - len(text))
         return text

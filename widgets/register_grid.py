@@ -8,6 +8,7 @@ the set of visible rows changes (a filter, a collapsed group, a new VM).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from rich.text import Text
 from textual import on
@@ -86,8 +87,8 @@ class RegisterGrid(DataTable):
     class RegisterHighlighted(Message):
         reg: RegView | None  # None on a group header row
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", cursor_foreground_priority="renderable")
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs, cursor_type="row", cursor_foreground_priority="renderable")
         self.view: SessionView | None = None
         self.filter = GridFilter()
         self.radix = "hex"

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 from backends import abi
 from backends.sim import sys_regs
 from backends.sim.errno_ import errno, fail
-from backends.sim.host import RealmSeries
 from backends.sim.sys_regs import Feature, Kind
 
 if TYPE_CHECKING:
@@ -216,7 +215,7 @@ class VcpuRegs:
         if reg_id & abi.KVM_REG_ARM_COPROC_MASK == abi.KVM_REG_ARM_CORE:
             off = reg_id & 0xFFFF  # core_reg_offset_from_id
             return 0 <= off <= 2 * 30 or off == OFF_PC  # kvm_realm_validate_core_reg
-        if self.vcpu.vm.host.series is RealmSeries.V9:
+        if self.vcpu.vm.host.series.full:
             return reg_id in (
                 sys_regs.BY_NAME["PMCR_EL0"].id,
                 sys_regs.BY_NAME["ID_AA64DFR0_EL1"].id,

@@ -17,6 +17,11 @@ class RealmSeries(StrEnum):
     NONE = "none"  # an upstream kernel: no KVM_VM_TYPE_ARM_REALM
     SEED = "seed"  # the v9 series up to [PATCH v9 22/43]: x0-x30 and pc settable
     V9 = "v9"  # the whole v9 series: PMCR_EL0 (v9-32), ID_AA64DFR0_EL1 (v9-35), SVE_VLS (v9-38)
+    V10 = "v10"  # v10: the same register code, KVM_CAP_ARM_RME renumbered 243 -> 244
+
+    @property
+    def full(self) -> bool:
+        return self in (RealmSeries.V9, RealmSeries.V10)
 
 
 @dataclass(frozen=True)
@@ -39,3 +44,8 @@ class SimHost:
     @property
     def realm(self) -> bool:
         return self.series is not RealmSeries.NONE
+
+    @property
+    def rme_cap(self) -> int:
+        """KVM_CAP_ARM_RME's number in this kernel's series ([PATCH v9/v10 06/43])."""
+        return 244 if self.series is RealmSeries.V10 else 243

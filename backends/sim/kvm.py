@@ -73,7 +73,7 @@ def check_extension(host: SimHost, vm: SimVm | None, cap: int) -> int:
         abi.KVM_CAP_READONLY_MEM: int(not realm),
     }
     if host.realm:
-        answers[abi.KVM_CAP_ARM_RME_V9] = 1
+        answers[host.rme_cap] = 1
     return answers.get(cap, 0)
 
 
@@ -164,7 +164,7 @@ class SimVm:
             return 0
         if request == abi.KVM_ENABLE_CAP:
             cap = ffi.cast("struct kvm_enable_cap *", arg)
-            if cap.cap == abi.KVM_CAP_ARM_RME_V9 and self.host.realm:
+            if self.host.realm and cap.cap == self.host.rme_cap:
                 return kvm_realm.enable_cap(self, int(cap.args[0]), int(cap.args[1]))
             raise fail(errno.EINVAL)
         if request == abi.KVM_ARM_PREFERRED_TARGET:

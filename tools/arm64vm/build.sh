@@ -168,8 +168,8 @@ for p in "${ALL_PKGS[@]}"; do dpkg-deb -x "$(compgen -G "$DEBS/${p}_*_all.deb" |
 "$PY311" "$HERE/buildhelp.py" unpack-wheels "$WHEELS" "$LOCK" "$T/usr/lib/python3/dist-packages"
 
 mkdir -p "$S/bin" "$S/sbin" "$S/proc" "$S/sys" "$S/dev" "$S/tmp" "$S/root" "$S/rtui"
-for a in sh mount cat echo ls dmesg grep sed cut tail head mkdir mkfifo poweroff sleep uname \
-         env rm cp mv; do
+for a in sh mount umount cat echo ls dmesg grep sed cut tail head mkdir mkfifo poweroff sleep uname \
+         env rm cp mv ln chmod touch true false ps kill wc sort tr find xargs id date sync; do
     ln -sf busybox "$S/bin/$a"
 done
 ln -sf python3.11 "$S/usr/bin/python3"

@@ -55,8 +55,11 @@ QEMU_ARGS = [
 ]
 KERNEL_CMDLINE = "console=ttyAMA0 panic=-1"
 
-# Imports that need the textual.gz layer (build.sh): Textual and what only it brings.
-TEXTUAL_MODULES = {"textual", "rich", "pygments", "markdown_it", "mdit_py_plugins"}
+# Imports that need the textual.gz layer (build.sh): the wheels in guest-wheels.txt.
+TEXTUAL_MODULES = {
+    "textual", "rich", "pygments", "markdown_it", "mdit_py_plugins", "linkify_it", "mdurl",
+    "platformdirs", "typing_extensions",
+}
 
 EXIT_TIMEOUT = 124
 EXIT_INFRA = 125
@@ -320,9 +323,10 @@ def boot_and_run(
 ) -> RunResult:
     """Boot the emulated machine once, run `script` with `args`, and collect its results.
 
-    `stream` gets each console line as it arrives (file payloads summarised). With
-    `out_dir`, the sent files and console.log are written there. `textual`: whether to add
-    the Textual layer; None decides from the script's imports (needs_textual).
+    `timeout` bounds QEMU (boot + script), not the build. `stream` gets each console line
+    as it arrives (file payloads summarised). With `out_dir`, the sent files and console.log
+    are written there. `textual`: whether to add the Textual layer; None decides from the
+    script's imports (needs_textual). `include`: more files or folders to put in /rtui.
     """
     script = Path(script).resolve()
     extra = [Path(p).resolve() for p in include]

@@ -1,0 +1,583 @@
+"""The Textual app: composes the widgets and runs every session call in one vCPU worker.
+
+Flow: a key becomes a job; jobs run one at a time, in order, in a thread worker (so no ioctl
+blocks the screen and no two touch the session at once); each job answers with its outcome
+and a fresh SessionView, posted back as a message; the widgets draw only from that view.
+So the grid shows only values the kernel returned, never what the user typed.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.events import Resize
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from realmtui.context import Profile, VmKind
+from realmtui.session import RegView, RunOutcome, Session, SetOutcome, Stage
+from realmtui.values import format_value
+from realmtui.view import Driver, SessionView
+from widgets.commands import RegisterCommands
+from widgets.detail_panel import DetailPanel, detail_renderable
+from widgets.filter_bar import FilterBar
+from widgets.inline_editor import Anchor, InlineEditor
+from widgets.message_bar import MessageBar
+from widgets.palette import Palette
+from widgets.realm_panel import RealmPanel
+from widgets.register_grid import GridFilter, RegisterGrid
+from widgets.status_bar import StatusBar
+
+SIDE_MIN = 52  # the side panels need this much beside the grid, or they fold away
+NEXT_STAGE = {Stage.REALM_NEW: "create", Stage.REALM_CREATED: "finalize",
+              Stage.REC_CREATED: "activate"}
+STAGE_AFTER = {"create": Stage.REALM_CREATED, "finalize": Stage.REC_CREATED,
+               "activate": Stage.ACTIVE}
+
+
+# --- what the worker posts back ---------------------------------------------------------------
+@dataclass
+class WriteDone(Message):
+    outcome: SetOutcome
+    view: SessionView
+
+
+@dataclass
+class StepDone(Message):
+    what: str  # "run", "create", "finalize", "activate"
+    outcome: RunOutcome
+    view: SessionView
+
+
+@dataclass
+class SessionReady(Message):
+    """A restart or a switch of profile / VM: a new VM, maybe a new register list."""
+
+    view: SessionView
+    message: str
+
+
+@dataclass
+class VcpuFailed(Message):
+    what: str
+    error: str
+
+
+Job = Callable[[], Message]
+
+
+class RealmApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "realmtui"
+    COMMANDS = App.COMMANDS | {RegisterCommands}
+
+    BINDINGS = [
+        Binding("r", "run", "Run"),
+        Binding("r", "run_anyway", "Run", show=False),
+        Binding("r", "restart_offer", "Restart"),
+        Binding("c", "lifecycle('create')", "Create realm"),
+        Binding("f", "lifecycle('finalize')", "Create REC"),
+        Binding("a", "lifecycle('activate')", "Activate"),
+        Binding("question_mark", "help", "Help"),
+        Binding("i", "toggle_panels", "Panels"),
+        Binding("slash", "filter", "Filter"),
+        Binding("w", "toggle_writable", "Writable"),
+        Binding("d", "toggle_changed", "Changed"),
+        Binding("x", "toggle_radix", "Hex/Dec"),
+        Binding("ctrl+r", "restart", "Restart", show=False),
+        Binding("ctrl+s", "screenshot", "Screenshot", show=False),
+        Binding("escape", "dismiss", "Close", show=False),
+    ]
+
+    def __init__(self, session: Session, *, cursor_blink: bool = True) -> None:
+        super().__init__()
+        # Screenshots and snapshot tests turn the blink off, so a frame is deterministic.
+        self.cursor_blink = cursor_blink
+        self.driver = Driver(session)
+        self.view: SessionView = self.driver.view()
+        self.last_write: SetOutcome | None = None
+        self.armed: int | None = None  # a refused register the user was warned about once
+        self.panels_flipped = False  # i: hide the panels (wide) or show them (narrow)
+        self._palette: Palette | None = None
+        self._jobs: deque[tuple[str, Job]] = deque()
+        self._jobs_lock = threading.Lock()
+        self._draining = False
+
+    @property
+    def session(self) -> Session:
+        return self.driver.session
+
+    # --- layout -----------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        with Horizontal(id="body"):
+            with Vertical(id="main"):
+                yield FilterBar(id="filter")
+                yield RegisterGrid(id="grid")
+                yield MessageBar(id="message")
+            with Vertical(id="side"):
+                yield RealmPanel(id="realm")
+                yield DetailPanel(id="detail")
+        yield InlineEditor(id="editor")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+        self.grid.focus()
+        self._draw(self.view)
+        self._fit_layout(self.size.width)
+        self._say_start()
+
+    @property
+    def grid(self) -> RegisterGrid:
+        return self.query_one("#grid", RegisterGrid)
+
+    @property
+    def editor(self) -> InlineEditor:
+        return self.query_one("#editor", InlineEditor)
+
+    @property
+    def message(self) -> MessageBar:
+        return self.query_one("#message", MessageBar)
+
+    @property
+    def palette(self) -> Palette:
+        if self._palette is None:
+            self._palette = Palette.from_app(self)
+        return self._palette
+
+    def _theme_changed(self, _theme: object) -> None:
+        self._palette = None
+        self.grid.restyle()
+        self._draw_panels()
+
+    def on_resize(self, event: Resize) -> None:
+        self._fit_layout(event.size.width)
+
+    def _grid_width(self) -> int:
+        # The columns' own widths, their padding, and the scrollbar: what the grid needs.
+        grid = self.grid
+        return sum(c.get_render_width(grid) for c in grid.columns.values()) + 1
+
+    def _fit_layout(self, width: int) -> None:
+        """Side panels beside the grid when they fit; else folded away (i brings them up
+        in place of the grid). The grid's name, value and verdict columns always show."""
+        grid_width = self._grid_width()
+        narrow = width < grid_width + SIDE_MIN
+        self.set_class(narrow, "-narrow")
+        self.set_class(self.panels_flipped, "-flipped")
+        self.query_one("#main").styles.width = "1fr" if narrow else grid_width
+        if self.editor.is_open:
+            self._close_editor()
+
+    @property
+    def panels_visible(self) -> bool:
+        return self.panels_flipped == self.has_class("-narrow")
+
+    # --- drawing ----------------------------------------------------------------------------
+    def _draw(self, view: SessionView) -> None:
+        self.view = view
+        self.grid.show(view)
+        self.query_one("#status", StatusBar).show(view, self.palette)
+        self._draw_panels()
+        self.refresh_bindings()
+
+    def _draw_panels(self) -> None:
+        self.query_one("#realm", RealmPanel).show(self.view, self.palette)
+        self._draw_detail(self.grid.selected)
+
+    def _draw_detail(self, reg: RegView | None) -> None:
+        panel = self.query_one("#detail", DetailPanel)
+        if reg is None:
+            group = self.grid.selected_group
+            panel.show("a group row: enter folds or unfolds it", str(group or "register"))
+            return
+        history = self.session.value_history(reg.id)
+        panel.show(
+            detail_renderable(reg, history, self.palette, self.view.shows_rec, self.last_write),
+            reg.info.name,
+        )
+
+    def _say_start(self) -> None:
+        v = self.view
+        if v.realm and v.stage in NEXT_STAGE:
+            step = NEXT_STAGE[v.stage]
+            key = {"create": "c", "finalize": "f", "activate": "a"}[step]
+            self.message.say(
+                f"{v.stage.label}: the badges say what a write does now. Edit with e or enter; "
+                f"{key} takes the next lifecycle step; ? explains the keys and the verdicts.")
+        else:
+            self.message.say("r runs to the next exit; e edits; ? explains the keys and the "
+                             "verdicts.")
+
+    # --- the vCPU worker --------------------------------------------------------------------
+    def submit(self, what: str, job: Job) -> None:
+        """Queue a session call. Jobs run in order, one at a time, off the UI thread."""
+        with self._jobs_lock:
+            self._jobs.append((what, job))
+            start = not self._draining
+            self._draining = True
+        if start:
+            self._drain()
+
+    @work(thread=True, exclusive=True, group="vcpu", exit_on_error=False)
+    def _drain(self) -> None:
+        while True:
+            with self._jobs_lock:
+                if not self._jobs:
+                    self._draining = False
+                    return
+                what, job = self._jobs.popleft()
+            try:
+                message = job()
+            except Exception as e:  # never a traceback: the user sees what failed and why
+                message = VcpuFailed(what, f"{type(e).__name__}: {e}")
+            self.post_message(message)
+
+    @property
+    def busy(self) -> bool:
+        return self._draining
+
+    # --- answers from the worker ------------------------------------------------------------
+    @on(WriteDone)
+    def _write_done(self, event: WriteDone) -> None:
+        o = event.outcome
+        self.last_write = o
+        self._draw(event.view)
+        name = o.reg.name if o.reg else "?"
+        if not o.ok:
+            text = o.message if o.agrees else f"⚠ kernel ≠ prediction: {o.message}"
+            self.message.say(f"{name}: {text}", "error")
+            if self.editor.is_editing:
+                self.editor.show_error(text)
+            else:
+                self._note(f"{name}: refused", text, "error")
+            return
+        back = format_value(o.value, o.reg.bits) if o.value is not None and o.reg else "?"
+        severity = "success"
+        if o.verdict is not None and o.verdict.access.value == "ignored":
+            severity = "warning"
+        text = f"read back {back} · {o.message}"
+        if not o.agrees:
+            severity = "warning"
+            text = f"⚠ kernel ≠ prediction: {text}"
+        self._close_editor()
+        self.message.say(f"{name}: {text}", severity)
+        self._note(f"{name} written", text, severity)
+
+    @on(StepDone)
+    def _step_done(self, event: StepDone) -> None:
+        o, view = event.outcome, event.view
+        self._close_editor()
+        self._draw(view)
+        if not o.ok:
+            if view.needs_mmio_data:
+                self._ask_mmio()
+                return
+            hint = ""
+            if event.what == "run" and view.realm and view.stage is not Stage.ACTIVE:
+                hint = " — the realm is not active yet: " + self._lifecycle_hint(view)
+            self.message.say(f"{event.what}: {o.message}{hint}", "error")
+            return
+        if event.what != "run":
+            self.message.say(f"{o.message}. {self._lifecycle_hint(view)}", "success")
+            return
+        exit_info = o.exit
+        assert exit_info is not None
+        text = f"E{exit_info.number} KVM_EXIT_{exit_info.exit.name}"
+        if exit_info.step:
+            text += f" — {exit_info.step}"
+        text += f" · {len(o.changed)} changed"
+        if view.stage is Stage.OFF:
+            self.message.say(f"{text}. The guest has powered off: r offers a restart.",
+                             "warning")
+            self.notify("The guest has powered off. Press r to restart it.",
+                        title="KVM_EXIT_SHUTDOWN", severity="warning")
+        elif view.needs_mmio_data:
+            self.message.say(f"{text}. The guest waits for the data it reads: r asks for it.",
+                             "warning")
+        else:
+            self.message.say(text, "information")
+
+    @on(SessionReady)
+    def _session_ready(self, event: SessionReady) -> None:
+        self.last_write = None
+        self.armed = None
+        self._close_editor()
+        self._draw(event.view)
+        self._fit_layout(self.size.width)
+        self.message.say(event.message, "success")
+
+    @on(VcpuFailed)
+    def _vcpu_failed(self, event: VcpuFailed) -> None:
+        self.editor.busy = False
+        text = f"{event.what} failed: {event.error}"
+        self.message.say(text, "error")
+        if self.editor.is_editing:
+            self.editor.show_error(text)
+        self.notify(text, title="error", severity="error")
+
+    def _lifecycle_hint(self, view: SessionView) -> str:
+        return {
+            Stage.REALM_NEW: "c creates the realm",
+            Stage.REALM_CREATED: "f creates the REC (x0-x7 and pc go into it)",
+            Stage.REC_CREATED: "a activates the realm",
+            Stage.ACTIVE: "r runs to the first exit",
+        }.get(view.stage, "")
+
+    # --- editing ----------------------------------------------------------------------------
+    @on(RegisterGrid.EditRequested)
+    def _edit_requested(self, event: RegisterGrid.EditRequested) -> None:
+        reg = self.grid.selected
+        if reg is None or reg.id != event.reg_id:
+            return
+        if reg.verdict.access.accepted or self.armed == reg.id:
+            anyway = not reg.verdict.access.accepted
+            self.armed = None
+            self._open_editor(reg, anyway)
+            return
+        # First press on a refused register: say why, and arm a second press to try anyway.
+        self.armed = reg.id
+        v = reg.verdict
+        text = (f"{v.reason} ({v.source}). Press e again to send the write anyway and see what "
+                "KVM answers.")
+        self.message.say(f"{reg.info.name} is {v.access} now: {text}", "warning")
+        self._note(f"{reg.info.name}: {v.access} now", text, "warning")
+
+    def _anchor(self) -> Anchor:
+        """At the cursor row, across the grid; it may cover the grid and the line under it."""
+        grid = self.grid
+        main = self.query_one("#main").region
+        width = max(40, min(main.width - 2, 96))
+        row = grid.cursor_screen_row()
+        top = grid.region.y + 1  # keep the column headers in sight
+        return Anchor(main.x + 1, top if row is None else row, width, top, main.bottom)
+
+    def _open_editor(self, reg: RegView, anyway: bool) -> None:
+        self.editor.edit(reg, self._anchor(), anyway=anyway)
+
+    def _note(self, title: str, text: str, severity: str) -> None:
+        self.editor.note(title, text, severity, self._anchor())
+        self.grid.focus()
+
+    def _close_editor(self) -> None:
+        if self.editor.is_open:
+            was_editing = self.editor.is_editing
+            self.editor.close()
+            if was_editing:
+                self.grid.focus()
+
+    @on(InlineEditor.Submitted)
+    def _editor_submitted(self, event: InlineEditor.Submitted) -> None:
+        driver = self.driver
+        self.submit("write", lambda: WriteDone(*driver.write(event.reg_id, event.value)))
+
+    @on(InlineEditor.Cancelled)
+    def _editor_cancelled(self, _event: InlineEditor.Cancelled) -> None:
+        self._close_editor()
+        self.message.explain(self.grid.selected)
+
+    @on(RegisterGrid.RegisterHighlighted)
+    def _highlighted(self, event: RegisterGrid.RegisterHighlighted) -> None:
+        if event.reg is None or event.reg.id != self.armed:
+            self.armed = None
+        if self.editor.is_open and not self.editor.is_editing:
+            self.editor.close()
+        self.message.explain(event.reg)
+        if self.panels_visible:
+            self._draw_detail(event.reg)
+
+    # --- running and the lifecycle ----------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        v = self.view
+        off = v.stage is Stage.OFF
+        match action:
+            case "run":
+                if off:
+                    return False
+                return None if v.realm and v.stage is not Stage.ACTIVE else True
+            case "run_anyway":
+                return not off and v.realm and v.stage is not Stage.ACTIVE
+            case "restart_offer":
+                return off
+            case "lifecycle":
+                return v.realm and NEXT_STAGE.get(v.stage) == parameters[0]
+        return True
+
+    def action_run(self) -> None:
+        if self.view.needs_mmio_data:
+            self._ask_mmio()
+            return
+        driver = self.driver
+        self.submit("run", lambda: StepDone("run", *driver.run()))
+
+    def action_run_anyway(self) -> None:
+        self.action_run()
+
+    def _ask_mmio(self) -> None:
+        from widgets.mmio_prompt import MmioPrompt
+
+        pending = self.view.pending_mmio
+        if pending is None or isinstance(self.screen, MmioPrompt):
+            return
+        label = f"E{self.view.exit_count}"
+        self.message.say(f"{label}: the guest reads {pending.length} bytes at "
+                         f"{pending.addr:#x}; give the data it reads", "warning")
+
+        def answered(value: int | None) -> None:
+            if value is None:
+                self.message.say("no data given: the guest still waits (r asks again)",
+                                 "warning")
+                return
+            driver = self.driver
+            self.submit("run", lambda: StepDone("run", *driver.run(mmio_data=value)))
+
+        self.push_screen(MmioPrompt(pending, label), answered)
+
+    def action_lifecycle(self, step: str) -> None:
+        driver = self.driver
+        target = STAGE_AFTER[step]
+        self.submit(step, lambda: StepDone(step, *driver.advance(target)))
+
+    def action_restart_offer(self) -> None:
+        self.action_restart(
+            "The guest has powered off. Restart: throw this VM away and build it again from "
+            "the start?")
+
+    def action_restart(self, question: str | None = None) -> None:
+        from widgets.confirm import Confirm
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._restart()
+
+        self.push_screen(Confirm("restart", question or (
+            "Throw this VM away and build it again from the start? Edits and exits are lost.")),
+            answered)
+
+    def _restart(self) -> None:
+        driver = self.driver
+        self.submit("restart",
+                    lambda: SessionReady(driver.restart(), "restarted: a fresh VM"))
+
+    def switch(self, **changes: object) -> None:
+        """Another profile or VM kind: a new session (the old one goes once it is built)."""
+        config = replace(self.session.config, **changes)
+        driver = self.driver
+        what = ", ".join(f"{k} {v}" for k, v in changes.items())
+        self.submit("switch", lambda: SessionReady(driver.replace(config), f"switched: {what}"))
+
+    # --- finding your way -------------------------------------------------------------------
+    def action_filter(self) -> None:
+        self._close_editor()
+        self.query_one("#filter", FilterBar).open()
+
+    @on(FilterBar.Updated)
+    def _filter_changed(self, event: FilterBar.Updated) -> None:
+        self.grid.set_filter(replace(self.grid.filter, text=event.text))
+        self._say_filter()
+
+    @on(FilterBar.Done)
+    def _filter_done(self, _event: FilterBar.Done) -> None:
+        self.grid.focus()
+
+    def action_toggle_writable(self) -> None:
+        flt = self.grid.filter
+        self.grid.set_filter(replace(flt, writable_only=not flt.writable_only))
+        self._say_filter()
+
+    def action_toggle_changed(self) -> None:
+        flt = self.grid.filter
+        self.grid.set_filter(replace(flt, changed_only=not flt.changed_only))
+        self._say_filter()
+
+    def _say_filter(self) -> None:
+        flt: GridFilter = self.grid.filter
+        total = len(self.view.regs)
+        shown = self.grid.shown_count
+        parts = []
+        if flt.text:
+            parts.append(f"name or group has {flt.text!r}")
+        if flt.writable_only:
+            parts.append("writable now (w)")
+        if flt.changed_only:
+            parts.append("changed (d)")
+        if parts:
+            self.message.say(f"showing {shown} of {total}: " + " · ".join(parts))
+        else:
+            self.message.say(f"showing all {total} registers")
+        self.grid.border_subtitle = f"{shown}/{total}" if parts else ""
+
+    def action_toggle_radix(self) -> None:
+        self.grid.set_radix("dec" if self.grid.radix == "hex" else "hex")
+        self.message.say("values in " + ("decimal" if self.grid.radix == "dec" else "hex"))
+
+    def action_toggle_panels(self) -> None:
+        self.panels_flipped = not self.panels_flipped
+        self._fit_layout(self.size.width)
+        if self.panels_visible:
+            self._draw_panels()
+        if self.has_class("-narrow") and self.panels_flipped:
+            self.query_one("#realm", RealmPanel).focus()  # the grid is folded away
+        else:
+            self.grid.focus()
+
+    def action_help(self) -> None:
+        from widgets.help_screen import HelpScreen
+
+        self.push_screen(HelpScreen())
+
+    def action_dismiss(self) -> None:
+        self.armed = None
+        if self.editor.is_open:
+            self._close_editor()
+            self.message.explain(self.grid.selected)
+
+    def action_screenshot(self) -> None:
+        filename = f"realmtui-{time.strftime('%Y%m%d-%H%M%S')}.svg"
+        path = os.getcwd()
+        self.deliver_screenshot(filename, path=path)
+        where = "sent to the browser" if self.is_web else f"saved to {os.path.join(path, filename)}"
+        self.notify(f"screenshot {where}", title="screenshot")
+        self.message.say(f"screenshot {where}", "success")
+
+    # --- the command palette ----------------------------------------------------------------
+    def palette_registers(self) -> Sequence[RegView]:
+        return self.view.regs
+
+    def jump_to(self, reg_id: int) -> None:
+        if self.grid.reveal(reg_id):
+            self.grid.focus()
+            self.message.explain(self.grid.selected)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        # Textual's own, less its screenshot (ours saves to the current directory).
+        yield from (c for c in super().get_system_commands(screen) if c.title != "Screenshot")
+        cfg = self.session.config
+        for profile in Profile:
+            if profile is not cfg.profile:
+                yield SystemCommand(f"Profile: {profile}", f"restart with the {profile} rules",
+                                    lambda p=profile: self.switch(profile=p))
+        for vm in VmKind:
+            if vm is not cfg.vm:
+                yield SystemCommand(f"VM: {vm}", f"restart as a {vm} VM",
+                                    lambda k=vm: self.switch(vm=k))
+        yield SystemCommand("Restart the VM", "throw it away and build it again",
+                            self.action_restart)
+        yield SystemCommand("Run to the next exit", "KVM_RUN (r)", self.action_run)
+        yield SystemCommand("Hex / decimal", "toggle the radix (x)", self.action_toggle_radix)
+        yield SystemCommand("Writable now only", "toggle (w)", self.action_toggle_writable)
+        yield SystemCommand("Changed only", "toggle (d)", self.action_toggle_changed)
+        yield SystemCommand("Save an SVG screenshot", "to the current directory (ctrl+s)",
+                            self.action_screenshot)
+        yield SystemCommand("Help: keys and verdicts", "(?)", self.action_help)

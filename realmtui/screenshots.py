@@ -1,0 +1,137 @@
+"""`realmtui screenshot [--out DIR]`: drive the app headless through named states and write
+one SVG each. The same states back the snapshot tests, so the README's pictures are the
+tested screens."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from realmtui.context import VmKind
+from realmtui.regs import parse_register
+from realmtui.session import Session, SessionConfig
+
+SIZE = (140, 42)  # wide enough for the side panels beside the grid
+
+Steps = Callable[[Pilot], Awaitable[None]]
+
+
+async def settle(pilot: Pilot) -> None:
+    """Let the vCPU worker finish and the screen catch up."""
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def run_to(pilot: Pilot, exit_number: int) -> None:
+    """From the demo's start (before REC creation): finalize, activate, run to exit n."""
+    await pilot.press("f")
+    await settle(pilot)
+    await pilot.press("a")
+    await settle(pilot)
+    for _ in range(exit_number):
+        await pilot.press("r")
+        await settle(pilot)
+
+
+async def select(pilot: Pilot, name: str) -> None:
+    pilot.app.jump_to(parse_register(name))  # type: ignore[attr-defined]
+    await pilot.pause()
+
+
+async def edit(pilot: Pilot, name: str, text: str, presses: int = 1) -> None:
+    await select(pilot, name)
+    for _ in range(presses):
+        await pilot.press("e")
+        await pilot.pause()
+    await pilot.press(*text, "enter")  # the editor opens with the old value selected
+    await settle(pilot)
+
+
+async def start(pilot: Pilot) -> None:
+    await pilot.pause()
+
+
+async def after_e1(pilot: Pilot) -> None:
+    await run_to(pilot, 1)
+
+
+async def after_e3_x1_edit(pilot: Pilot) -> None:
+    await run_to(pilot, 3)
+    await edit(pilot, "x1", "0x1234")
+
+
+async def einval_inline(pilot: Pilot) -> None:
+    # sp is refused: the first e explains the rule, the second opens the editor anyway.
+    await edit(pilot, "sp", "0x80001000", presses=2)
+
+
+async def mmio_prompt_e5(pilot: Pilot) -> None:
+    await run_to(pilot, 5)
+    await pilot.press("r")
+    await pilot.pause()
+    await pilot.press(*"0x42")
+    await pilot.pause()
+
+
+async def normal_vm(pilot: Pilot) -> None:
+    await pilot.press("r")
+    await settle(pilot)
+
+
+@dataclass(frozen=True)
+class Shot:
+    name: str
+    config: SessionConfig
+    steps: Steps
+    title: str
+
+
+SHOTS: tuple[Shot, ...] = (
+    Shot("start", SessionConfig(), start, "realm demo, before REC creation"),
+    Shot("after-E1", SessionConfig(), after_e1, "after E1: an MMIO write"),
+    Shot("after-E3-x1-edit", SessionConfig(), after_e3_x1_edit,
+         "after E3 (host call): x1 edited, effective"),
+    Shot("einval-inline", SessionConfig(), einval_inline, "sp is refused: EINVAL inline"),
+    Shot("mmio-prompt-E5", SessionConfig(), mmio_prompt_e5, "E5: the MMIO read asks for data"),
+    Shot("normal-vm", SessionConfig(vm=VmKind.NORMAL), normal_vm, "a normal VM after N1"),
+)
+
+
+def make_app(config: SessionConfig):  # noqa: ANN201 - RealmApp, imported late on purpose
+    from realmtui.app import RealmApp
+
+    return RealmApp(Session(config), cursor_blink=False)
+
+
+async def take(shot: Shot, size: tuple[int, int] = SIZE) -> str:
+    app = make_app(shot.config)
+    async with app.run_test(size=size) as pilot:
+        await shot.steps(pilot)
+        svg = app.export_screenshot(title=f"realmtui — {shot.title}")
+    app.session.close()
+    return svg
+
+
+async def take_all(out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for shot in SHOTS:
+        path = out / f"{shot.name}.svg"
+        path.write_text(await take(shot), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def main(out_dir: str) -> int:
+    for path in asyncio.run(take_all(Path(out_dir))):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "screenshots"))

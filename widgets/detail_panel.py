@@ -1,0 +1,134 @@
+"""The detail panel: the highlighted register in full — value, bitfields, verdict and why,
+and its value at every earlier exit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Group as RichGroup
+from rich.console import RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from realmtui.decode import decode
+from realmtui.session import RegView, SetOutcome
+from realmtui.values import format_value
+from widgets.palette import Palette
+
+History = Sequence[tuple[str, int | None]]
+
+
+def _grid(*ratios: int | None) -> Table:
+    table = Table.grid(padding=(0, 1), expand=True)
+    for i, ratio in enumerate(ratios):
+        table.add_column(no_wrap=i == 0, ratio=ratio)
+    return table
+
+
+def value_rows(reg: RegView, palette: Palette, shows_rec: bool) -> Table:
+    bits = reg.info.bits
+    table = _grid(None, 1)
+    if reg.value is None:
+        table.add_row(Text("KVM", style=palette.muted),
+                      Text(f"KVM_GET_ONE_REG failed: {reg.read_errno}", style=palette.error))
+    else:
+        table.add_row(Text("KVM", style=palette.muted), Text(format_value(reg.value, bits)))
+        table.add_row(Text("dec", style=palette.muted), Text(str(reg.value)))
+    if shows_rec:
+        if reg.real is None:
+            real = Text("— no REC holds this yet (created by KVM_ARM_VCPU_FINALIZE(REC))",
+                        style=palette.muted)
+        elif reg.real == reg.value:
+            real = Text(f"{format_value(reg.real, bits)}  = KVM's copy", style=palette.muted)
+        else:
+            real = Text(format_value(reg.real, bits), style=palette.stale)
+            real.append("\n≠ KVM's copy: the host's view is stale (sim only; no real host "
+                        "can read the REC)", style=palette.warning)
+        table.add_row(Text("REC", style=palette.muted), real)
+    return table
+
+
+def verdict_rows(reg: RegView, palette: Palette) -> Table:
+    v = reg.verdict
+    table = _grid(None, 1)
+    table.add_row(Text("write now", style=palette.muted), palette.badge(v.access))
+    table.add_row(Text("why", style=palette.muted), Text(v.reason))
+    table.add_row(Text("source", style=palette.muted), Text(v.source, style=palette.muted))
+    if v.errno:
+        table.add_row(Text("errno", style=palette.muted), Text(v.errno, style=palette.error))
+    return table
+
+
+def field_rows(reg: RegView, palette: Palette) -> Table | None:
+    if reg.value is None:
+        return None
+    fields = decode(reg.info.name, reg.value)
+    if not fields:
+        return None
+    table = _grid(None, None, None, 1)
+    for f in fields:
+        bits = f"[{f.msb}]" if f.msb == f.lsb else f"[{f.msb}:{f.lsb}]"
+        quiet = f.value == 0 and not f.meaning
+        style = palette.muted if quiet else ""
+        table.add_row(Text(f.name, style=style or "bold"), Text(bits, style=palette.muted),
+                      Text(f"{f.value:#x}" if f.value > 9 else str(f.value), style=style),
+                      Text(f.meaning, style=style))
+    return table
+
+
+def history_rows(reg: RegView, history: History, palette: Palette) -> Table:
+    table = _grid(None, 1)
+    previous: int | None = None
+    for i, (label, value) in enumerate(history):
+        changed = i > 0 and value != previous
+        text = "—" if value is None else format_value(value, reg.info.bits)
+        table.add_row(Text(label, style=palette.muted),
+                      Text(text + ("  ●" if changed else ""),
+                           style=palette.changed if changed else ""))
+        previous = value
+    return table
+
+
+def detail_renderable(
+    reg: RegView, history: History, palette: Palette, shows_rec: bool,
+    last_write: SetOutcome | None = None,
+) -> RenderableType:
+    info = reg.info
+    title = Text(info.name, style="bold")
+    title.append(f"  {info.group} · u{info.bits} · id {info.hex_id}", style=palette.muted)
+    parts: list[RenderableType] = [title, value_rows(reg, palette, shows_rec), Text("")]
+    parts += [Text("verdict", style=palette.group), verdict_rows(reg, palette)]
+    if last_write is not None and last_write.reg is not None and last_write.reg.id == reg.id:
+        style = palette.success if last_write.ok else palette.error
+        parts += [Text(""), Text("last write", style=palette.group),
+                  Text(last_write.message, style=style)]
+    if (fields := field_rows(reg, palette)) is not None:
+        parts += [Text(""), Text("fields", style=palette.group), fields]
+    parts += [Text(""), Text("at each exit", style=palette.group),
+              history_rows(reg, history, palette)]
+    return RichGroup(*parts)
+
+
+class DetailPanel(VerticalScroll):
+    DEFAULT_CSS = """
+    DetailPanel {
+        height: 1fr;
+        border: round $primary-muted;
+        border-title-color: $text;
+        padding: 0 1;
+    }
+    """
+
+    can_focus = True  # so the keyboard can scroll it when it takes the screen (i)
+
+    def compose(self):  # noqa: ANN201
+        yield Static(id="detail-body")
+
+    def on_mount(self) -> None:
+        self.border_title = "register"
+
+    def show(self, renderable: RenderableType, title: str) -> None:
+        self.border_title = title
+        self.query_one("#detail-body", Static).update(renderable)

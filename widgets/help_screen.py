@@ -1,0 +1,103 @@
+"""`?`: the keys, and the three verdicts in plain words."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+
+HELP = """\
+# realmtui
+
+For each register of the vCPU: its value, and **what a write would do now**, which depends on
+the realm's state and on why the vCPU last exited.
+
+## What a write does now
+
+- `effective` (green): KVM takes the write and the guest will see the value.
+- `ignored` (amber): KVM takes the write, with no error, but the RMM will not read it before
+  the guest runs again, so the guest never sees it.
+- `refused` (red): `KVM_SET_ONE_REG` fails (usually `EINVAL`) and the register keeps its value.
+
+For a normal (non-realm) VM:
+
+- `writable` (green): KVM stores the value.
+- `read-only` (grey): KVM refuses a different value (an invariant register, or an ID register
+  after the first run).
+
+Each verdict comes with its reason and its source (the patch or the TF-RMM file): the line
+under the grid shows it for the highlighted register, and so does the register panel.
+
+## Keys
+
+- `r` run: `KVM_RUN` to the next exit. After an MMIO read it first asks for the data the
+  guest reads. When the guest is off, `r` offers a restart.
+- `e` or `enter` edit the highlighted register, in place. Type decimal or `0x`-hex; a negative
+  number must be written as its hex bit pattern. `enter` writes, `esc` cancels.
+- `/` filter by register or group name as you type (`x1`, `sp`, `EL1`, `timers`); `enter`
+  keeps the filter, `esc` clears it.
+- `w` only the registers a write reaches KVM for now (effective, ignored, writable).
+- `d` only what changed at the last exit, or what you wrote since.
+- `x` hex or decimal.
+- `i` show or hide the side panels (realm and register); on a small terminal they take the
+  screen in place of the grid.
+- `c`, `f`, `a` the realm's next lifecycle step: create the realm, create the REC (finalize),
+  activate. The footer shows the one that applies now.
+- `ctrl+r` restart: throw the VM away and build it again.
+- `ctrl+p` command palette: jump to a register, switch profile (seed or v9) or VM (realm or
+  normal), restart, screenshot.
+- `ctrl+s` save an SVG screenshot in the current directory.
+- `?` this help. `ctrl+q` quits.
+
+On a group row, `enter` folds or unfolds the group.
+
+## Writing a refused register
+
+The `e` key is dimmed in the footer when the highlighted register is refused or read-only.
+Press it anyway: the rule that refuses it appears under the row. Press it **again** to send the
+write to KVM regardless and watch the kernel refuse it; the error (`EINVAL — reason (source)`)
+appears under the row and the register keeps its value. If the kernel ever answers differently
+from the prediction (another kernel version), the app says so.
+
+## Marks
+
+- `●` (blue): the value changed at the last exit.
+- `✎` (purple): you wrote this register since the last exit.
+- The grid only shows values read back from KVM, never what you typed.
+- **REC (sim only)**: what the realm's REC really holds. No real host can read this: it is
+  the realm's confidential state. `≠` marks a register where KVM's copy is stale; `= KVM`
+  where they agree; `—` before the REC exists.
+
+Press `esc` or `?` to close.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; background: $background 40%; }
+    HelpScreen > VerticalScroll {
+        width: 100;
+        max-width: 100%;
+        height: 90%;
+        border: round $primary;
+        background: $panel;
+        padding: 0 1;
+    }
+    """
+
+    BINDINGS = [
+        Binding("escape,question_mark,q", "close", "Close"),
+    ]
+
+    def compose(self):  # noqa: ANN201
+        # Imported here: the Markdown widget is only needed once someone asks for help, and
+        # keeping it out of start-up keeps the first frame fast on a slow FVP host.
+        from textual.widgets import Footer, Markdown
+
+        with VerticalScroll() as box:
+            box.border_title = "help"
+            yield Markdown(HELP)
+        yield Footer(compact=True)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,92 @@
+"""The realm panel: the VM, its lifecycle, and the last exit decoded."""
+
+from __future__ import annotations
+
+from rich.console import Group as RichGroup
+from rich.table import Table
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from realmtui.exit_explain import Line, explain_exit
+from realmtui.session import Stage
+from realmtui.view import SessionView
+from widgets.palette import Palette
+
+
+def _table() -> Table:
+    table = Table.grid(padding=(0, 1), expand=True)
+    table.add_column(style="bold", no_wrap=True, min_width=9)
+    table.add_column(ratio=1)
+    return table
+
+
+def _cell(line: Line, palette: Palette) -> Text:
+    style = {"warning": palette.warning, "error": palette.error}.get(line.style, "")
+    text = Text(line.text, style=style)
+    if line.note:
+        text.append("\n" + line.note, style=palette.muted)
+    return text
+
+
+def vm_rows(view: SessionView, palette: Palette) -> list[tuple[str, Text]]:
+    ctx = view.context
+    rows = [("VM", Text(f"{ctx.vm} · profile {ctx.profile} · backend {view.backend}"))]
+    stage = Text(view.stage.label, style=palette.error if view.stage is Stage.OFF else "")
+    rows.append(("stage", stage))
+    if view.realm:
+        rows.append(("realm", Text(f"state {ctx.realm_state} · REC "
+                                   f"{'created' if ctx.rec_created else 'not created'}")))
+    if view.simulated and view.realm:
+        rows.append(("", Text("REC column: the sim's confidential state, no real host sees it",
+                              style=palette.muted)))
+    return rows
+
+
+def realm_renderable(view: SessionView, palette: Palette) -> RichGroup:
+    top = _table()
+    for label, value in vm_rows(view, palette):
+        top.add_row(Text(label, style=palette.muted), value)
+    exit_table = _table()
+    if view.last_exit is None:
+        exit_table.add_row(Text("exit", style=palette.muted),
+                           Text("none yet: the vCPU has not run", style=palette.muted))
+    else:
+        for line in explain_exit(view.last_exit, view.realm, view.mmio_data):
+            exit_table.add_row(Text(line.label, style=palette.muted), _cell(line, palette))
+    nxt = _table()
+    if view.stage is Stage.OFF:
+        nxt.add_row(Text("next", style=palette.muted),
+                    Text("the guest has powered off — r restarts the VM", style=palette.error))
+    elif view.needs_mmio_data:
+        nxt.add_row(Text("next", style=palette.muted),
+                    Text("r asks for the MMIO data, then runs", style=palette.warning))
+    if view.next_step and view.stage is not Stage.OFF:
+        nxt.add_row(Text("guest next", style=palette.muted), Text(view.next_step))
+    heading = Text("last exit", style=palette.group)
+    return RichGroup(top, Text(""), heading, exit_table, Text(""), nxt)
+
+
+class RealmPanel(VerticalScroll):
+    DEFAULT_CSS = """
+    RealmPanel {
+        height: auto;
+        max-height: 60%;
+        border: round $primary-muted;
+        border-title-color: $text;
+        padding: 0 1;
+    }
+    RealmPanel > Static { width: 1fr; }
+    """
+
+    can_focus = True  # so the keyboard can scroll it when it takes the screen (i)
+
+    def compose(self):  # noqa: ANN201
+        yield Static(id="realm-body")
+
+    def on_mount(self) -> None:
+        self.border_title = "realm"
+
+    def show(self, view: SessionView, palette: Palette) -> None:
+        self.border_title = "realm" if view.realm else "VM"
+        self.query_one("#realm-body", Static).update(realm_renderable(view, palette))
