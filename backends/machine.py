@@ -70,8 +70,7 @@ class DemoMachine:
     def _build(self) -> None:
         spec = self.spec
         self.kvm = Kvm(self.kernel)
-        ipa = guests.REALM_IPA_BITS if spec.realm else 0
-        vm_type = (abi.KVM_VM_TYPE_ARM_REALM if spec.realm else 0) | ipa
+        vm_type = (abi.KVM_VM_TYPE_ARM_REALM if spec.realm else 0) | self._ipa_bits()
         self.vm = vm = self.kvm.create_vm(vm_type)
         vm.rme_cap = spec.rme_cap
         if spec.realm or spec.pmu:
@@ -120,6 +119,28 @@ class DemoMachine:
         self.active = True
 
     # --- pieces ---------------------------------------------------------------------------------
+    def _ipa_bits(self) -> int:
+        """The IPA size to ask KVM_CREATE_VM for (type bits [7:0]), as kvmtool does: what the
+        memory map needs, checked against KVM_CAP_ARM_VM_IPA_SIZE. A kernel without the cap
+        (before v4.20) only does 40 bits and wants 0. Asking for 0 elsewhere means 40 bits,
+        which a host with a smaller limit refuses (EINVAL, reset.c/mmu.c kvm_init_stage2_mmu)."""
+        limit = self._kvm().check_extension(abi.KVM_CAP_ARM_VM_IPA_SIZE)
+        if self.spec.realm:
+            # The realm's IPA width is part of the demo's layout: the top bit splits protected
+            # and unprotected addresses (guests.REALM_UART_IPA).
+            need = guests.REALM_IPA_BITS
+        else:
+            top = max(guests.NORMAL_RAM_BASE + guests.NORMAL_RAM_SIZE, guests.NORMAL_UART_IPA + 8)
+            need = max(32, (top - 1).bit_length())  # ARM64_MIN_PARANGE_BITS is 32
+        if not limit:
+            return 0
+        if need > limit:
+            raise KvmError(
+                22, "KVM_CHECK_EXTENSION(KVM_CAP_ARM_VM_IPA_SIZE)",  # EINVAL
+                detail=f"this host's stage 2 takes {limit}-bit IPAs; the demo needs {need}",
+            )
+        return need
+
     def _create_gic(self, vm: Vm) -> None:
         self.gic = gic = vm.create_device(abi.KVM_DEV_TYPE_ARM_VGIC_V3)
         for attr, addr in (
@@ -145,6 +166,11 @@ class DemoMachine:
         ram[p.load_address - base : p.load_address - base + len(p.image)] = p.image
         self._ram_ptr = ffi.from_buffer(ram)
         vm.set_user_memory_region(0, base, size, int(ffi.cast("uintptr_t", self._ram_ptr)))
+
+    def _kvm(self) -> Kvm:
+        if self.kvm is None:
+            raise KvmError(9, "machine", detail="/dev/kvm is not open")  # EBADF
+        return self.kvm
 
     def _vm(self) -> Vm:
         if self.vm is None:

@@ -14,6 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -22,20 +23,21 @@ from textual.containers import Horizontal, Vertical
 from textual.events import Resize
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from realmtui.context import Profile, VmKind
 from realmtui.session import RegView, RunOutcome, Session, SetOutcome, Stage
 from realmtui.values import format_value
+from realmtui.verdict import Access
 from realmtui.view import Driver, SessionView
 from widgets.commands import RegisterCommands
 from widgets.detail_panel import DetailPanel, detail_renderable
 from widgets.filter_bar import FilterBar
 from widgets.inline_editor import Anchor, InlineEditor
+from widgets.key_footer import KeyFooter
 from widgets.message_bar import MessageBar
 from widgets.palette import Palette
 from widgets.realm_panel import RealmPanel
-from widgets.register_grid import GridFilter, RegisterGrid
+from widgets.register_grid import GridFilter, RegisterGrid, grid_width
 from widgets.status_bar import StatusBar
 
 SIDE_MIN = 52  # the side panels need this much beside the grid, or they fold away
@@ -77,7 +79,7 @@ Job = Callable[[], Message]
 
 
 class RealmApp(App[int]):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute: subclasses elsewhere
     TITLE = "realmtui"
     COMMANDS = App.COMMANDS | {RegisterCommands}
 
@@ -108,10 +110,15 @@ class RealmApp(App[int]):
         self.last_write: SetOutcome | None = None
         self.armed: int | None = None  # a refused register the user was warned about once
         self.panels_flipped = False  # i: hide the panels (wide) or show them (narrow)
+        self._editor = InlineEditor(id="editor")  # mounted after the first frame
         self._palette: Palette | None = None
         self._jobs: deque[tuple[str, Job]] = deque()
         self._jobs_lock = threading.Lock()
         self._draining = False
+        self._highlighted_id: int | None = None  # the register the cursor is on
+        # What the footer's keys depend on in the view (check_action); the first draw needs
+        # no refresh: the footer is composed from this state.
+        self._bindings_for: tuple[object, ...] | None = (self.view.stage, self.view.realm)
 
     @property
     def session(self) -> Session:
@@ -119,24 +126,42 @@ class RealmApp(App[int]):
 
     # --- layout -----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
+        # Classes first, so the widgets are styled once for this terminal's width, not
+        # restyled right after the first frame.
+        self._fit_layout(self.size.width)
+        narrow = self.has_class("-narrow")
         yield StatusBar(id="status")
         with Horizontal(id="body"):
-            with Vertical(id="main"):
-                yield FilterBar(id="filter")
+            with Vertical(id="main") as main:
+                main.styles.width = "1fr" if narrow else grid_width(self.view)
                 yield RegisterGrid(id="grid")
                 yield MessageBar(id="message")
-            with Vertical(id="side"):
-                yield RealmPanel(id="realm")
-                yield DetailPanel(id="detail")
-        yield InlineEditor(id="editor")
-        yield Footer(compact=True)
+            if not narrow:
+                yield self._side_panels()
+        yield KeyFooter(compact=True)
+        # What is hidden at start (the editor, the filter, the panels on a small terminal)
+        # is mounted right after the first frame: a slow FVP host shows the grid sooner.
+
+    def _side_panels(self) -> Vertical:
+        return Vertical(RealmPanel(id="realm"), DetailPanel(id="detail"), id="side")
 
     def on_mount(self) -> None:
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.grid.focus()
         self._draw(self.view)
-        self._fit_layout(self.size.width)
         self._say_start()
+        self.call_after_refresh(self._mount_hidden)
+
+    async def _mount_hidden(self) -> None:
+        """Mount what the first frame did without. Idempotent: also awaited before use."""
+        if not self.query("#side"):
+            await self.query_one("#body").mount(self._side_panels())
+            if self.panels_visible:
+                self._draw_panels()
+        if not self.query("#filter"):
+            await self.query_one("#main").mount(FilterBar(id="filter"), before="#grid")
+        if not self._editor.is_attached:
+            await self.mount(self._editor)
 
     @property
     def grid(self) -> RegisterGrid:
@@ -144,7 +169,7 @@ class RealmApp(App[int]):
 
     @property
     def editor(self) -> InlineEditor:
-        return self.query_one("#editor", InlineEditor)
+        return self._editor
 
     @property
     def message(self) -> MessageBar:
@@ -163,22 +188,21 @@ class RealmApp(App[int]):
 
     def on_resize(self, event: Resize) -> None:
         self._fit_layout(event.size.width)
-
-    def _grid_width(self) -> int:
-        # The columns' own widths, their padding, and the scrollbar: what the grid needs.
-        grid = self.grid
-        return sum(c.get_render_width(grid) for c in grid.columns.values()) + 1
+        self._draw_panels()
 
     def _fit_layout(self, width: int) -> None:
         """Side panels beside the grid when they fit; else folded away (i brings them up
         in place of the grid). The grid's name, value and verdict columns always show."""
-        grid_width = self._grid_width()
-        narrow = width < grid_width + SIDE_MIN
+        needed = grid_width(self.view)
+        narrow = width < needed + SIDE_MIN
+        # A class on the app restyles every widget: set only what changed (no-ops are free).
         self.set_class(narrow, "-narrow")
         self.set_class(self.panels_flipped, "-flipped")
-        self.query_one("#main").styles.width = "1fr" if narrow else grid_width
+        for main in self.query("#main"):  # none yet while composing
+            main.styles.width = "1fr" if narrow else needed
         if self.editor.is_open:
-            self._close_editor()
+            # Follow the row after the layout settles; an open edit keeps its text.
+            self.call_after_refresh(lambda: self.editor.move_to(self._anchor()))
 
     @property
     def panels_visible(self) -> bool:
@@ -190,9 +214,15 @@ class RealmApp(App[int]):
         self.grid.show(view)
         self.query_one("#status", StatusBar).show(view, self.palette)
         self._draw_panels()
-        self.refresh_bindings()
+        bindings = (view.stage, view.realm)  # all that check_action reads from the view
+        if bindings != self._bindings_for:
+            # A refresh rebuilds the footer: only when a key's state can have changed.
+            self._bindings_for = bindings
+            self.refresh_bindings()
 
     def _draw_panels(self) -> None:
+        if not self.panels_visible or not self.query("#side"):
+            return  # folded away: drawn when they come back (i), not at every step
         self.query_one("#realm", RealmPanel).show(self.view, self.palette)
         self._draw_detail(self.grid.selected)
 
@@ -244,13 +274,9 @@ class RealmApp(App[int]):
                 message = VcpuFailed(what, f"{type(e).__name__}: {e}")
             self.post_message(message)
 
-    @property
-    def busy(self) -> bool:
-        return self._draining
-
     # --- answers from the worker ------------------------------------------------------------
     @on(WriteDone)
-    def _write_done(self, event: WriteDone) -> None:
+    async def _write_done(self, event: WriteDone) -> None:
         o = event.outcome
         self.last_write = o
         self._draw(event.view)
@@ -261,11 +287,11 @@ class RealmApp(App[int]):
             if self.editor.is_editing:
                 self.editor.show_error(text)
             else:
-                self._note(f"{name}: refused", text, "error")
+                await self._note(f"{name}: refused", text, "error")
             return
         back = format_value(o.value, o.reg.bits) if o.value is not None and o.reg else "?"
         severity = "success"
-        if o.verdict is not None and o.verdict.access.value == "ignored":
+        if o.verdict is not None and o.verdict.access is Access.IGNORED:
             severity = "warning"
         text = f"read back {back} · {o.message}"
         if not o.agrees:
@@ -273,7 +299,7 @@ class RealmApp(App[int]):
             text = f"⚠ kernel ≠ prediction: {text}"
         self._close_editor()
         self.message.say(f"{name}: {text}", severity)
-        self._note(f"{name} written", text, severity)
+        await self._note(f"{name} written", text, severity)
 
     @on(StepDone)
     def _step_done(self, event: StepDone) -> None:
@@ -337,14 +363,14 @@ class RealmApp(App[int]):
 
     # --- editing ----------------------------------------------------------------------------
     @on(RegisterGrid.EditRequested)
-    def _edit_requested(self, event: RegisterGrid.EditRequested) -> None:
+    async def _edit_requested(self, event: RegisterGrid.EditRequested) -> None:
         reg = self.grid.selected
         if reg is None or reg.id != event.reg_id:
             return
         if reg.verdict.access.accepted or self.armed == reg.id:
             anyway = not reg.verdict.access.accepted
             self.armed = None
-            self._open_editor(reg, anyway)
+            await self._open_editor(reg, anyway)
             return
         # First press on a refused register: say why, and arm a second press to try anyway.
         self.armed = reg.id
@@ -352,7 +378,7 @@ class RealmApp(App[int]):
         text = (f"{v.reason} ({v.source}). Press e again to send the write anyway and see what "
                 "KVM answers.")
         self.message.say(f"{reg.info.name} is {v.access} now: {text}", "warning")
-        self._note(f"{reg.info.name}: {v.access} now", text, "warning")
+        await self._note(f"{reg.info.name}: {v.access} now", text, "warning")
 
     def _anchor(self) -> Anchor:
         """At the cursor row, across the grid; it may cover the grid and the line under it."""
@@ -363,10 +389,12 @@ class RealmApp(App[int]):
         top = grid.region.y + 1  # keep the column headers in sight
         return Anchor(main.x + 1, top if row is None else row, width, top, main.bottom)
 
-    def _open_editor(self, reg: RegView, anyway: bool) -> None:
+    async def _open_editor(self, reg: RegView, anyway: bool) -> None:
+        await self._mount_hidden()
         self.editor.edit(reg, self._anchor(), anyway=anyway)
 
-    def _note(self, title: str, text: str, severity: str) -> None:
+    async def _note(self, title: str, text: str, severity: str) -> None:
+        await self._mount_hidden()
         self.editor.note(title, text, severity, self._anchor())
         self.grid.focus()
 
@@ -389,6 +417,10 @@ class RealmApp(App[int]):
 
     @on(RegisterGrid.RegisterHighlighted)
     def _highlighted(self, event: RegisterGrid.RegisterHighlighted) -> None:
+        reg_id = event.reg.id if event.reg is not None else None
+        if reg_id == self._highlighted_id and reg_id is not None:
+            return  # the same register again (the rows were rebuilt): keep the last answer
+        self._highlighted_id = reg_id
         if event.reg is None or event.reg.id != self.armed:
             self.armed = None
         if self.editor.is_open and not self.editor.is_editing:
@@ -478,8 +510,9 @@ class RealmApp(App[int]):
         self.submit("switch", lambda: SessionReady(driver.replace(config), f"switched: {what}"))
 
     # --- finding your way -------------------------------------------------------------------
-    def action_filter(self) -> None:
+    async def action_filter(self) -> None:
         self._close_editor()
+        await self._mount_hidden()
         self.query_one("#filter", FilterBar).open()
 
     @on(FilterBar.Updated)
@@ -522,7 +555,8 @@ class RealmApp(App[int]):
         self.grid.set_radix("dec" if self.grid.radix == "hex" else "hex")
         self.message.say("values in " + ("decimal" if self.grid.radix == "dec" else "hex"))
 
-    def action_toggle_panels(self) -> None:
+    async def action_toggle_panels(self) -> None:
+        await self._mount_hidden()
         self.panels_flipped = not self.panels_flipped
         self._fit_layout(self.size.width)
         if self.panels_visible:
@@ -546,9 +580,8 @@ class RealmApp(App[int]):
     def action_screenshot(self) -> None:
         filename = f"realmtui-{time.strftime('%Y%m%d-%H%M%S')}.svg"
         path = os.getcwd()
-        self.deliver_screenshot(filename, path=path)
+        self.deliver_screenshot(filename, path=path)  # Textual notifies when it is written
         where = "sent to the browser" if self.is_web else f"saved to {os.path.join(path, filename)}"
-        self.notify(f"screenshot {where}", title="screenshot")
         self.message.say(f"screenshot {where}", "success")
 
     # --- the command palette ----------------------------------------------------------------
@@ -556,7 +589,11 @@ class RealmApp(App[int]):
         return self.view.regs
 
     def jump_to(self, reg_id: int) -> None:
+        filtered = self.grid.filter.active
         if self.grid.reveal(reg_id):
+            if filtered and not self.grid.filter.active:  # the filter hid it: cleared
+                for bar in self.query(FilterBar):
+                    bar.reset()
             self.grid.focus()
             self.message.explain(self.grid.selected)
 

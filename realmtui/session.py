@@ -19,7 +19,7 @@ from backends.exits import Exit, HypercallExit, MmioExit
 from backends.kernel import Kernel
 from backends.machine import DemoMachine, MachineSpec
 from realmtui import regs as regs_mod
-from realmtui.backend import open_kernel
+from realmtui.backend import open_kernel, permission_message
 from realmtui.context import ExitCause, Profile, RealmState, VcpuContext, VmKind
 from realmtui.regs import RegInfo, UnknownRegister, describe, parse_register
 from realmtui.rules import verdict
@@ -191,6 +191,10 @@ class Session:
         self.history.append(self._snapshot(0, "start", None))
 
     def _build_error(self, e: KvmError) -> str:
+        if e.call.startswith("open ") and e.errno in (errno_mod.EACCES, errno_mod.EPERM):
+            # os.access said yes but open(2) said no (an LSM, a read-only bind mount): the
+            # same advice as check_kvm_host's, with the errno the kernel gave.
+            return f"{permission_message(e.call.removeprefix('open '))} ({e.errno_name})"
         if e.call == "KVM_CREATE_VM" and self.realm:
             if e.errno == errno_mod.EINVAL:
                 return (

@@ -233,6 +233,8 @@ def _normal_probe(info: regs.RegInfo, current: int) -> int | None:
         return None
     if name == "PMCR_EL0":
         return current ^ 1  # the E bit
+    if name in ("CNTV_CTL_EL0", "CNTP_CTL_EL0"):
+        return current ^ 0x3  # ENABLE, IMASK; ISTATUS (bit 2) is the timer's state, not stored
     return current ^ (0xA5 if info.bits >= 8 else 1)
 
 

@@ -82,6 +82,8 @@ async def test_refused_register_dims_edit_explains_then_lets_you_try() -> None:
         await pilot.press("enter")  # the second press (enter or e) opens the editor anyway
         await pilot.pause()
         assert app.editor.is_editing
+        assert "predicted refused" in app.editor.hint_text
+        assert "anyway" in app.editor.hint_text
         await select(pilot, "x0")
         assert app.screen.active_bindings["e"].enabled is True
 

@@ -6,7 +6,9 @@ from textual import on
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Static
+from textual.widgets import Button, Static
+
+from widgets.key_footer import KeyFooter
 
 
 class Confirm(ModalScreen[bool]):
@@ -43,7 +45,7 @@ class Confirm(ModalScreen[bool]):
             with Horizontal():
                 yield Button(f"{self.yes} (y)", variant="warning", id="yes")
                 yield Button("Cancel (n)", id="no")
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:

@@ -12,7 +12,6 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from realmtui.decode import decode
 from realmtui.session import RegView, SetOutcome
 from realmtui.values import format_value
 from widgets.palette import Palette
@@ -64,6 +63,8 @@ def verdict_rows(reg: RegView, palette: Palette) -> Table:
 def field_rows(reg: RegView, palette: Palette) -> Table | None:
     if reg.value is None:
         return None
+    from realmtui.decode import decode  # when first drawn: not needed for the first frame
+
     fields = decode(reg.info.name, reg.value)
     if not fields:
         return None
@@ -115,7 +116,7 @@ class DetailPanel(VerticalScroll):
     DEFAULT_CSS = """
     DetailPanel {
         height: 1fr;
-        border: round $primary-muted;
+        border: round $primary 50%;
         border-title-color: $text;
         padding: 0 1;
     }

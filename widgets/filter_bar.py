@@ -62,6 +62,11 @@ class FilterBar(Input):
             self.set_class(bool(self.value), "-shown")
             self.post_message(self.Done(kept=True))
 
+    def reset(self) -> None:
+        """Empty and hidden (the app cleared the filter itself, e.g. to show a register)."""
+        self.value = ""
+        self.remove_class("-shown")
+
     def action_clear(self) -> None:
         self.value = ""
         self.remove_class("-shown")

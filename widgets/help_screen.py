@@ -92,12 +92,14 @@ class HelpScreen(ModalScreen[None]):
     def compose(self):  # noqa: ANN201
         # Imported here: the Markdown widget is only needed once someone asks for help, and
         # keeping it out of start-up keeps the first frame fast on a slow FVP host.
-        from textual.widgets import Footer, Markdown
+        from textual.widgets import Markdown
+
+        from widgets.key_footer import KeyFooter
 
         with VerticalScroll() as box:
             box.border_title = "help"
             yield Markdown(HELP)
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def action_close(self) -> None:
         self.dismiss(None)

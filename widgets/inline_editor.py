@@ -92,6 +92,8 @@ class InlineEditor(Vertical):
         self.reg: RegView | None = None
         self.busy = False
         self.anchor: Anchor | None = None
+        self.anyway = False  # editing a register the rules say KVM refuses
+        self._initial = ""  # the text it opened with
 
     def compose(self):  # noqa: ANN201 - Textual's ComposeResult
         yield Input(id="value", select_on_focus=True)
@@ -124,7 +126,9 @@ class InlineEditor(Vertical):
         self.border_title = f"edit {reg.info.name} · u{reg.info.bits} · {access}"
         self.remove_class("-note", "-error", "-warning", "-success")
         value = "" if reg.value is None else format_value(reg.value, reg.info.bits)
-        self.input.value = value.replace("_", "")
+        self._initial = value.replace("_", "")
+        self.anyway = anyway
+        self.input.value = self._initial
         if anyway:
             self._hint(f"predicted {access}: {reg.verdict.reason}. Enter sends it to KVM anyway.",
                        "warning")
@@ -146,6 +150,7 @@ class InlineEditor(Vertical):
     def show_error(self, message: str) -> None:
         """A kernel error while editing: keep the text, say why in red."""
         self.busy = False
+        self.remove_class("-warning", "-success")
         self.add_class("-error")
         self._hint(message, "error")
         self.input.focus()
@@ -154,6 +159,11 @@ class InlineEditor(Vertical):
         self.remove_class("-open", "-note", "-error", "-warning", "-success")
         self.busy = False
         self.reg = None
+
+    def move_to(self, anchor: Anchor) -> None:
+        """The grid moved (a resize): follow the row, keeping whatever was typed."""
+        if self.is_open:
+            self._place(anchor)
 
     def _place(self, anchor: Anchor) -> None:
         self.anchor = anchor
@@ -193,13 +203,18 @@ class InlineEditor(Vertical):
         event.stop()
         if self.reg is None or not self.is_editing or self.busy:
             return
+        if event.value == self._initial:
+            return  # the editor just opened: keep its first hint
         try:
             number = self._parse()
         except BadValue as e:
             self._hint(str(e), "error")
             return
         bits = self.reg.info.bits
-        self._hint(f"→ {format_value(number, bits)} ({number}) · enter writes · esc cancels")
+        self.remove_class("-error")  # it parses now: no longer red
+        then = (f"predicted {self.reg.verdict.access}: enter sends it anyway" if self.anyway
+                else "enter writes")
+        self._hint(f"→ {format_value(number, bits)} ({number}) · {then} · esc cancels")
 
     @on(Input.Submitted, "#value")
     def _submitted(self, event: Input.Submitted) -> None:
@@ -209,6 +224,7 @@ class InlineEditor(Vertical):
         try:
             number = self._parse()
         except BadValue as e:
+            self.remove_class("-warning", "-success")
             self.add_class("-error")
             self._hint(str(e), "error")
             self.app.bell()

@@ -16,8 +16,9 @@ ICONS = {"information": "ℹ", "success": "✓", "warning": "⚠", "error": "✗
 class MessageBar(Static):
     DEFAULT_CSS = """
     MessageBar {
-        height: auto;
-        max-height: 3;
+        /* Fixed: a bar that grew and shrank with its text would resize the grid above it,
+           and a resized grid repaints every row. The full text is also under the row. */
+        height: 2;
         padding: 0 1;
         background: $surface;
         color: $text-muted;
@@ -33,21 +34,22 @@ class MessageBar(Static):
         self.text = ""
 
     def say(self, message: str, severity: str = "information") -> None:
-        self.severity = severity
-        self.text = f"{ICONS.get(severity, '')} {message}"
-        for s in ("error", "warning", "success"):
-            self.set_class(severity == s, f"-{s}")
-        self.update(self.text)
+        self._show(f"{ICONS.get(severity, '')} {message}", severity)
 
     def explain(self, reg: RegView | None) -> None:
         """The verdict's reason for the highlighted register (until the next answer)."""
         if reg is None:
-            self.say("a group: enter folds or unfolds it")
+            self._show("a group row: enter folds or unfolds it", "information")
             return
         v = reg.verdict
-        text = f"{reg.info.name} · {v.access}: {v.reason} — {v.source}"
-        self.severity = "information"
+        self._show(f"{reg.info.name} · {v.access}: {v.reason} — {v.source}", "information")
+
+    def _show(self, text: str, severity: str) -> None:
+        if text == self.text and severity == self.severity:
+            return  # nothing new: spare the re-layout
+        if severity != self.severity:
+            for s in ("error", "warning", "success"):
+                self.set_class(severity == s, f"-{s}")
+        self.severity = severity
         self.text = text
-        for s in ("error", "warning", "success"):
-            self.remove_class(f"-{s}")
-        self.update(Text(text))
+        self.update(Text(text), layout=False)  # fixed height: no re-layout needed

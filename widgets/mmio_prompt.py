@@ -7,10 +7,11 @@ from textual import on
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from backends.exits import MmioExit
 from realmtui.values import BadValue, parse_value
+from widgets.key_footer import KeyFooter
 
 
 class MmioPrompt(ModalScreen[int | None]):
@@ -27,7 +28,8 @@ class MmioPrompt(ModalScreen[int | None]):
         background: $panel;
         padding: 0 1;
     }
-    MmioPrompt Input { border: tall $primary-muted; margin: 1 0 0 0; }
+    MmioPrompt Input { border: round $primary; margin: 1 0 0 0; }
+    MmioPrompt Input:focus { border: round $accent; }
     MmioPrompt #mmio-error { color: $text-error; text-style: bold; height: auto; }
     MmioPrompt #mmio-help { color: $text-muted; }
     """
@@ -55,7 +57,7 @@ class MmioPrompt(ModalScreen[int | None]):
             yield Static("", id="mmio-error", markup=False)
             yield Static(f"decimal or 0x-hex, up to u{self.bits} · enter gives it and runs · "
                          "esc cancels", id="mmio-help", markup=False)
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         field = self.query_one(Input)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.color import Color as RichColor
 from rich.style import Style
 from rich.text import Text
 from textual.app import App
@@ -26,11 +27,13 @@ CHANGED_MARK = "●"  # the value changed at the last exit
 EDITED_MARK = "✎"  # the user wrote it since the last exit
 
 
-def _color(variables: dict[str, str], name: str, fallback: str) -> str:
+def _color(variables: dict[str, str], name: str, fallback: str) -> RichColor:
+    """A theme variable as a Rich colour. Via Textual's Color, which knows the ansi_* names
+    of the ansi themes and alpha; anything it can't read ("auto 60%") takes the fallback."""
     try:
-        return Color.parse(variables.get(name, fallback)).hex
-    except Exception:  # "auto 60%" and the like: not a plain colour
-        return fallback
+        return Color.parse(variables.get(name, fallback)).rich_color
+    except Exception:
+        return Color.parse(fallback).rich_color
 
 
 @dataclass(frozen=True)

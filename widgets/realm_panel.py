@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Group as RichGroup
 from rich.table import Table
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from realmtui.exit_explain import Line, explain_exit
 from realmtui.session import Stage
 from realmtui.view import SessionView
 from widgets.palette import Palette
+
+if TYPE_CHECKING:
+    from realmtui.exit_explain import Line
 
 
 def _table() -> Table:
@@ -47,6 +51,10 @@ def realm_renderable(view: SessionView, palette: Palette) -> RichGroup:
     top = _table()
     for label, value in vm_rows(view, palette):
         top.add_row(Text(label, style=palette.muted), value)
+    # Imported when first drawn: the decoders are not needed for the first frame on a small
+    # terminal, where the panel is folded away.
+    from realmtui.exit_explain import explain_exit
+
     exit_table = _table()
     if view.last_exit is None:
         exit_table.add_row(Text("exit", style=palette.muted),
@@ -72,7 +80,7 @@ class RealmPanel(VerticalScroll):
     RealmPanel {
         height: auto;
         max-height: 60%;
-        border: round $primary-muted;
+        border: round $primary 50%;
         border-title-color: $text;
         padding: 0 1;
     }

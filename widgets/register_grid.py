@@ -15,7 +15,12 @@ from textual import on
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
-from textual.widgets.data_table import RowDoesNotExist
+from textual.widgets.data_table import (
+    CellDoesNotExist,
+    CellType,
+    ColumnKey,
+    RowKey,
+)
 
 from realmtui.regs import GROUP_ORDER, Group
 from realmtui.session import RegView
@@ -27,10 +32,37 @@ VALUE_WIDTH = 18  # "0x" and 16 hex digits: a u64 at full width
 REC_WIDTH = 20  # "≠ " and a u64
 NAME_MAX = 18
 GROUP_PREFIX = "g:"
+# DataTable's caches of what a row looks like (Textual 8): dropped when a cell changes.
+RENDER_CACHES = ("_row_renderable_cache", "_row_render_cache", "_cell_render_cache",
+                 "_line_cache")
+
+
+def column_specs(view: SessionView) -> list[tuple[str, str, int]]:
+    """(key, label, width) of each column the grid shows for this view."""
+    longest = max((len(r.info.name) for r in view.regs), default=6)
+    specs = [
+        ("mark", "Δ", 1),
+        ("name", "register", max(8, min(NAME_MAX, longest))),
+        ("value", "value (KVM)" if view.shows_rec else "value", VALUE_WIDTH),
+        ("verdict", "write now", BADGE_WIDTH),
+    ]
+    if view.shows_rec:
+        specs.append(("real", "REC (sim only)", REC_WIDTH))
+    return specs
+
+
+def grid_width(view: SessionView) -> int:
+    """Columns the grid needs: each column, its padding (1 a side), and the scrollbar."""
+    return sum(width + 2 for _key, _label, width in column_specs(view)) + 1
 
 
 def row_key(reg_id: int) -> str:
     return f"{reg_id:#x}"
+
+
+def same_cell(a: Text, b: Text) -> bool:
+    """Text's == ignores the base style; a cell that only changed colour has changed."""
+    return a.plain == b.plain and a.style == b.style and a.spans == b.spans
 
 
 def fit(text: str, width: int) -> str:
@@ -75,6 +107,10 @@ class RegisterGrid(DataTable):
         # then falls through to the hidden second one, which explains why and arms a retry.
         Binding("e", "edit", "Edit", key_display="e/⏎"),
         Binding("e", "edit_refused", "Edit", show=False),
+        # A register list is read top to bottom: home/end go to the first/last register
+        # (DataTable's own home/end scroll sideways), as do vi's g/G.
+        Binding("home,g", "scroll_top", "Top", show=False),
+        Binding("end,G", "scroll_bottom", "Bottom", show=False),
     ]
 
     @dataclass
@@ -96,8 +132,11 @@ class RegisterGrid(DataTable):
         self._by_id: dict[int, RegView] = {}
         self._order: list[str] = []  # row keys on screen, in order
         self._cells: dict[str, tuple[Text, ...]] = {}  # what each row shows now
+        self._signatures: dict[str, tuple[object, ...] | None] = {}  # what they depend on
+        self._dirty_rows: set[int] | None = None  # rows to repaint at the end of show()
         self._columns: tuple[str, ...] = ()
         self._palette: Palette | None = None
+        self._editable: bool | None = None  # the footer's e: enabled or dimmed
 
     # --- what is on screen --------------------------------------------------------------------
     @property
@@ -111,6 +150,7 @@ class RegisterGrid(DataTable):
         self._palette = None
         if self.view is not None:
             self._cells.clear()
+            self._signatures.clear()
             self._rebuild()
 
     @property
@@ -145,15 +185,66 @@ class RegisterGrid(DataTable):
         if columns != self._columns or self._visible_keys() != self._order:
             self._rebuild()
             return
-        for key in self._order:
-            cells = self._render_row(key)
-            old = self._cells[key]
-            if old == cells:
-                continue
-            for column, before, after in zip(self._columns, old, cells, strict=True):
-                if before != after:
-                    self.update_cell(key, column, after)
-            self._cells[key] = cells
+        self._dirty_rows = set()  # repaint each changed row once, after all its cells
+        try:
+            for key in self._order:
+                signature = self._signature(key)
+                if signature is not None and self._signatures.get(key) == signature:
+                    continue  # nothing this row shows has changed: don't even render it
+                self._signatures[key] = signature
+                cells = self._render_row(key)
+                old = self._cells[key]
+                for column, before, after in zip(self._columns, old, cells, strict=True):
+                    if not same_cell(before, after):
+                        self.update_cell(key, column, after)
+                self._cells[key] = cells
+        finally:
+            dirty, self._dirty_rows = self._dirty_rows, None
+        if len(dirty) > self.size.height // 2:
+            self.refresh()  # most of what shows changed (a verdict flip): one repaint
+        else:
+            for index in sorted(dirty):
+                self.refresh_row(index)
+
+    def _signature(self, key: str) -> tuple[object, ...] | None:
+        """What a register row's cells depend on; None for a group row (always redrawn)."""
+        if key.startswith(GROUP_PREFIX):
+            return None
+        assert self.view is not None
+        reg = self._by_id[int(key, 16)]
+        return (reg.value, reg.real, reg.verdict.access, reg.read_errno,
+                reg.id in self.view.changed, reg.id in self.view.edits, self.radix)
+
+    def update_cell(
+        self, row_key: RowKey | str, column_key: ColumnKey | str, value: CellType, *,
+        update_width: bool = False,
+    ) -> None:
+        """DataTable.update_cell, repainting only the row that changed.
+
+        The stock update_cell bumps the table's update counter, which invalidates the render
+        cache of every row and repaints the whole table: some 50 ms a step on a slow host, for
+        a step that changes three cells. Here the cell is stored the same way, the render
+        caches are dropped (they are rebuilt lazily, only for lines that get drawn), and only
+        that row's region is refreshed. Falls back to the stock method if the internals it
+        relies on (Textual 8's DataTable) are not there.
+        """
+        row_key = RowKey(row_key) if isinstance(row_key, str) else row_key
+        column_key = ColumnKey(column_key) if isinstance(column_key, str) else column_key
+        caches = [getattr(self, name, None) for name in RENDER_CACHES]
+        index = getattr(self, "_row_locations", {}).get(row_key)
+        data = getattr(self, "_data", {})
+        if update_width or index is None or row_key not in data or None in caches:
+            super().update_cell(row_key, column_key, value, update_width=update_width)
+            return
+        if column_key not in data[row_key]:
+            raise CellDoesNotExist(f"no cell at {row_key!r}, {column_key!r}")
+        data[row_key][column_key] = value
+        for cache in caches:
+            cache.clear()
+        if self._dirty_rows is not None:
+            self._dirty_rows.add(index)  # show() refreshes it once, after the whole row
+        else:
+            self.refresh_row(index)
 
     def set_filter(self, flt: GridFilter) -> None:
         self.filter = flt
@@ -189,8 +280,7 @@ class RegisterGrid(DataTable):
 
     # --- building rows ------------------------------------------------------------------------
     def _wanted_columns(self, view: SessionView) -> tuple[str, ...]:
-        base = ("mark", "name", "value", "verdict")
-        return (*base, "real") if view.shows_rec else base
+        return tuple(key for key, _label, _width in column_specs(view))
 
     def _visible_keys(self) -> list[str]:
         assert self.view is not None
@@ -220,9 +310,11 @@ class RegisterGrid(DataTable):
             self.clear()
         self._order = self._visible_keys()
         self._cells = {}
+        self._signatures = {}
         for key in self._order:
             cells = self._render_row(key)
             self._cells[key] = cells
+            self._signatures[key] = self._signature(key)
             self.add_row(*cells, key=key)
         if current in self._order:
             self.move_cursor(row=self._order.index(current), animate=False)
@@ -232,18 +324,8 @@ class RegisterGrid(DataTable):
 
     def _add_columns(self, columns: tuple[str, ...]) -> None:
         assert self.view is not None
-        longest = max((len(r.info.name) for r in self.view.regs), default=6)
-        name_width = max(8, min(NAME_MAX, longest))
-        labels = {
-            "mark": ("Δ", 1),
-            "name": ("register", name_width),
-            "value": ("value (KVM)" if self.view.shows_rec else "value", VALUE_WIDTH),
-            "verdict": ("write now", BADGE_WIDTH),
-            "real": ("REC (sim only)", REC_WIDTH),
-        }
-        for column in columns:
-            label, width = labels[column]
-            self.add_column(label, width=width, key=column)
+        for key, label, width in column_specs(self.view):
+            self.add_column(label, width=width, key=key)
         self._columns = columns
 
     def _render_row(self, key: str) -> tuple[Text, ...]:
@@ -324,8 +406,14 @@ class RegisterGrid(DataTable):
     @on(DataTable.RowHighlighted)
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
-        self.refresh_bindings()
-        self.post_message(self.RegisterHighlighted(self.selected))
+        reg = self.selected
+        editable = reg is not None and reg.verdict.access.accepted
+        if editable != self._editable:
+            # The footer's e is dimmed or not: refresh it only when that changes, since a
+            # refresh rebuilds the footer (costly on a slow host, at every cursor move).
+            self._editable = editable
+            self.refresh_bindings()
+        self.post_message(self.RegisterHighlighted(reg))
 
     def cursor_screen_row(self) -> int | None:
         """The screen line the cursor row is drawn on, or None when it is scrolled away."""
@@ -336,10 +424,3 @@ class RegisterGrid(DataTable):
         if not top <= y < self.content_region.bottom:
             return None
         return y
-
-    def has_row(self, key: str) -> bool:
-        try:
-            self.get_row_index(key)
-        except RowDoesNotExist:
-            return False
-        return True

@@ -45,4 +45,9 @@ class StatusBar(Static):
     """
 
     def show(self, view: SessionView, palette: Palette) -> None:
-        self.update(status_text(view, palette))
+        text = status_text(view, palette)
+        if text != self._last:
+            self._last = text
+            self.update(text, layout=False)  # one line, always: no re-layout needed
+
+    _last: Text | None = None

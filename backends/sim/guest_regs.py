@@ -39,6 +39,14 @@ FW_BMAPS = {  # value and the bits KVM supports (hypercalls.c)
 PSCI_0_1, PSCI_0_2, PSCI_1_0, PSCI_1_1 = 0x0, 0x2, 0x1_0000, 0x1_0001
 
 SVE_VLS_ID = abi.KVM_REG_ARM64_SVE_VLS
+# KVM_REG_ARM_TIMER_CTL, _CNT and _CVAL (uapi asm/kvm.h), in copy_timer_indices' order.
+TIMER_IDS = [sys_regs.BY_NAME[n].id for n in ("CNTV_CTL_EL0", "CNTVCT_EL0", "CNTV_CVAL_EL0")]
+# Each timer's control register -> its compare value and its counter.
+TIMER_CTL_IDS = {
+    sys_regs.BY_NAME["CNTV_CTL_EL0"].id: ("CNTV_CVAL_EL0", "CNTVCT_EL0"),
+    sys_regs.BY_NAME["CNTP_CTL_EL0"].id: ("CNTP_CVAL_EL0", "CNTPCT_EL0"),
+}
+TIMER_CTL_ISTATUS = 1 << 2
 # What a realm's userspace may still see of the sysregs: the two realm parameters.
 REALM_VISIBLE_SYSREGS = ("ID_AA64DFR0_EL1", "PMCR_EL0")
 
@@ -80,6 +88,7 @@ class VcpuRegs:
             self.sys[dfr0] |= 0x1 << 8  # PMUVer: PMUv3 only when the vCPU has a PMU
             pmcr = sys_regs.BY_NAME["PMCR_EL0"].id
             self.sys[pmcr] = (self.sys[pmcr] & ~PMCR_N_MASK) | v.vm.pmcr_n << PMCR_N_SHIFT
+            self._reset_pmu_unknowns()
         if v.has(abi.KVM_ARM_VCPU_SVE):
             zfr0 = sys_regs.BY_NAME["ID_AA64ZFR0_EL1"].id
             self.sys[zfr0] = 0x1
@@ -88,6 +97,34 @@ class VcpuRegs:
             self.vls = (1 << v.vm.host.sve_max_vq) - 1
         psci = PSCI_1_1 if v.has(abi.KVM_ARM_VCPU_PSCI_0_2) else PSCI_0_1
         self.fw = {FW_PSCI_VERSION: psci} | FW_WORKAROUND | dict(FW_BMAPS)
+
+    def _reset_pmu_unknowns(self) -> None:
+        """The PMU registers KVM resets to reset_unknown's marker and then masks (sys_regs.c
+        reset_pmu_reg, reset_pmevcntr, reset_pmevtyper, reset_pmselr); the real 6.1 kernel
+        reads e.g. PMCNTENSET_EL0 = 0x8000001e with six counters."""
+        unknown = sys_regs.RESET_UNKNOWN
+        n = self.vcpu.vm.pmcr_n
+        counters = 1 << 31 | ((1 << n) - 1)  # the cycle counter and the n event counters
+        for name in ("PMINTENSET_EL1", "PMINTENCLR_EL1", "PMCNTENSET_EL0", "PMCNTENCLR_EL0",
+                     "PMOVSCLR_EL0", "PMOVSSET_EL0"):
+            self.set_sysreg(name, unknown & counters)
+        self.set_sysreg("PMSELR_EL0", unknown & 0x1F)  # PMSELR_EL0.SEL
+        evtyper = self._pmu_evtyper_mask()
+        for i in range(31):
+            self.set_sysreg(f"PMEVCNTR{i}_EL0", unknown & 0xFFFF_FFFF)
+            self.set_sysreg(f"PMEVTYPER{i}_EL0", unknown & evtyper)
+
+    def _pmu_evtyper_mask(self) -> int:
+        """pmu-emul.c kvm_pmu_evtyper_mask (v6.7+): P and U, the event number as wide as the
+        vCPU's PMUVer allows, NSH only with EL2 and NSK/NSU/M only with EL3."""
+        pmuver = (self.sysreg("ID_AA64DFR0_EL1") >> 8) & 0xF
+        pfr0 = self.sysreg("ID_AA64PFR0_EL1")
+        mask = 1 << 31 | 1 << 30 | (0x3FF if pmuver == 1 else 0xFFFF)
+        if (pfr0 >> 8) & 0xF:  # EL2
+            mask |= 1 << 27
+        if (pfr0 >> 12) & 0xF:  # EL3
+            mask |= 1 << 29 | 1 << 28 | 1 << 26
+        return mask
 
     def _visible(self, d: sys_regs.SysRegDesc) -> bool:
         v = self.vcpu
@@ -153,7 +190,13 @@ class VcpuRegs:
                     ids.append(d.id)
             return ids
         ids += sorted(self.fw)
-        ids += [d.id for d in sys_regs.SYS_REG_DESCS if self._visible(d)]
+        # guest.c kvm_arm_copy_reg_indices: copy_timer_indices puts the three virtual-timer
+        # ids (CTL, CNT, CVAL) between the firmware registers and the sys_reg_descs walk, as
+        # the real 6.1 list shows (and the v9 series keeps).
+        ids += TIMER_IDS
+        ids += [
+            d.id for d in sys_regs.SYS_REG_DESCS if self._visible(d) and d.id not in TIMER_IDS
+        ]
         ids += [_demux_id(i) for i in self._ccsidr_indices()]
         return ids
 
@@ -186,7 +229,16 @@ class VcpuRegs:
         if coproc == abi.KVM_REG_ARM_DEMUX:
             return self._demux(reg_id).to_bytes(4, "little")
         self._sysreg_check(reg_id)
-        return self.sys[reg_id].to_bytes(8, "little")
+        value = self.sys[reg_id]
+        if reg_id in TIMER_CTL_IDS and self._timer_expired(reg_id):
+            # arch_timer.c read_timer_ctl: ISTATUS is reported whenever CVAL <= the counter,
+            # ENABLE or not (the real 6.1 reads CNTV_CTL_EL0 = 0x4 at reset).
+            value |= TIMER_CTL_ISTATUS
+        return value.to_bytes(8, "little")
+
+    def _timer_expired(self, ctl_id: int) -> bool:
+        cval, cnt = TIMER_CTL_IDS[ctl_id]
+        return self.sysreg(cval) <= self.sysreg(cnt)
 
     # --- KVM_SET_ONE_REG (guest.c kvm_arm_set_reg) --------------------------------------------
     def set(self, reg_id: int, data: bytes) -> None:
@@ -266,6 +318,8 @@ class VcpuRegs:
                     raise fail(errno.EINVAL)
             case Kind.ID:
                 self._id_set(d, old, value)
+            case Kind.NORMAL if reg_id in TIMER_CTL_IDS:
+                value &= ~TIMER_CTL_ISTATUS  # kvm_arm_timer_write: ISTATUS is not stored
             case Kind.PMCR:
                 n = (value & PMCR_N_MASK) >> PMCR_N_SHIFT
                 # set_pmcr: a new N only while the VM has not run (upstream) and, v9-32, no

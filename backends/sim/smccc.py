@@ -21,6 +21,7 @@ SMCCC_RET_NOT_SUPPORTED = MASK64  # -1
 SMCCC_VERSION = 0x8000_0000
 SMCCC_VERSION_1_1 = 0x1_0001
 PSCI_RET_NOT_SUPPORTED = MASK64
+PSCI_RET_INTERNAL_FAILURE = MASK64 - 5  # -6
 PSCI_CPU_SUSPEND = 0x8400_0001
 PSCI_CPU_SUSPEND_64 = 0xC400_0001
 
@@ -75,6 +76,11 @@ def _psci_call(vcpu: SimVcpu, fid: int) -> int:
             else abi.KVM_SYSTEM_EVENT_RESET
         )
         _prepare_system_event(vcpu, kind)
+        # psci.c kvm_psci_0_2_call: "If user space accidentally/deliberately resumes guest
+        # VCPU after SYSTEM_OFF request then guest VCPU should see internal failure", so x0 is
+        # preloaded with PSCI_RET_INTERNAL_FAILURE and smccc_set_retval zeroes x1-x3 -- the
+        # real 6.1 shows x0 = 0xfffffffffffffffa at the SYSTEM_EVENT exit.
+        _set_retval(vcpu, PSCI_RET_INTERNAL_FAILURE)
         return 0
     if fid in (PSCI_CPU_SUSPEND, PSCI_CPU_SUSPEND_64):
         # kvm_psci_vcpu_suspend: a standby suspend is a WFI; the vCPU has nothing pending
@@ -86,6 +92,12 @@ def _psci_call(vcpu: SimVcpu, fid: int) -> int:
         return 1
     regs.set_x(0, PSCI_RET_NOT_SUPPORTED)
     return 1
+
+
+def _set_retval(vcpu: SimVcpu, a0: int, a1: int = 0, a2: int = 0, a3: int = 0) -> None:
+    """include/kvm/arm_hypercalls.h smccc_set_retval: x0-x3 together."""
+    for n, value in enumerate((a0, a1, a2, a3)):
+        vcpu.regs.set_x(n, value)
 
 
 def _prepare_system_event(vcpu: SimVcpu, kind: int) -> None:

@@ -69,7 +69,25 @@ _RESETS: dict[str, int] = {
     # DebugVer 6 (v8), BRPs 5 (6 breakpoints), WRPs 3 (4 watchpoints), CTX_CMPs 1 (2);
     # PMUVer is filled per vCPU from its PMU feature.
     "ID_AA64DFR0_EL1": 0x0000_0000_1030_5006,
-    "PMCR_EL0": 0x4100_0040,  # IMP 'A', LC; N is the host's counter count, filled at reset
+    # reset_pmcr (v6.7+, "KVM: arm64: PMU: Allow userspace to limit PMCR_EL0.N"): everything 0
+    # but LC, set because this host has no AArch32 EL0; N is filled in at reset. (6.1 kept the
+    # host's IMP/IDCODE and filled the writable bits from 0xdecafbad: the real-kernel tier saw
+    # 0x410130ac.)
+    "PMCR_EL0": 0x40,
+    # reset_val 0x700 (sys_regs.c, unchanged since v4.x; the real 6.1 reads 0x700 too).
+    "FPEXC32_EL2": 0x700,
+}
+
+# reset_unknown (sys_regs.h) does not leave "unknown" registers at 0: it writes this marker,
+# as the real 6.1 kernel showed (TTBR0_EL1 & co read 0x1de7ec7edbadc0de before the first run).
+RESET_UNKNOWN = 0x1DE7_EC7E_DBAD_C0DE
+# The registers sys_reg_descs resets with reset_unknown (v6.16-era table). The PMU registers
+# that reset_pmu_reg/reset_pmevcntr/reset_pmevtyper/reset_pmselr mask afterwards are in
+# guest_regs.py, which knows the vCPU's counters.
+_RESET_UNKNOWN_NAMES = {
+    "TTBR0_EL1", "TTBR1_EL1", "AFSR0_EL1", "AFSR1_EL1", "ESR_EL1", "FAR_EL1", "PAR_EL1",
+    "MAIR_EL1", "PIRE0_EL1", "PIR_EL1", "POR_EL1", "TPIDR_EL1", "CSSELR_EL1", "POR_EL0",
+    "TPIDR_EL0", "TPIDRRO_EL0", "DACR32_EL2", "IFSR32_EL2", "PMCCNTR_EL0",
 }
 
 _INVARIANT = {"MIDR_EL1", "REVIDR_EL1", "CLIDR_EL1", "AIDR_EL1", "CTR_EL0"}
@@ -145,7 +163,8 @@ def _table() -> tuple[SysRegDesc, ...]:
     for feature, names in _GROUPS.items():
         for name in names.split():
             enc = _encoding(name)
-            descs.append(SysRegDesc(name, enc, feature, _kind(name, enc), _RESETS.get(name, 0)))
+            reset = RESET_UNKNOWN if name in _RESET_UNKNOWN_NAMES else _RESETS.get(name, 0)
+            descs.append(SysRegDesc(name, enc, feature, _kind(name, enc), reset))
     # kvm_arm_copy_sys_reg_indices walks sys_reg_descs, which is sorted by encoding.
     return tuple(sorted(descs, key=lambda d: d.encoding))
 

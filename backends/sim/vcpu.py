@@ -81,6 +81,11 @@ class SimVcpu:
         if init.target != abi.KVM_ARM_TARGET_GENERIC_V8:
             raise fail(errno.EINVAL)
         features = {bit for bit in range(7 * 32) if init.features[bit // 32] & (1 << (bit % 32))}
+        # arm.c kvm_vcpu_init_check_features: a bit KVM does not know is -ENOENT, a known
+        # feature this host or VM cannot have is -EINVAL (the real 6.1 answers ENOENT for
+        # bit 9, which only the CCA series defines).
+        if any(bit >= self._max_features() for bit in features):
+            raise fail(errno.ENOENT)
         self._check_features(features)
         if self.initialized and features != self.features:
             raise fail(errno.EINVAL)  # kvm_vcpu_init_changed
@@ -90,6 +95,11 @@ class SimVcpu:
         off = abi.KVM_ARM_VCPU_POWER_OFF in features
         self.mp_state = abi.KVM_MP_STATE_STOPPED if off else abi.KVM_MP_STATE_RUNNABLE
         return 0
+
+    def _max_features(self) -> int:
+        """KVM_VCPU_MAX_FEATURES: 9 upstream (HAS_EL2_E2H0 is bit 8); 10 once the CCA series
+        adds KVM_ARM_VCPU_REC ([PATCH v9 06/43])."""
+        return 10 if self.vm.host.realm else 9
 
     def _check_features(self, features: set[int]) -> None:
         host = self.vm.host
@@ -131,6 +141,15 @@ class SimVcpu:
     def _reg_list(self, arg: Any) -> int:
         if not self.initialized:
             raise fail(errno.ENOEXEC)
+        if (
+            not self.vm.host.realm
+            and self.has(abi.KVM_ARM_VCPU_SVE)
+            and not self.sve_finalized
+        ):
+            # arm.c KVM_GET_REG_LIST: -EPERM until every feature is finalized, as the real 6.1
+            # answers. [PATCH v9 39/43] removes this check (for every VM), so only a kernel
+            # without the series keeps it.
+            raise fail(errno.EPERM)
         lst = _ptr("struct kvm_reg_list *", arg)
         ids = self.regs.indices()
         user_n = int(lst.n)

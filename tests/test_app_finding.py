@@ -1,0 +1,217 @@
+"""Finding your way: filter, toggles, radix, help, palette, switching, screenshots, and the
+80x24 layout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from realmtui.context import Profile, VmKind
+from realmtui.regs import parse_register
+from realmtui.screenshots import run_to, settle
+from realmtui.session import Session, SessionConfig
+
+SIZE = (140, 42)
+
+
+def make(config: SessionConfig | None = None):  # noqa: ANN201
+    from realmtui.app import RealmApp
+
+    return RealmApp(Session(config or SessionConfig()), cursor_blink=False)
+
+
+def names(app) -> list[str]:  # noqa: ANN001
+    """Register rows on screen, in order (group rows left out)."""
+    return [app.grid.get_cell(k, "name").plain for k in app.grid._order if not k.startswith("g:")]
+
+
+async def test_slash_filters_as_you_type_and_escape_clears() -> None:
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        total = len(app.view.regs)
+        await pilot.press("slash", "s", "p")
+        await pilot.pause()
+        shown = names(app)
+        assert "sp" in shown and "x0" not in shown
+        by_name = {r.info.name: r for r in app.view.regs}
+        assert all("sp" in n or "sp" in str(by_name[n].info.group).lower() for n in shown)
+        await pilot.press("enter")  # keep it, back to the grid
+        await pilot.pause()
+        assert app.focused is app.grid
+        assert names(app) == shown
+        await pilot.press("slash", "escape")
+        await pilot.pause()
+        assert len(names(app)) == total
+
+
+async def test_filter_matches_a_group_name() -> None:
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"fp/simd", "enter")
+        await pilot.pause()
+        shown = names(app)
+        assert "v0" in shown and "fpcr" in shown and "x0" not in shown
+
+
+async def test_writable_and_changed_toggles() -> None:
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("w")
+        await pilot.pause()
+        shown = names(app)
+        assert "x0" in shown and "x8" in shown  # effective and ignored both reach KVM
+        assert "sp" not in shown and "v0" not in shown
+        await pilot.press("w")
+        await run_to(pilot, 3)
+        await pilot.press("d")
+        await pilot.pause()
+        assert set(names(app)) == {app.grid._by_id[i].info.name for i in app.view.changed}
+        await pilot.press("d")
+        await pilot.pause()
+        assert len(names(app)) == len(app.view.regs)
+
+
+async def test_radix_toggle_shows_decimal() -> None:
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        x0 = f"{parse_register('x0'):#x}"
+        value = app.session.read(parse_register("x0"))[0]
+        await pilot.press("x")
+        await pilot.pause()
+        assert app.grid.get_cell(x0, "value").plain == str(value)
+        await pilot.press("x")
+        await pilot.pause()
+        assert app.grid.get_cell(x0, "value").plain == f"0x{value:016x}"
+
+
+async def test_wide_registers_are_cut_with_an_ellipsis() -> None:
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        v0 = app.grid.get_cell(f"{parse_register('v0'):#x}", "value").plain
+        assert len(v0) == 18 and v0.endswith("…")
+        app.jump_to(parse_register("v0"))
+        await pilot.pause()
+        assert app.grid.selected.info.name == "v0"
+        # the detail panel has the whole u128
+        assert "0x0000000000000000_0000000000000000" in app.export_screenshot()
+
+
+async def test_help_explains_keys_and_verdicts() -> None:
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause(0.3)
+        from widgets.help_screen import HELP, HelpScreen
+
+        assert isinstance(app.screen, HelpScreen)
+        for word in ("effective", "ignored", "refused", "writable", "read-only", "ctrl+p"):
+            assert word in HELP
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_palette_jumps_to_a_register() -> None:
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.3)
+        await pilot.press(*"go to pstate")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert app.grid.selected is not None
+        assert app.grid.selected.info.name == "pstate"
+
+
+async def test_jumping_to_a_filtered_out_register_clears_the_filter() -> None:
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"zzz", "enter")
+        await pilot.pause()
+        assert names(app) == []
+        app.jump_to(parse_register("x5"))
+        await pilot.pause()
+        assert app.grid.selected.info.name == "x5"
+        assert len(names(app)) == len(app.view.regs)
+        assert app.query_one("#filter").value == ""
+
+
+async def test_palette_switches_profile_and_vm() -> None:
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        app.switch(profile=Profile.SEED)
+        await settle(pilot)
+        assert app.view.context.profile is Profile.SEED
+        assert "switched" in app.message.text
+        app.switch(vm=VmKind.NORMAL)
+        await settle(pilot)
+        assert not app.view.realm
+        assert "real" not in app.grid.columns
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "VM: realm" in titles and "Restart the VM" in titles
+
+
+async def test_ctrl_s_writes_an_svg_in_the_cwd(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.5)
+        svgs = list(tmp_path.glob("realmtui-*.svg"))
+        assert len(svgs) == 1
+        assert svgs[0].read_text().startswith("<svg")
+        assert str(tmp_path) in app.message.text
+
+
+@pytest.mark.parametrize("vm", [VmKind.REALM, VmKind.NORMAL])
+async def test_80x24_keeps_name_value_and_verdict_visible(vm: VmKind) -> None:
+    app = make(SessionConfig(vm=vm))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        grid = app.grid
+        assert app.has_class("-narrow")
+        assert not app.query_one("#side").display or app.query_one("#side").region.width == 0
+        assert grid.region.width <= 80
+        x = grid.region.x
+        for key in ("name", "value", "verdict"):
+            index = list(grid.columns).index(key)
+            right = x + sum(c.get_render_width(grid)
+                            for c in list(grid.columns.values())[: index + 1])
+            assert right <= grid.region.right, key
+        text = app.export_screenshot()
+        assert "effective" in text or "writable" in text
+        # i shows the panels in place of the grid, and brings the grid back
+        await pilot.press("i")
+        await pilot.pause()
+        assert app.query_one("#side").display and not app.query_one("#main").display
+        await pilot.press("i")
+        await pilot.pause()
+        assert app.query_one("#main").display and app.focused is grid
+
+
+async def test_wide_layout_shows_panels_beside_the_grid() -> None:
+    app = make()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        assert not app.has_class("-narrow")
+        side = app.query_one("#side")
+        assert side.display and side.region.x >= app.grid.region.right
+
+
+@pytest.mark.parametrize("theme", ["ansi-dark", "ansi-light", "textual-light", "nord"])
+async def test_every_theme_draws_the_badges(theme: str) -> None:
+    # ansi-* themes name colours (ansi_green), not hex: the badges must still be drawn
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        app.theme = theme
+        await pilot.pause()
+        assert app.grid.row_count == len(app.grid._order) > 0
+        assert cell_text(app, "x0", "verdict").strip() == "effective"
+        assert app.grid.get_cell(f"{parse_register('x0'):#x}", "verdict").spans
+
+
+def cell_text(app, name: str, column: str) -> str:  # noqa: ANN001
+    return app.grid.get_cell(f"{parse_register(name):#x}", column).plain

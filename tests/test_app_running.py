@@ -1,0 +1,187 @@
+"""Running in the app: lifecycle keys, exits and changed markers, the MMIO prompt, shutdown and
+restart, and errors from the session that must end inline, not as a traceback."""
+
+from __future__ import annotations
+
+from realmtui.context import VmKind
+from realmtui.regs import parse_register
+from realmtui.screenshots import run_to, settle
+from realmtui.session import Session, SessionConfig, Stage
+
+SIZE = (140, 42)
+
+
+def make(config: SessionConfig | None = None):  # noqa: ANN201
+    from realmtui.app import RealmApp
+
+    return RealmApp(Session(config or SessionConfig()), cursor_blink=False)
+
+
+def cell(app, name: str, column: str) -> str:  # noqa: ANN001
+    return app.grid.get_cell(f"{parse_register(name):#x}", column).plain
+
+
+async def test_run_marks_what_changed_and_keeps_the_cursor() -> None:
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await run_to(pilot, 2)
+        await pilot.press("down", "down")  # from x0 to x2
+        row_before = app.grid.cursor_row
+        await pilot.press("r")  # E3: the host call puts the struct's gprs in x0-x30
+        await settle(pilot)
+        assert app.view.last_exit.number == 3
+        changed = app.view.changed
+        assert {parse_register("x0"), parse_register("x1")} <= changed
+        assert cell(app, "x0", "mark") == "●"
+        assert cell(app, "x2", "mark") == " "
+        assert app.grid.cursor_row == row_before
+        assert "E3 KVM_EXIT_HYPERCALL" in app.message.text
+        # every GPR is effective after a forwarded host call
+        assert cell(app, "x30", "verdict").strip() == "effective"
+        x1 = f"{parse_register('x1'):#x}"
+        assert app.grid.get_cell(x1, "value").style  # drawn as changed
+        await pilot.press("r")  # E4 changes x0 only: x1 loses its colour, not just its mark
+        await settle(pilot)
+        assert cell(app, "x1", "mark") == " "
+        assert not app.grid.get_cell(x1, "value").style
+
+
+async def test_a_step_updates_cells_in_place_without_rebuilding() -> None:
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await run_to(pilot, 1)
+        grid = app.grid
+        rebuilt = []
+        grid.clear = lambda *a, **k: rebuilt.append(a)  # a rebuild would call clear()
+        updated = []
+        original = grid.update_cell
+        grid.update_cell = lambda *a, **k: updated.append(a[:2]) or original(*a, **k)
+        await pilot.press("r")
+        await settle(pilot)
+        assert rebuilt == []
+        assert updated  # and only the cells that changed
+        assert len(updated) < len(app.view.regs)
+        # What is drawn is the new value, not a cached picture of the old one.
+        x0 = app.session.read(parse_register("x0"))[0]
+        assert f"0x{x0:016x}" in app.export_screenshot()
+        assert cell(app, "x0", "value") == f"0x{x0:016x}"
+
+
+async def test_rec_column_shows_confidential_state_and_staleness() -> None:
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.grid.columns["real"].label.plain == "REC (sim only)"
+        assert cell(app, "x0", "real") == "—"  # no REC before KVM_ARM_VCPU_FINALIZE(REC)
+        await run_to(pilot, 1)
+        # KVM's pc is what the VMM set; the REC's has moved on: KVM's copy is stale.
+        assert cell(app, "pc", "real").startswith("≠ 0x")
+        assert cell(app, "x1", "real") == "= KVM"
+
+
+async def test_mmio_read_prompt_data_reaches_the_guest() -> None:
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await run_to(pilot, 5)
+        assert app.view.needs_mmio_data
+        await pilot.press("r")
+        await pilot.pause()
+        from widgets.mmio_prompt import MmioPrompt
+
+        assert isinstance(app.screen, MmioPrompt)
+        await pilot.press(*"0x1_0000_0000_0000_0000", "enter")  # 65 bits: refused in place
+        await pilot.pause()
+        assert isinstance(app.screen, MmioPrompt)
+        assert "holds u64" in app.screen.error_text
+        await pilot.press("ctrl+u", *"0xfeed", "enter")
+        await settle(pilot)
+        assert app.view.last_exit.number == 6
+        assert app.view.last_exit.exit.data == 0xFEED  # E6 writes back what the guest read
+
+
+async def test_mmio_prompt_escape_runs_nothing() -> None:
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await run_to(pilot, 5)
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.view.last_exit.number == 5
+        assert "still waits" in app.message.text
+
+
+async def test_shutdown_says_so_and_restart_brings_a_fresh_vm() -> None:
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await run_to(pilot, 5)
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press(*"7", "enter")
+        await settle(pilot)
+        for _ in range(3):  # E7, E8, E9
+            await pilot.press("r")
+            await settle(pilot)
+        assert app.view.stage is Stage.OFF
+        assert "powered off" in app.message.text
+        bindings = app.screen.active_bindings
+        assert bindings["r"].binding.action == "restart_offer"
+        await pilot.press("r")
+        await pilot.pause()
+        from widgets.confirm import Confirm
+
+        assert isinstance(app.screen, Confirm)
+        await pilot.press("y")
+        await settle(pilot)
+        assert app.view.stage is Stage.REALM_CREATED
+        assert app.view.exit_count == 0
+        assert "restarted" in app.message.text
+
+
+async def test_lifecycle_keys_from_a_new_realm() -> None:
+    app = make(SessionConfig(start=Stage.REALM_NEW))
+    async with app.run_test(size=SIZE) as pilot:
+        bindings = app.screen.active_bindings
+        assert bindings["c"].binding.action == "lifecycle('create')"
+        assert "f" not in bindings and "a" not in bindings
+        for key, stage in (("c", Stage.REALM_CREATED), ("f", Stage.REC_CREATED),
+                           ("a", Stage.ACTIVE)):
+            await pilot.press(key)
+            await settle(pilot)
+            assert app.view.stage is stage
+        assert app.view.context.rec_created
+
+
+async def test_run_before_activation_shows_the_kernel_answer_and_the_way_on() -> None:
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.screen.active_bindings["r"].enabled is False  # dimmed: not active yet
+        await pilot.press("r")
+        await settle(pilot)
+        assert "EPERM" in app.message.text
+        assert "f creates the REC" in app.message.text
+
+
+async def test_errors_from_the_session_end_inline_not_as_a_traceback() -> None:
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await run_to(pilot, 0)
+
+        def boom(*_a: object, **_k: object) -> None:
+            raise RuntimeError("the vCPU fd went away")
+
+        app.session.run = boom
+        await pilot.press("r")
+        await settle(pilot)
+        assert app.is_running and app.return_code is None
+        assert "the vCPU fd went away" in app.message.text
+        assert app.message.severity == "error"
+
+
+async def test_normal_vm_runs_with_writable_badges() -> None:
+    app = make(SessionConfig(vm=VmKind.NORMAL))
+    async with app.run_test(size=SIZE) as pilot:
+        assert "real" not in app.grid.columns  # no REC to show
+        assert cell(app, "x0", "verdict").strip() == "writable"
+        await pilot.press("r")
+        await settle(pilot)
+        assert app.view.last_exit.number == 1

@@ -1,0 +1,38 @@
+"""The footer: Textual's, recomposed only when the keys it shows have changed.
+
+Textual's Footer rebuilds itself on every bindings signal (a focus change, a refresh of the
+bindings), several times at start-up alone, and each rebuild restyles every key. On a slow
+FVP host that is most of the start-up and of a step. Here the signals of one frame collapse
+into one check, and the footer is rebuilt only if a key, its label or its dimming changed.
+"""
+
+from __future__ import annotations
+
+from textual.screen import Screen
+from textual.widgets import Footer
+
+
+class KeyFooter(Footer):
+    _pending = False
+    _shown: tuple[tuple[str, str, str, bool], ...] | None = None
+
+    def bindings_changed(self, screen: Screen) -> None:
+        self._bindings_ready = True  # what Footer.bindings_changed sets before composing
+        if not screen.app.app_focus:
+            return
+        if self.is_attached and screen is self.screen and not self._pending:
+            self._pending = True
+            self.call_after_refresh(self._recompose_if_changed)
+
+    async def _recompose_if_changed(self) -> None:
+        self._pending = False
+        if not self.is_attached:
+            return  # its screen went away (a dialog was dismissed) before the refresh
+        shown = tuple(
+            (binding.key, binding.action, binding.description, enabled)
+            for _node, binding, enabled, _tooltip in self.screen.active_bindings.values()
+            if binding.show
+        )
+        if shown != self._shown:
+            self._shown = shown
+            await self.recompose()
