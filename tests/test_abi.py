@@ -85,3 +85,15 @@ def test_one_reg_constants_match() -> None:
     assert abi.KVM_REG_SIZE_MASK == int(ref["KVM_REG_SIZE_MASK"], 16)
     assert abi.KVM_REG_ARM_COPROC_MASK == int(ref["KVM_REG_ARM_COPROC_MASK"], 16)
     assert abi.KVM_REG_ARM64_SVE_VLS == 0x606000000015FFFF
+
+
+def test_the_precompiled_layouts_are_the_declared_ones(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """backends/_kvm_ffi.py (cffi out-of-line ABI mode, loaded without pycparser) must be what
+    `python -m backends.abi` makes from CDEF today: regenerate it when the declarations change."""
+    from pathlib import Path
+
+    fresh = tmp_path / "_kvm_ffi.py"
+    abi.generate(str(fresh))
+    committed = Path(abi.__file__).with_name("_kvm_ffi.py")
+    assert committed.read_text() == fresh.read_text(), "run: python -m backends.abi"
+    assert type(abi.ffi).__module__ == "_cffi_backend"  # the fast path is the one in use

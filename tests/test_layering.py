@@ -15,6 +15,7 @@ BARE_MODULES = [
     "backends.abi", "backends.vmm", "backends.machine", "backends.linux", "backends.sim",
     "backends.sim.confidential_peek", "realmtui.regs", "realmtui.rules", "realmtui.decode",
     "realmtui.values", "realmtui.session", "realmtui.batch", "realmtui.cli", "realmtui.backend",
+    "realmtui.view", "realmtui.exit_explain",
 ]
 
 
