@@ -48,16 +48,20 @@ class RecView:
     stopped: str
 
 
-def _rec_of(kernel: Any, vcpu_fd: int) -> Rec | None:
+def _vcpu_of(kernel: Any, vcpu_fd: int) -> SimVcpu | None:
+    """The simulated vCPU behind an fd, or None for a real kernel or another kind of fd."""
     if not isinstance(kernel, SimKernel):
         return None
     try:
         vcpu = kernel.object(vcpu_fd)
     except OSError:
         return None
-    if not isinstance(vcpu, SimVcpu) or vcpu.rec is None:
-        return None
-    return vcpu.rec.rmm_rec
+    return vcpu if isinstance(vcpu, SimVcpu) else None
+
+
+def _rec_of(kernel: Any, vcpu_fd: int) -> Rec | None:
+    vcpu = _vcpu_of(kernel, vcpu_fd)
+    return None if vcpu is None or vcpu.rec is None else vcpu.rec.rmm_rec
 
 
 def _view(rec: Rec, at_entry: bool) -> RecView | None:
@@ -100,10 +104,5 @@ def rec_at_last_entry(kernel: Any, vcpu_fd: int) -> RecView | None:
 def last_kernel_esr(kernel: Any, vcpu_fd: int) -> int | None:
     """The syndrome of the last exit as KVM kept it (vcpu->arch.fault.esr_el2): for a realm,
     what the RMM let through in rec_exit.esr."""
-    if not isinstance(kernel, SimKernel):
-        return None
-    try:
-        vcpu = kernel.object(vcpu_fd)
-    except OSError:
-        return None
-    return vcpu.fault_esr if isinstance(vcpu, SimVcpu) else None
+    vcpu = _vcpu_of(kernel, vcpu_fd)
+    return None if vcpu is None else vcpu.fault_esr
