@@ -4,17 +4,23 @@ Flow: a key becomes a job; jobs run one at a time, in order, in a thread worker 
 blocks the screen and no two touch the session at once); each job answers with its outcome
 and a fresh SessionView, posted back as a message; the widgets draw only from that view.
 So the grid shows only values the kernel returned, never what the user typed.
+
+Start-up: the first frame needs the status line, the grid, the line under it and the footer.
+The side panels, the filter bar and the inline editor are imported, built and mounted right
+after it (`_after_first_frame`), as are the command palette's register commands.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -29,16 +35,17 @@ from realmtui.session import RegView, RunOutcome, Session, SetOutcome, Stage
 from realmtui.values import format_value
 from realmtui.verdict import Access
 from realmtui.view import Driver, SessionView
-from widgets.commands import RegisterCommands
-from widgets.detail_panel import DetailPanel, detail_renderable
-from widgets.filter_bar import FilterBar
-from widgets.inline_editor import Anchor, InlineEditor
 from widgets.key_footer import KeyFooter
 from widgets.message_bar import MessageBar
 from widgets.palette import Palette
-from widgets.realm_panel import RealmPanel
 from widgets.register_grid import GridFilter, RegisterGrid, grid_width
 from widgets.status_bar import StatusBar
+
+if TYPE_CHECKING:  # imported when first needed, after the first frame
+    from textual.command import Provider
+
+    from widgets.filter_bar import FilterBar
+    from widgets.inline_editor import Anchor, InlineEditor
 
 SIDE_MIN = 52  # the side panels need this much beside the grid, or they fold away
 NEXT_STAGE = {Stage.REALM_NEW: "create", Stage.REALM_CREATED: "finalize",
@@ -48,40 +55,53 @@ STAGE_AFTER = {"create": Stage.REALM_CREATED, "finalize": Stage.REC_CREATED,
 
 
 # --- what the worker posts back ---------------------------------------------------------------
-@dataclass
+# Plain classes rather than dataclasses: building a dataclass costs about a millisecond of
+# start-up each.
 class WriteDone(Message):
-    outcome: SetOutcome
-    view: SessionView
+    def __init__(self, outcome: SetOutcome, view: SessionView) -> None:
+        super().__init__()
+        self.outcome = outcome
+        self.view = view
 
 
-@dataclass
 class StepDone(Message):
-    what: str  # "run", "create", "finalize", "activate"
-    outcome: RunOutcome
-    view: SessionView
+    def __init__(self, what: str, outcome: RunOutcome, view: SessionView) -> None:
+        super().__init__()
+        self.what = what  # "run", "create", "finalize", "activate"
+        self.outcome = outcome
+        self.view = view
 
 
-@dataclass
 class SessionReady(Message):
     """A restart or a switch of profile / VM: a new VM, maybe a new register list."""
 
-    view: SessionView
-    message: str
+    def __init__(self, view: SessionView, message: str) -> None:
+        super().__init__()
+        self.view = view
+        self.message = message
 
 
-@dataclass
 class VcpuFailed(Message):
-    what: str
-    error: str
+    def __init__(self, what: str, error: str) -> None:
+        super().__init__()
+        self.what = what
+        self.error = error
 
 
 Job = Callable[[], Message]
 
 
+def register_commands() -> type[Provider]:
+    """The palette's `Go to <register>` commands, imported when the palette first opens."""
+    from widgets.commands import RegisterCommands
+
+    return RegisterCommands
+
+
 class RealmApp(App[int]):
     CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute: subclasses elsewhere
     TITLE = "realmtui"
-    COMMANDS = App.COMMANDS | {RegisterCommands}
+    COMMANDS = App.COMMANDS | {register_commands}
 
     BINDINGS = [
         Binding("r", "run", "Run"),
@@ -101,16 +121,20 @@ class RealmApp(App[int]):
         Binding("escape", "dismiss", "Close", show=False),
     ]
 
-    def __init__(self, session: Session, *, cursor_blink: bool = True) -> None:
+    def __init__(self, session: Session, *, cursor_blink: bool = True,
+                 resume_gc: bool = False) -> None:
+        """`resume_gc`: the launcher paused Python's cyclic garbage collector for start-up
+        (see cli); collect once, freeze what survived and resume it after the first frame."""
         super().__init__()
         # Screenshots and snapshot tests turn the blink off, so a frame is deterministic.
         self.cursor_blink = cursor_blink
+        self._resume_gc = resume_gc
         self.driver = Driver(session)
         self.view: SessionView = self.driver.view()
         self.last_write: SetOutcome | None = None
         self.armed: int | None = None  # a refused register the user was warned about once
         self.panels_flipped = False  # i: hide the panels (wide) or show them (narrow)
-        self._editor = InlineEditor(id="editor")  # mounted after the first frame
+        self._editor: InlineEditor | None = None  # built and mounted after the first frame
         self._palette: Palette | None = None
         self._jobs: deque[tuple[str, Job]] = deque()
         self._jobs_lock = threading.Lock()
@@ -143,6 +167,9 @@ class RealmApp(App[int]):
         # is mounted right after the first frame: a slow FVP host shows the grid sooner.
 
     def _side_panels(self) -> Vertical:
+        from widgets.detail_panel import DetailPanel
+        from widgets.realm_panel import RealmPanel
+
         return Vertical(RealmPanel(id="realm"), DetailPanel(id="detail"), id="side")
 
     def on_mount(self) -> None:
@@ -150,7 +177,18 @@ class RealmApp(App[int]):
         self.grid.focus()
         self._draw(self.view)
         self._say_start()
-        self.call_after_refresh(self._mount_hidden)
+        self.call_after_refresh(self._after_first_frame)
+
+    async def _after_first_frame(self) -> None:
+        await self._mount_hidden()
+        if self._resume_gc:
+            self._resume_gc = False
+            # One collection of what start-up left, then the survivors (modules, classes,
+            # the session, the widgets) are frozen out of every later collection, so no
+            # step pays for walking them.
+            gc.collect()
+            gc.freeze()
+            gc.enable()
 
     async def _mount_hidden(self) -> None:
         """Mount what the first frame did without. Idempotent: also awaited before use."""
@@ -159,9 +197,11 @@ class RealmApp(App[int]):
             if self.panels_visible:
                 self._draw_panels()
         if not self.query("#filter"):
+            from widgets.filter_bar import FilterBar
+
             await self.query_one("#main").mount(FilterBar(id="filter"), before="#grid")
-        if not self._editor.is_attached:
-            await self.mount(self._editor)
+        if not self.editor.is_attached:
+            await self.mount(self.editor)
 
     @property
     def grid(self) -> RegisterGrid:
@@ -169,7 +209,20 @@ class RealmApp(App[int]):
 
     @property
     def editor(self) -> InlineEditor:
+        if self._editor is None:
+            from widgets.inline_editor import InlineEditor
+
+            self._editor = InlineEditor(id="editor")
         return self._editor
+
+    @property
+    def editor_open(self) -> bool:
+        """Whether the inline editor (or its note) shows; False before it is even built."""
+        return self._editor is not None and self._editor.is_open
+
+    @property
+    def editing(self) -> bool:
+        return self._editor is not None and self._editor.is_editing
 
     @property
     def message(self) -> MessageBar:
@@ -200,7 +253,7 @@ class RealmApp(App[int]):
         self.set_class(self.panels_flipped, "-flipped")
         for main in self.query("#main"):  # none yet while composing
             main.styles.width = "1fr" if narrow else needed
-        if self.editor.is_open:
+        if self.editor_open:
             # Follow the row after the layout settles; an open edit keeps its text.
             self.call_after_refresh(lambda: self.editor.move_to(self._anchor()))
 
@@ -223,19 +276,27 @@ class RealmApp(App[int]):
     def _draw_panels(self) -> None:
         if not self.panels_visible or not self.query("#side"):
             return  # folded away: drawn when they come back (i), not at every step
+        from widgets.realm_panel import RealmPanel
+
         self.query_one("#realm", RealmPanel).show(self.view, self.palette)
         self._draw_detail(self.grid.selected)
 
     def _draw_detail(self, reg: RegView | None) -> None:
+        from widgets.detail_panel import DetailPanel, detail_renderable
+
         panel = self.query_one("#detail", DetailPanel)
         if reg is None:
             group = self.grid.selected_group
             panel.show("a group row: enter folds or unfolds it", str(group or "register"))
             return
         history = self.session.value_history(reg.id)
+        palette, shows_rec, last_write = self.palette, self.view.shows_rec, self.last_write
+        if last_write is not None and (last_write.reg is None or last_write.reg.id != reg.id):
+            last_write = None  # only this register's last write is shown
         panel.show(
-            detail_renderable(reg, history, self.palette, self.view.shows_rec, self.last_write),
+            lambda: detail_renderable(reg, history, palette, shows_rec, last_write),
             reg.info.name,
+            inputs=(reg, tuple(history), shows_rec, last_write, palette),
         )
 
     def _say_start(self) -> None:
@@ -284,7 +345,7 @@ class RealmApp(App[int]):
         if not o.ok:
             text = o.message if o.agrees else f"⚠ kernel ≠ prediction: {o.message}"
             self.message.say(f"{name}: {text}", "error")
-            if self.editor.is_editing:
+            if self.editing:
                 self.editor.show_error(text)
             else:
                 await self._note(f"{name}: refused", text, "error")
@@ -346,10 +407,11 @@ class RealmApp(App[int]):
 
     @on(VcpuFailed)
     def _vcpu_failed(self, event: VcpuFailed) -> None:
-        self.editor.busy = False
+        if self._editor is not None:
+            self._editor.busy = False
         text = f"{event.what} failed: {event.error}"
         self.message.say(text, "error")
-        if self.editor.is_editing:
+        if self.editing:
             self.editor.show_error(text)
         self.notify(text, title="error", severity="error")
 
@@ -382,6 +444,8 @@ class RealmApp(App[int]):
 
     def _anchor(self) -> Anchor:
         """At the cursor row, across the grid; it may cover the grid and the line under it."""
+        from widgets.inline_editor import Anchor
+
         grid = self.grid
         main = self.query_one("#main").region
         width = max(40, min(main.width - 2, 96))
@@ -399,19 +463,17 @@ class RealmApp(App[int]):
         self.grid.focus()
 
     def _close_editor(self) -> None:
-        if self.editor.is_open:
-            was_editing = self.editor.is_editing
+        if self.editor_open:
+            was_editing = self.editing
             self.editor.close()
             if was_editing:
                 self.grid.focus()
 
-    @on(InlineEditor.Submitted)
-    def _editor_submitted(self, event: InlineEditor.Submitted) -> None:
+    def on_inline_editor_submitted(self, event: InlineEditor.Submitted) -> None:
         driver = self.driver
         self.submit("write", lambda: WriteDone(*driver.write(event.reg_id, event.value)))
 
-    @on(InlineEditor.Cancelled)
-    def _editor_cancelled(self, _event: InlineEditor.Cancelled) -> None:
+    def on_inline_editor_cancelled(self, _event: InlineEditor.Cancelled) -> None:
         self._close_editor()
         self.message.explain(self.grid.selected)
 
@@ -423,7 +485,7 @@ class RealmApp(App[int]):
         self._highlighted_id = reg_id
         if event.reg is None or event.reg.id != self.armed:
             self.armed = None
-        if self.editor.is_open and not self.editor.is_editing:
+        if self.editor_open and not self.editing:
             self.editor.close()
         self.message.explain(event.reg)
         if self.panels_visible:
@@ -513,15 +575,15 @@ class RealmApp(App[int]):
     async def action_filter(self) -> None:
         self._close_editor()
         await self._mount_hidden()
+        from widgets.filter_bar import FilterBar
+
         self.query_one("#filter", FilterBar).open()
 
-    @on(FilterBar.Updated)
-    def _filter_changed(self, event: FilterBar.Updated) -> None:
+    def on_filter_bar_updated(self, event: FilterBar.Updated) -> None:
         self.grid.set_filter(replace(self.grid.filter, text=event.text))
         self._say_filter()
 
-    @on(FilterBar.Done)
-    def _filter_done(self, _event: FilterBar.Done) -> None:
+    def on_filter_bar_done(self, _event: FilterBar.Done) -> None:
         self.grid.focus()
 
     def action_toggle_writable(self) -> None:
@@ -562,7 +624,7 @@ class RealmApp(App[int]):
         if self.panels_visible:
             self._draw_panels()
         if self.has_class("-narrow") and self.panels_flipped:
-            self.query_one("#realm", RealmPanel).focus()  # the grid is folded away
+            self.query_one("#realm").focus()  # the grid is folded away
         else:
             self.grid.focus()
 
@@ -573,7 +635,7 @@ class RealmApp(App[int]):
 
     def action_dismiss(self) -> None:
         self.armed = None
-        if self.editor.is_open:
+        if self.editor_open:
             self._close_editor()
             self.message.explain(self.grid.selected)
 
@@ -592,6 +654,8 @@ class RealmApp(App[int]):
         filtered = self.grid.filter.active
         if self.grid.reveal(reg_id):
             if filtered and not self.grid.filter.active:  # the filter hid it: cleared
+                from widgets.filter_bar import FilterBar
+
                 for bar in self.query(FilterBar):
                     bar.reset()
             self.grid.focus()

@@ -108,14 +108,23 @@ def _batch(args: argparse.Namespace) -> int:
 
 
 def _app(args: argparse.Namespace) -> int:
+    import gc
+
     from realmtui.session import Session
 
-    # Build the session before the app takes the terminal, so that a missing /dev/kvm or a
-    # kernel without realms is reported as a plain line, not inside a half-drawn screen.
-    session = Session(config_from(args))
-    from realmtui.app import RealmApp
+    # Start-up allocates some 90 000 objects and frees few: the cyclic garbage collector
+    # would walk them over and over (some 100 collections before the first frame). It is
+    # paused until the app's first frame is up; the app then collects once and resumes it.
+    gc.disable()
+    try:
+        # Build the session before the app takes the terminal, so that a missing /dev/kvm or
+        # a kernel without realms is reported as a plain line, not inside a half-drawn screen.
+        session = Session(config_from(args))
+        from realmtui.app import RealmApp
 
-    RealmApp(session).run()
+        RealmApp(session, resume_gc=True).run()
+    finally:
+        gc.enable()
     return 0
 
 

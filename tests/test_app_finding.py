@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual.color import Color
 
 from realmtui.context import Profile, VmKind
 from realmtui.regs import parse_register
@@ -215,3 +216,60 @@ async def test_every_theme_draws_the_badges(theme: str) -> None:
 
 def cell_text(app, name: str, column: str) -> str:  # noqa: ANN001
     return app.grid.get_cell(f"{parse_register(name):#x}", column).plain
+
+
+async def test_message_bar_colours_follow_the_severity_and_the_theme() -> None:
+    # The bar is coloured with inline styles taken from the theme (no CSS class restyle).
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        bar = app.message
+        calm = bar.rich_style
+        bar.say("the kernel said no", "error")
+        await pilot.pause()
+        variables = app.get_css_variables()
+        assert bar.styles.background == Color.parse(variables["error-muted"])
+        assert bar.rich_style.color.triplet.hex.lower() == variables["text-error"].lower()
+        app.theme = "textual-light"
+        await pilot.pause()
+        light = app.get_css_variables()
+        assert bar.styles.background == Color.parse(light["error-muted"])
+        bar.say("all well")
+        await pilot.pause()
+        app.theme = "textual-dark"
+        await pilot.pause()
+        assert bar.rich_style == calm  # back to the CSS look
+
+
+async def test_side_panels_are_drawn_again_only_when_what_they_show_changed() -> None:
+    app = make()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        body = app.query_one("#detail-body")
+        realm = app.query_one("#realm-body")
+        detail_before, realm_before = body.renderable, realm.renderable
+        app._draw(app.view)  # the same view again: nothing to draw
+        assert body.renderable is detail_before and realm.renderable is realm_before
+        await pilot.press("f")
+        await settle(pilot)
+        assert realm.renderable is not realm_before  # the stage changed
+
+
+def test_detail_header_separates_the_name_from_its_group() -> None:
+    from rich.console import Console
+    from textual.app import App
+
+    from widgets.detail_panel import detail_renderable
+    from widgets.palette import Palette
+
+    session = Session(SessionConfig())
+    try:
+        reg = session.current.regs[0]
+        palette = Palette.from_app(App())
+        console = Console(width=60, color_system=None)
+        with console.capture() as out:
+            console.print(detail_renderable(reg, session.value_history(reg.id), palette, True))
+        first = out.get().splitlines()[0]
+        assert first.startswith(f"{reg.info.name} · {reg.info.group} · u64 · id 0x")
+    finally:
+        session.close()

@@ -185,3 +185,23 @@ async def test_normal_vm_runs_with_writable_badges() -> None:
         await pilot.press("r")
         await settle(pilot)
         assert app.view.last_exit.number == 1
+
+
+async def test_the_launchers_gc_pause_ends_after_the_first_frame() -> None:
+    # realmtui's command line pauses the cyclic GC for start-up; the app resumes it (after one
+    # collection, with the survivors frozen) once the first frame is up.
+    import gc
+
+    from realmtui.app import RealmApp
+
+    gc.disable()
+    try:
+        app = RealmApp(Session(SessionConfig()), cursor_blink=False, resume_gc=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            await pilot.pause()
+            assert gc.isenabled()
+            assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.enable()

@@ -3,18 +3,18 @@ and its value at every earlier exit."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rich.console import Group as RichGroup
 from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.containers import VerticalScroll
-from textual.widgets import Static
 
 from realmtui.session import RegView, SetOutcome
 from realmtui.values import format_value
 from widgets.palette import Palette
+from widgets.rich_lines import RichLines
 
 History = Sequence[tuple[str, int | None]]
 
@@ -97,8 +97,10 @@ def detail_renderable(
     last_write: SetOutcome | None = None,
 ) -> RenderableType:
     info = reg.info
-    title = Text(info.name, style="bold")
-    title.append(f"  {info.group} · u{info.bits} · id {info.hex_id}", style=palette.muted)
+    # "x0 · GPRs · u64 · id 0x…": the space after the name is in the name's run, so a
+    # renderer with a wider font than the cell (an SVG viewer) can't close the gap.
+    title = Text(f"{info.name} ", style="bold")
+    title.append(f"· {info.group} · u{info.bits} · id {info.hex_id}", style=palette.muted)
     parts: list[RenderableType] = [title, value_rows(reg, palette, shows_rec), Text("")]
     parts += [Text("verdict", style=palette.group), verdict_rows(reg, palette)]
     if last_write is not None and last_write.reg is not None and last_write.reg.id == reg.id:
@@ -125,11 +127,21 @@ class DetailPanel(VerticalScroll):
     can_focus = True  # so the keyboard can scroll it when it takes the screen (i)
 
     def compose(self):  # noqa: ANN201
-        yield Static(id="detail-body")
+        yield RichLines(id="detail-body")
 
     def on_mount(self) -> None:
         self.border_title = "register"
 
-    def show(self, renderable: RenderableType, title: str) -> None:
+    _shown: object = None  # what the body was drawn from
+
+    def show(self, renderable: RenderableType | Callable[[], RenderableType], title: str,
+             inputs: object = None) -> None:
+        """Show a renderable, or one built by a function from `inputs`: then it is built and
+        drawn again only when the inputs changed (a step that leaves the register alone)."""
         self.border_title = title
-        self.query_one("#detail-body", Static).update(renderable)
+        if inputs is not None and inputs == self._shown:
+            return
+        self._shown = inputs
+        if callable(renderable):
+            renderable = renderable()
+        self.query_one("#detail-body", RichLines).update(renderable)

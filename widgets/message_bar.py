@@ -5,15 +5,29 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.cells import cell_len
+from rich.style import Style
 from rich.text import Text
-from textual.widgets import Static
+from textual.strip import Strip
+from textual.widget import Widget
 
 from realmtui.session import RegView
 
 ICONS = {"information": "ℹ", "success": "✓", "warning": "⚠", "error": "✗"}
+# The theme's colours for each severity (text, background); information keeps the CSS look.
+# Set as inline styles, not CSS classes: a class change restyles the widget against the
+# whole stylesheet (over a millisecond), and a run that warns would pay it twice.
+SEVERITY_COLORS = {
+    "error": ("text-error", "error-muted"),
+    "warning": ("text-warning", "warning-muted"),
+    "success": ("text-success", "success-muted"),
+}
 
 
-class MessageBar(Static):
+class MessageBar(Widget):
+    """Its text, wrapped to its two lines, drawn with the line API: it changes at almost every
+    key, and a Static would turn it into Textual content and lay that out each time."""
+
     DEFAULT_CSS = """
     MessageBar {
         /* Fixed: a bar that grew and shrank with its text would resize the grid above it,
@@ -23,15 +37,18 @@ class MessageBar(Static):
         background: $surface;
         color: $text-muted;
     }
-    MessageBar.-error { color: $text-error; background: $error-muted; }
-    MessageBar.-warning { color: $text-warning; background: $warning-muted; }
-    MessageBar.-success { color: $text-success; background: $success-muted; }
     """
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs, markup=False)
+        super().__init__(**kwargs)
         self.severity = "information"
         self.text = ""
+        self._lines: list[Strip] | None = None  # the text as drawn
+        self._drawn_for: int | None = None  # at this width
+        self._style: Style | None = None  # the colours, worked out once per severity or theme
+
+    def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._color())
 
     def say(self, message: str, severity: str = "information") -> None:
         self._show(f"{ICONS.get(severity, '')} {message}", severity)
@@ -46,10 +63,56 @@ class MessageBar(Static):
 
     def _show(self, text: str, severity: str) -> None:
         if text == self.text and severity == self.severity:
-            return  # nothing new: spare the re-layout
-        if severity != self.severity:
-            for s in ("error", "warning", "success"):
-                self.set_class(severity == s, f"-{s}")
+            return  # nothing new: spare the repaint
+        changed = severity != self.severity
         self.severity = severity
         self.text = text
-        self.update(Text(text), layout=False)  # fixed height: no re-layout needed
+        if changed:
+            self._color()
+        self._lines = None
+        self.refresh()  # fixed height: no re-layout needed
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._style = None
+        self._lines = None
+
+    def _color(self) -> None:
+        """Colour the bar for its severity, from the current theme."""
+        self._style = None
+        self._lines = None
+        styles = self.styles
+        names = SEVERITY_COLORS.get(self.severity)
+        if names is None:
+            for rule in ("auto_color", "color", "background"):
+                styles.clear_rule(rule)  # back to the CSS
+            self.refresh()
+            return
+        variables = self.app.theme_variables or self.app.get_css_variables()
+        styles.auto_color = False  # the CSS's colour is "auto": a contrast colour
+        styles.color = variables[names[0]]
+        styles.background = variables[names[1]]
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if self._style is None:
+            self._style = self.rich_style
+        style = self._style
+        blank = Style(bgcolor=style.bgcolor)
+        if self._lines is None or self._drawn_for != width:
+            console = self.app.console
+            self._lines = []
+            text = Text(self.text)
+            plain = self.text
+            if len(plain) <= width and cell_len(plain) == len(plain) and "\n" not in plain:
+                lines = [text]  # it fits on the first line: no need to wrap
+            else:
+                lines = list(text.wrap(console, width)[: self.size.height])
+            for line in lines:
+                line.rstrip()
+                strip = Strip(list(line.render(console, end=""))).apply_style(style)
+                self._lines.append(strip.adjust_cell_length(width, blank))
+            self._drawn_for = width
+        if y < len(self._lines):
+            return self._lines[y]
+        return Strip.blank(width, style)

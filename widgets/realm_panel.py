@@ -8,11 +8,11 @@ from rich.console import Group as RichGroup
 from rich.table import Table
 from rich.text import Text
 from textual.containers import VerticalScroll
-from textual.widgets import Static
 
 from realmtui.session import Stage
 from realmtui.view import SessionView
 from widgets.palette import Palette
+from widgets.rich_lines import RichLines
 
 if TYPE_CHECKING:
     from realmtui.exit_explain import Line
@@ -45,6 +45,12 @@ def vm_rows(view: SessionView, palette: Palette) -> list[tuple[str, Text]]:
         rows.append(("", Text("REC column: the sim's confidential state, no real host sees it",
                               style=palette.muted)))
     return rows
+
+
+def realm_inputs(view: SessionView) -> tuple[object, ...]:
+    """Everything of the view that `realm_renderable` reads."""
+    return (view.context, view.backend, view.simulated, view.stage, view.last_exit,
+            view.mmio_data, view.pending_mmio, view.next_step)
 
 
 def realm_renderable(view: SessionView, palette: Palette) -> RichGroup:
@@ -84,17 +90,24 @@ class RealmPanel(VerticalScroll):
         border-title-color: $text;
         padding: 0 1;
     }
-    RealmPanel > Static { width: 1fr; }
     """
 
     can_focus = True  # so the keyboard can scroll it when it takes the screen (i)
 
     def compose(self):  # noqa: ANN201
-        yield Static(id="realm-body")
+        yield RichLines(id="realm-body")
 
     def on_mount(self) -> None:
         self.border_title = "realm"
 
+    _shown: tuple[object, ...] | None = None  # what the body was drawn from
+    _palette: Palette | None = None
+
     def show(self, view: SessionView, palette: Palette) -> None:
         self.border_title = "realm" if view.realm else "VM"
-        self.query_one("#realm-body", Static).update(realm_renderable(view, palette))
+        # Drawn again only when what it shows changed (a table re-wraps all its text).
+        shown = realm_inputs(view)
+        if shown == self._shown and palette is self._palette:
+            return
+        self._shown, self._palette = shown, palette
+        self.query_one("#realm-body", RichLines).update(realm_renderable(view, palette))

@@ -2,7 +2,9 @@
 
 Rows are keyed by register id. A step updates only the cells whose text changed
 (`update_cell`), so the cursor and scroll position stay put; the rows are rebuilt only when
-the set of visible rows changes (a filter, a collapsed group, a new VM).
+the set of visible rows changes (a filter, a collapsed group, a new VM). A changed cell drops
+only its own entries from the table's render caches: the other cells of its row, and every
+other row, are not rendered again.
 """
 
 from __future__ import annotations
@@ -10,10 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual import on
 from textual.binding import Binding
+from textual.geometry import Region
 from textual.message import Message
+from textual.strip import Strip
 from textual.widgets import DataTable
 from textual.widgets.data_table import (
     CellDoesNotExist,
@@ -25,6 +32,7 @@ from textual.widgets.data_table import (
 from realmtui.regs import GROUP_ORDER, Group
 from realmtui.session import RegView
 from realmtui.values import format_value
+from realmtui.verdict import Access
 from realmtui.view import SessionView
 from widgets.palette import BADGE_WIDTH, CHANGED_MARK, EDITED_MARK, Palette
 
@@ -32,9 +40,13 @@ VALUE_WIDTH = 18  # "0x" and 16 hex digits: a u64 at full width
 REC_WIDTH = 20  # "≠ " and a u64
 NAME_MAX = 18
 GROUP_PREFIX = "g:"
-# DataTable's caches of what a row looks like (Textual 8): dropped when a cell changes.
-RENDER_CACHES = ("_row_renderable_cache", "_row_render_cache", "_cell_render_cache",
-                 "_line_cache")
+# DataTable's caches of what a row looks like (Textual 8), and how each is keyed: a changed
+# cell drops its own entries (by row and column key, or by row index), not the whole cache.
+CELL_CACHE = "_cell_render_cache"  # (row key, column key, style, cursor, ...)
+ROW_CACHE = "_row_render_cache"  # (row key, line, style, cursor, ...)
+RENDERABLES_CACHE = "_row_renderable_cache"  # (update count, row index)
+LINE_CACHE = "_line_cache"  # (y, crop, ...): cheap to rebuild from the row cache; cleared
+RENDER_CACHES = (RENDERABLES_CACHE, ROW_CACHE, CELL_CACHE, LINE_CACHE)
 
 
 def column_specs(view: SessionView) -> list[tuple[str, str, int]]:
@@ -56,6 +68,23 @@ def grid_width(view: SessionView) -> int:
     return sum(width + 2 for _key, _label, width in column_specs(view)) + 1
 
 
+class Cell(Text):
+    """A grid cell's text: one line, already cut to its column (`fit`). It renders straight to
+    its segments, without the wrapping and justifying a Text does for any width, which is
+    half the cost of drawing a cell (most of what a repaint does)."""
+
+    __slots__ = ()
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if self.spans:
+            return self.render(console, end="")  # the base style and the spans
+        return [Segment(self.plain, console.get_style(self.style) if self.style else None)]
+
+
+def as_cell(text: Text) -> Cell:
+    return Cell(text.plain, style=text.style, spans=list(text.spans))
+
+
 def row_key(reg_id: int) -> str:
     return f"{reg_id:#x}"
 
@@ -63,6 +92,11 @@ def row_key(reg_id: int) -> str:
 def same_cell(a: Text, b: Text) -> bool:
     """Text's == ignores the base style; a cell that only changed colour has changed."""
     return a.plain == b.plain and a.style == b.style and a.spans == b.spans
+
+
+def _discard(cache: Any, keys: list[Any]) -> None:
+    for key in keys:
+        cache.discard(key)
 
 
 def fit(text: str, width: int) -> str:
@@ -113,15 +147,17 @@ class RegisterGrid(DataTable):
         Binding("end,G", "scroll_bottom", "Bottom", show=False),
     ]
 
-    @dataclass
     class EditRequested(Message):
         """The user asked to edit this register (enter, e, or a click on the cursor row)."""
 
-        reg_id: int
+        def __init__(self, reg_id: int) -> None:
+            super().__init__()
+            self.reg_id = reg_id
 
-    @dataclass
     class RegisterHighlighted(Message):
-        reg: RegView | None  # None on a group header row
+        def __init__(self, reg: RegView | None) -> None:
+            super().__init__()
+            self.reg = reg  # None on a group header row
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs, cursor_type="row", cursor_foreground_priority="renderable")
@@ -134,9 +170,34 @@ class RegisterGrid(DataTable):
         self._cells: dict[str, tuple[Text, ...]] = {}  # what each row shows now
         self._signatures: dict[str, tuple[object, ...] | None] = {}  # what they depend on
         self._dirty_rows: set[int] | None = None  # rows to repaint at the end of show()
+        self._dirty_cells: set[tuple[RowKey, ColumnKey]] = set()  # their cached renders go
+        # The visible row keys and what they were worked out from (no filter on).
+        self._visible_for: tuple[tuple[object, ...], list[str]] | None = None
         self._columns: tuple[str, ...] = ()
         self._palette: Palette | None = None
+        self._badges: dict[Access, Cell] = {}
         self._editable: bool | None = None  # the footer's e: enabled or dimmed
+        self._painting = False  # inside render_lines: the style below is fixed
+        self._paint_style: Style | None = None
+
+    # --- drawing ------------------------------------------------------------------------------
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """DataTable works out the table's style (a walk up the DOM) twice for every line it
+        draws; while one frame is drawn that style can't change, so it is worked out once."""
+        self._painting = True
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._painting = False
+            self._paint_style = None
+
+    @property
+    def rich_style(self) -> Style:
+        if not self._painting:
+            return super().rich_style
+        if self._paint_style is None:
+            self._paint_style = super().rich_style
+        return self._paint_style
 
     # --- what is on screen --------------------------------------------------------------------
     @property
@@ -148,6 +209,7 @@ class RegisterGrid(DataTable):
     def restyle(self) -> None:
         """The theme changed: recolour every cell."""
         self._palette = None
+        self._badges = {}
         if self.view is not None:
             self._cells.clear()
             self._signatures.clear()
@@ -200,6 +262,7 @@ class RegisterGrid(DataTable):
                 self._cells[key] = cells
         finally:
             dirty, self._dirty_rows = self._dirty_rows, None
+            self._forget_renders(dirty)
         if len(dirty) > self.size.height // 2:
             self.refresh()  # most of what shows changed (a verdict flip): one repaint
         else:
@@ -207,10 +270,13 @@ class RegisterGrid(DataTable):
                 self.refresh_row(index)
 
     def _signature(self, key: str) -> tuple[object, ...] | None:
-        """What a register row's cells depend on; None for a group row (always redrawn)."""
-        if key.startswith(GROUP_PREFIX):
-            return None
+        """What a row's cells depend on; None when that is not known cheaply (a group row
+        under a filter, whose counts depend on every member): then it is always redrawn."""
         assert self.view is not None
+        if key.startswith(GROUP_PREFIX):
+            if self.filter.active:
+                return None
+            return (key[len(GROUP_PREFIX):] in self.collapsed, len(self.view.regs))
         reg = self._by_id[int(key, 16)]
         return (reg.value, reg.real, reg.verdict.access, reg.read_errno,
                 reg.id in self.view.changed, reg.id in self.view.edits, self.radix)
@@ -239,12 +305,40 @@ class RegisterGrid(DataTable):
         if column_key not in data[row_key]:
             raise CellDoesNotExist(f"no cell at {row_key!r}, {column_key!r}")
         data[row_key][column_key] = value
-        for cache in caches:
-            cache.clear()
+        self._dirty_cells.add((row_key, column_key))
         if self._dirty_rows is not None:
             self._dirty_rows.add(index)  # show() refreshes it once, after the whole row
         else:
+            self._forget_renders({index})
             self.refresh_row(index)
+
+    def _forget_renders(self, rows: set[int]) -> None:
+        """Drop what the render caches hold for the cells updated since the last call (and
+        for their rows, at these indexes), so only they are rendered again; every other
+        cell keeps its cached render. Clears the caches instead if they are not keyed the
+        way this expects."""
+        cells, self._dirty_cells = self._dirty_cells, set()
+        if not cells:
+            return
+        # Matched on the keys' string values: hashing a RowKey runs Python code.
+        names = {(row.value, column.value) for row, column in cells}
+        rows_named = {row for row, _column in names}
+        try:
+            cell_cache = getattr(self, CELL_CACHE)
+            _discard(cell_cache, [
+                k for k in cell_cache.keys()
+                if k[0].value in rows_named and (k[0].value, k[1].value) in names
+            ])
+            row_cache = getattr(self, ROW_CACHE)
+            _discard(row_cache, [k for k in row_cache.keys() if k[0].value in rows_named])
+            renderables = getattr(self, RENDERABLES_CACHE)
+            _discard(renderables, [k for k in renderables.keys() if k[1] in rows])
+            getattr(self, LINE_CACHE).clear()
+        except (AttributeError, IndexError, TypeError):
+            for name in RENDER_CACHES:
+                cache = getattr(self, name, None)
+                if cache is not None:
+                    cache.clear()
 
     def set_filter(self, flt: GridFilter) -> None:
         self.filter = flt
@@ -284,6 +378,20 @@ class RegisterGrid(DataTable):
 
     def _visible_keys(self) -> list[str]:
         assert self.view is not None
+        if not self.filter.active:
+            # Then only the register list and the folded groups decide: the same at every
+            # step of a VM, so not worked out again.
+            basis = (tuple(r.id for r in self.view.regs), frozenset(self.collapsed))
+            if self._visible_for is not None and self._visible_for[0] == basis:
+                return self._visible_for[1]
+            keys = self._group_keys()
+            self._visible_for = (basis, keys)
+            return keys
+        self._visible_for = None
+        return self._group_keys()
+
+    def _group_keys(self) -> list[str]:
+        assert self.view is not None
         keys: list[str] = []
         by_group: dict[Group, list[RegView]] = {}
         for reg in self.view.regs:
@@ -308,7 +416,7 @@ class RegisterGrid(DataTable):
             self._add_columns(columns)
         else:
             self.clear()
-        self._order = self._visible_keys()
+        self._order = list(self._visible_keys())
         self._cells = {}
         self._signatures = {}
         for key in self._order:
@@ -342,10 +450,10 @@ class RegisterGrid(DataTable):
             f"{shown} of {len(members)} shown"
         )
         arrow = "▸" if group in self.collapsed else "▾"
-        cells = [Text(arrow, style=p.group), Text(str(group), style=p.group),
-                 Text(count, style=p.muted), Text("")]
+        cells = [Cell(arrow, style=p.group), Cell(str(group), style=p.group),
+                 Cell(count, style=p.muted), Cell("")]
         if "real" in self._columns:
-            cells.append(Text(""))
+            cells.append(Cell(""))
         return tuple(cells)
 
     def _render_reg(self, reg: RegView) -> tuple[Text, ...]:
@@ -354,26 +462,33 @@ class RegisterGrid(DataTable):
         edited = reg.id in self.view.edits
         changed = reg.id in self.view.changed
         style = p.edited if edited else p.changed if changed else None
-        mark = Text(EDITED_MARK if edited else CHANGED_MARK if changed else " ", style=style or "")
+        mark = Cell(EDITED_MARK if edited else CHANGED_MARK if changed else " ", style=style or "")
         name_width = self.columns["name"].width if "name" in self.columns else NAME_MAX
-        name = Text(fit(reg.info.name, name_width), style=style or "")
+        name = Cell(fit(reg.info.name, name_width), style=style or "")
         if reg.value is None:
-            value = Text(fit(f"read: {reg.read_errno}", VALUE_WIDTH), style=p.error)
+            value = Cell(fit(f"read: {reg.read_errno}", VALUE_WIDTH), style=p.error)
         else:
-            value = Text(fit(self.format(reg.value, reg.info.bits), VALUE_WIDTH),
+            value = Cell(fit(self.format(reg.value, reg.info.bits), VALUE_WIDTH),
                          style=style or "")
-        cells = [mark, name, value, p.badge(reg.verdict.access)]
+        cells = [mark, name, value, self._badge(reg.verdict.access)]
         if "real" in self._columns:
             cells.append(self._render_real(reg))
         return tuple(cells)
 
+    def _badge(self, access: Access) -> Cell:
+        """The verdict badge: one shared cell per verdict (cells are never changed in place)."""
+        badge = self._badges.get(access)
+        if badge is None:
+            badge = self._badges[access] = as_cell(self.palette.badge(access))
+        return badge
+
     def _render_real(self, reg: RegView) -> Text:
         p = self.palette
         if reg.real is None:
-            return Text("—", style=p.muted)
+            return Cell("—", style=p.muted)
         if reg.real == reg.value:
-            return Text("= KVM", style=p.muted)
-        return Text(fit("≠ " + self.format(reg.real, reg.info.bits), REC_WIDTH), style=p.stale)
+            return Cell("= KVM", style=p.muted)
+        return Cell(fit("≠ " + self.format(reg.real, reg.info.bits), REC_WIDTH), style=p.stale)
 
     def format(self, value: int, bits: int) -> str:
         return format_value(value, bits, self.radix)

@@ -3,8 +3,12 @@ at 80x24 where the realm panel is hidden."""
 
 from __future__ import annotations
 
+from rich.cells import cell_len
+from rich.console import Console
+from rich.style import Style
 from rich.text import Text
-from textual.widgets import Static
+from textual.strip import Strip
+from textual.widget import Widget
 
 from realmtui.session import Stage
 from realmtui.view import SessionView
@@ -34,7 +38,22 @@ def status_text(view: SessionView, palette: Palette) -> Text:
     return text
 
 
-class StatusBar(Static):
+def first_line(text: Text, width: int, console: Console) -> Text:
+    """The first line of `text` wrapped at words to `width`, without its trailing spaces."""
+    plain = text.plain
+    if len(plain) <= width and cell_len(plain) == len(plain) and "\n" not in plain:
+        line = text.copy()  # it fits: most of the time, and no need to wrap
+    else:
+        line = text.wrap(console, width, no_wrap=False)[0]
+    line.rstrip()
+    return line
+
+
+class StatusBar(Widget):
+    """One line of text, drawn with the line API: it changes at every step, and a Static
+    would turn the text into Textual content and lay it out again each time (twice the
+    cost)."""
+
     DEFAULT_CSS = """
     StatusBar {
         dock: top;
@@ -44,10 +63,35 @@ class StatusBar(Static):
     }
     """
 
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.text = Text()
+        self._strip: Strip | None = None  # the line as drawn, for its width and style
+        self._base: Style | None = None  # the CSS's colours, worked out once per theme
+
     def show(self, view: SessionView, palette: Palette) -> None:
         text = status_text(view, palette)
-        if text != self._last:
-            self._last = text
-            self.update(text, layout=False)  # one line, always: no re-layout needed
+        if text != self.text:
+            self.text = text
+            self._strip = None
+            self.refresh()  # one line, always: no re-layout needed
 
-    _last: Text | None = None
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strip = None  # a new theme: its colours
+        self._base = None
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        strip = self._strip
+        if strip is None or strip.cell_length != width:
+            # The first line of the text wrapped to the width: what a one-line Static shows.
+            console = self.app.console
+            line = first_line(self.text, width, console)
+            if self._base is None:
+                self._base = self.rich_style
+            base = self._base
+            strip = Strip(list(line.render(console, end=""))).apply_style(base)
+            strip = strip.adjust_cell_length(width, Style(bgcolor=base.bgcolor))
+            self._strip = strip
+        return strip if y == 0 else Strip.blank(width, self._base)
