@@ -104,9 +104,12 @@ class RealmApp(App[int]):
     COMMANDS = App.COMMANDS | {register_commands}
 
     BINDINGS = [
-        Binding("r", "run", "Run"),
-        Binding("r", "run_anyway", "Run", show=False),
-        Binding("r", "restart_offer", "Restart"),
+        # Priority: `r` is the key pressed most, and a priority binding is checked before the
+        # key travels down to the focused grid and back up. check_action passes it on to an
+        # Input (the editor, the filter) or a dialog, where `r` is just a letter.
+        Binding("r", "run", "Run", priority=True),
+        Binding("r", "run_anyway", "Run", show=False, priority=True),
+        Binding("r", "restart_offer", "Restart", priority=True),
         Binding("c", "lifecycle('create')", "Create realm"),
         Binding("f", "lifecycle('finalize')", "Create REC"),
         Binding("a", "lifecycle('activate')", "Activate"),
@@ -495,6 +498,8 @@ class RealmApp(App[int]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         v = self.view
         off = v.stage is Stage.OFF
+        if action in ("run", "run_anyway", "restart_offer") and self._typing_or_dialog():
+            return False
         match action:
             case "run":
                 if off:
@@ -507,6 +512,12 @@ class RealmApp(App[int]):
             case "lifecycle":
                 return v.realm and NEXT_STAGE.get(v.stage) == parameters[0]
         return True
+
+    def _typing_or_dialog(self) -> bool:
+        """A text field has the keys, or a dialog is up (the priority `r` must not fire)."""
+        from textual.widgets import Input  # loaded by then: the editor and filter use it
+
+        return isinstance(self.focused, Input) or self.screen is not self.screen_stack[0]
 
     def action_run(self) -> None:
         if self.view.needs_mmio_data:

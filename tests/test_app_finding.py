@@ -273,3 +273,27 @@ def test_detail_header_separates_the_name_from_its_group() -> None:
         assert first.startswith(f"{reg.info.name} · {reg.info.group} · u64 · id 0x")
     finally:
         session.close()
+
+
+async def test_r_is_a_letter_in_the_filter_and_the_editor_not_a_run() -> None:
+    """`r` runs from anywhere in the grid (a priority binding), but where text is typed it is
+    just a letter: no KVM_RUN may happen behind the user's back."""
+    from realmtui.session import Stage
+
+    app = make(SessionConfig(start=Stage.ACTIVE))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", "e", "l", "r")
+        await settle(pilot)
+        assert names(app) == ["elr_el1"] and not app.session.exits
+        await pilot.press("escape", "escape")
+        await settle(pilot)
+        await pilot.press("home", "down", "e")  # x0: the editor opens on it
+        await settle(pilot)
+        await pilot.press("ctrl+a", "ctrl+k", "r")
+        await settle(pilot)
+        assert app.editor.is_open and not app.session.exits
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("r")  # back in the grid: now it runs
+        await settle(pilot)
+        assert len(app.session.exits) == 1
