@@ -178,10 +178,8 @@ async def test_80x24_keeps_name_value_and_verdict_visible(vm: VmKind) -> None:
         assert grid.region.width <= 80
         x = grid.region.x
         for key in ("name", "value", "verdict"):
-            index = list(grid.columns).index(key)
-            right = x + sum(c.get_render_width(grid)
-                            for c in list(grid.columns.values())[: index + 1])
-            assert right <= grid.region.right, key
+            _left, right = grid.column_x(key)
+            assert x + right <= grid.region.right, key
         text = app.export_screenshot()
         assert "effective" in text or "writable" in text
         # i shows the panels in place of the grid, and brings the grid back

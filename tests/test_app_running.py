@@ -52,14 +52,15 @@ async def test_a_step_updates_cells_in_place_without_rebuilding() -> None:
         await run_to(pilot, 1)
         grid = app.grid
         rebuilt = []
-        grid.clear = lambda *a, **k: rebuilt.append(a)  # a rebuild would call clear()
+        original_rebuild = grid._rebuild
+        grid._rebuild = lambda: rebuilt.append(1) or original_rebuild()
         updated = []
-        original = grid.update_cell
-        grid.update_cell = lambda *a, **k: updated.append(a[:2]) or original(*a, **k)
+        original = grid._update_row
+        grid._update_row = lambda key, cells: updated.append(key) or original(key, cells)
         await pilot.press("r")
         await settle(pilot)
         assert rebuilt == []
-        assert updated  # and only the cells that changed
+        assert updated  # and only the rows that changed
         assert len(updated) < len(app.view.regs)
         # What is drawn is the new value, not a cached picture of the old one.
         x0 = app.session.read(parse_register("x0"))[0]
@@ -70,7 +71,7 @@ async def test_a_step_updates_cells_in_place_without_rebuilding() -> None:
 async def test_rec_column_shows_confidential_state_and_staleness() -> None:
     app = make()
     async with app.run_test(size=SIZE) as pilot:
-        assert app.grid.columns["real"].label.plain == "REC (sim only)"
+        assert app.grid.columns["real"].label == "REC (sim only)"
         assert cell(app, "x0", "real") == "—"  # no REC before KVM_ARM_VCPU_FINALIZE(REC)
         await run_to(pilot, 1)
         # KVM's pc is what the VMM set; the REC's has moved on: KVM's copy is stale.
@@ -205,3 +206,54 @@ async def test_the_launchers_gc_pause_ends_after_the_first_frame() -> None:
     finally:
         gc.unfreeze()
         gc.enable()
+
+
+async def test_a_verdict_flip_under_the_cursor_lights_or_dims_the_edit_key() -> None:
+    # The cursor stays on x8 while the exits change what a write to it does: the footer's
+    # e follows, without the cursor moving.
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await run_to(pilot, 2)  # E2: an MMIO write; x8 is ignored
+        app.jump_to(parse_register("x8"))
+        await pilot.pause()
+        assert cell(app, "x8", "verdict").strip() == "ignored"
+        await pilot.press("r")  # E3, a host call: every GPR is effective
+        await settle(pilot)
+        assert cell(app, "x8", "verdict").strip() == "effective"
+        assert app.grid.selected.info.name == "x8"
+        assert app.screen.active_bindings["e"].enabled is True
+
+
+async def test_the_cursor_keeps_in_view_while_it_walks_the_grid() -> None:
+    app = make()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        grid = app.grid
+        await pilot.press("end")
+        await pilot.pause()
+        assert grid.cursor_row == grid.row_count - 1
+        assert grid.cursor_screen_row() is not None  # scrolled to it
+        last = app.view.regs[-1].info.name
+        assert last in app.export_screenshot()
+        await pilot.press("home")
+        await pilot.pause()
+        assert grid.cursor_row == 0 and grid.scroll_y == 0
+        await pilot.press("pagedown")
+        await pilot.pause()
+        assert grid.cursor_row > 10 and grid.cursor_screen_row() is not None
+
+
+async def test_a_click_moves_the_cursor_and_a_second_click_edits() -> None:
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        grid = app.grid
+        x2_row = grid._order.index(f"{parse_register('x2'):#x}")
+        y = x2_row + 1 - round(grid.scroll_y)  # below the header line
+        assert await pilot.click("#grid", offset=(6, y))
+        await pilot.pause()
+        assert grid.selected.info.name == "x2"
+        assert not app.editing
+        assert await pilot.click("#grid", offset=(6, y))
+        await pilot.pause()
+        assert app.editing and app.editor.border_title.startswith("edit x2 ")

@@ -1,6 +1,6 @@
 """Cell styles for the grid and panels, taken from the app's theme.
 
-DataTable cells are Rich renderables, which can't use CSS variables, so the theme's colours
+The grid draws its cells as Rich segments, which can't use CSS variables, so the theme's colours
 are resolved once here (and again when the theme changes). Every styled thing also carries a
 word or a symbol, so nothing depends on colour alone.
 """

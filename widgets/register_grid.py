@@ -1,33 +1,32 @@
 """The register grid: every listed register, its value, the verdict, and what changed.
 
-Rows are keyed by register id. A step updates only the cells whose text changed
-(`update_cell`), so the cursor and scroll position stay put; the rows are rebuilt only when
-the set of visible rows changes (a filter, a collapsed group, a new VM). A changed cell drops
-only its own entries from the table's render caches: the other cells of its row, and every
-other row, are not rendered again.
+A Line API widget (a ScrollView that draws its own lines) rather than a DataTable: each row is
+kept as one finished strip, made again only when one of its cells changes, so a repaint copies
+the strips on screen. DataTable renders every cell of a redrawn line through Rich (0.6-1 ms a
+line here), and a host-call exit redraws the 31 GPRs whose verdict flips: the step missed its
+10 ms target by that (README, Benchmarks).
+
+Rows are keyed by register id. A step redraws only the rows whose cells changed, so the cursor
+and the scroll position stay put; the rows are rebuilt only when the set of visible rows
+changes (a filter, a folded group, a new VM).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import ClassVar
 
-from rich.console import Console, ConsoleOptions, RenderResult
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual import on
-from textual.binding import Binding
-from textual.geometry import Region
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Region, Size
 from textual.message import Message
+from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widgets import DataTable
-from textual.widgets.data_table import (
-    CellDoesNotExist,
-    CellType,
-    ColumnKey,
-    RowKey,
-)
 
 from realmtui.regs import GROUP_ORDER, Group
 from realmtui.session import RegView
@@ -39,50 +38,39 @@ from widgets.palette import BADGE_WIDTH, CHANGED_MARK, EDITED_MARK, Palette
 VALUE_WIDTH = 18  # "0x" and 16 hex digits: a u64 at full width
 REC_WIDTH = 20  # "≠ " and a u64
 NAME_MAX = 18
+PAD = 1  # blank cells either side of a column's text
+HEADER = 1  # the line of column labels, which stays put while the rows scroll
 GROUP_PREFIX = "g:"
-# DataTable's caches of what a row looks like (Textual 8), and how each is keyed: a changed
-# cell drops its own entries (by row and column key, or by row index), not the whole cache.
-CELL_CACHE = "_cell_render_cache"  # (row key, column key, style, cursor, ...)
-ROW_CACHE = "_row_render_cache"  # (row key, line, style, cursor, ...)
-RENDERABLES_CACHE = "_row_renderable_cache"  # (update count, row index)
-LINE_CACHE = "_line_cache"  # (y, crop, ...): cheap to rebuild from the row cache; cleared
-RENDER_CACHES = (RENDERABLES_CACHE, ROW_CACHE, CELL_CACHE, LINE_CACHE)
 
 
-def column_specs(view: SessionView) -> list[tuple[str, str, int]]:
-    """(key, label, width) of each column the grid shows for this view."""
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    width: int  # cells of text, without the padding
+
+    @property
+    def span(self) -> int:
+        return self.width + 2 * PAD
+
+
+def column_specs(view: SessionView) -> list[Column]:
+    """The columns the grid shows for this view."""
     longest = max((len(r.info.name) for r in view.regs), default=6)
-    specs = [
-        ("mark", "Δ", 1),
-        ("name", "register", max(8, min(NAME_MAX, longest))),
-        ("value", "value (KVM)" if view.shows_rec else "value", VALUE_WIDTH),
-        ("verdict", "write now", BADGE_WIDTH),
+    columns = [
+        Column("mark", "Δ", 1),
+        Column("name", "register", max(8, min(NAME_MAX, longest))),
+        Column("value", "value (KVM)" if view.shows_rec else "value", VALUE_WIDTH),
+        Column("verdict", "write now", BADGE_WIDTH),
     ]
     if view.shows_rec:
-        specs.append(("real", "REC (sim only)", REC_WIDTH))
-    return specs
+        columns.append(Column("real", "REC (sim only)", REC_WIDTH))
+    return columns
 
 
 def grid_width(view: SessionView) -> int:
-    """Columns the grid needs: each column, its padding (1 a side), and the scrollbar."""
-    return sum(width + 2 for _key, _label, width in column_specs(view)) + 1
-
-
-class Cell(Text):
-    """A grid cell's text: one line, already cut to its column (`fit`). It renders straight to
-    its segments, without the wrapping and justifying a Text does for any width, which is
-    half the cost of drawing a cell (most of what a repaint does)."""
-
-    __slots__ = ()
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        if self.spans:
-            return self.render(console, end="")  # the base style and the spans
-        return [Segment(self.plain, console.get_style(self.style) if self.style else None)]
-
-
-def as_cell(text: Text) -> Cell:
-    return Cell(text.plain, style=text.style, spans=list(text.spans))
+    """Columns the grid needs: each column with its padding, and the scrollbar."""
+    return sum(c.span for c in column_specs(view)) + 1
 
 
 def row_key(reg_id: int) -> str:
@@ -94,14 +82,35 @@ def same_cell(a: Text, b: Text) -> bool:
     return a.plain == b.plain and a.style == b.style and a.spans == b.spans
 
 
-def _discard(cache: Any, keys: list[Any]) -> None:
-    for key in keys:
-        cache.discard(key)
-
-
 def fit(text: str, width: int) -> str:
     """Cut to the column, with an ellipsis so a cut value never passes for a whole one."""
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def line_segments(
+    cells: tuple[Text, ...], columns: list[Column], under: Style,
+    drawn: Callable[[Text], list[Segment]],
+) -> list[Segment]:
+    """A row as segments on the `under` style (the grid's background, or the cursor's): each
+    cell cut or padded to its column, with the padding between. A cell's own colours go over
+    `under`, so a badge keeps its colour on the cursor row. `drawn` draws a cell with spans."""
+    pad = Segment(" " * PAD, under)
+    out: list[Segment] = []
+    for column, cell in zip(columns, cells, strict=True):
+        out.append(pad)
+        if cell.spans:  # the badge: its colour covers the word, not the whole cell
+            segments = [Segment(t, under + s if s else under) for t, s, _c in drawn(cell)]
+            out += Segment.adjust_line_length(segments, column.width, style=under)
+        else:
+            style = under + cell.style if isinstance(cell.style, Style) else under
+            segments = [Segment(cell.plain, style)]
+            length = cell_len(cell.plain)
+            if length == column.width:
+                out += segments
+            else:  # a short cell, padded (or, never in practice, one too long, cut)
+                out += Segment.adjust_line_length(segments, column.width, style=under)
+        out.append(pad)
+    return out
 
 
 @dataclass(frozen=True)
@@ -125,26 +134,51 @@ class GridFilter:
         return True
 
 
-class RegisterGrid(DataTable):
+
+
+class RegisterGrid(ScrollView, can_focus=True):
     """The grid. It renders a SessionView; it never asks the session for anything."""
 
     DEFAULT_CSS = """
     RegisterGrid {
         height: 1fr;
+        background: $surface;
+        color: $foreground;
         scrollbar-size-vertical: 1;
+        &:focus { background-tint: $foreground 5%; }
+        & > .register-grid--header { text-style: bold; background: $panel; color: $foreground; }
+        &:ansi > .register-grid--header { background: ansi_bright_blue; color: ansi_default; }
+        & > .register-grid--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+        &:focus > .register-grid--cursor {
+            background: $block-cursor-background;
+            color: $block-cursor-foreground;
+            text-style: $block-cursor-text-style;
+        }
     }
     """
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"register-grid--header", "register-grid--cursor"}
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select", "Select", show=False),
         # Two bindings on one key: the first is the one the footer shows, dimmed when the
         # register is refused (check_action -> None, which also stops it running); the key
         # then falls through to the hidden second one, which explains why and arms a retry.
         Binding("e", "edit", "Edit", key_display="e/⏎"),
         Binding("e", "edit_refused", "Edit", show=False),
-        # A register list is read top to bottom: home/end go to the first/last register
-        # (DataTable's own home/end scroll sideways), as do vi's g/G.
-        Binding("home,g", "scroll_top", "Top", show=False),
-        Binding("end,G", "scroll_bottom", "Bottom", show=False),
+        Binding("up", "cursor(-1)", "Up", show=False),
+        Binding("down", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        # A register list is read top to bottom: home/end go to the first/last register, as
+        # do vi's g/G; left/right scroll a grid wider than the terminal.
+        Binding("home,g,ctrl+home", "first", "Top", show=False),
+        Binding("end,G,ctrl+end", "last", "Bottom", show=False),
+        Binding("left", "scroll_left", "Left", show=False),
+        Binding("right", "scroll_right", "Right", show=False),
     ]
 
     class EditRequested(Message):
@@ -159,45 +193,33 @@ class RegisterGrid(DataTable):
             super().__init__()
             self.reg = reg  # None on a group header row
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs, cursor_type="row", cursor_foreground_priority="renderable")
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
         self.view: SessionView | None = None
         self.filter = GridFilter()
         self.radix = "hex"
         self.collapsed: set[Group] = set()
+        self.columns: dict[str, Column] = {}
         self._by_id: dict[int, RegView] = {}
         self._order: list[str] = []  # row keys on screen, in order
+        self._index: dict[str, int] = {}  # and where each is
         self._cells: dict[str, tuple[Text, ...]] = {}  # what each row shows now
         self._signatures: dict[str, tuple[object, ...] | None] = {}  # what they depend on
-        self._dirty_rows: set[int] | None = None  # rows to repaint at the end of show()
-        self._dirty_cells: set[tuple[RowKey, ColumnKey]] = set()  # their cached renders go
+        self._strips: dict[str, Strip] = {}  # each row, drawn: what a repaint copies
+        self._spans_drawn: dict[int, tuple[Text, list[Segment]]] = {}  # by id of the cell
+        self._header: Strip | None = None
+        self._column_list: list[Column] = []
+        self._columns_width = 0  # the columns with their padding
+        self._width = 0  # the grid's, as of the last frame
+        self._base = Style()  # the grid's background and colour, as of the last frame
+        self._cursor_style: Style | None = None
+        self._cursor = 0
+        self._highlighted_key: str | None = None
         # The visible row keys and what they were worked out from (no filter on).
         self._visible_for: tuple[tuple[object, ...], list[str]] | None = None
-        self._columns: tuple[str, ...] = ()
         self._palette: Palette | None = None
-        self._badges: dict[Access, Cell] = {}
+        self._badges: dict[Access, Text] = {}
         self._editable: bool | None = None  # the footer's e: enabled or dimmed
-        self._painting = False  # inside render_lines: the style below is fixed
-        self._paint_style: Style | None = None
-
-    # --- drawing ------------------------------------------------------------------------------
-    def render_lines(self, crop: Region) -> list[Strip]:
-        """DataTable works out the table's style (a walk up the DOM) twice for every line it
-        draws; while one frame is drawn that style can't change, so it is worked out once."""
-        self._painting = True
-        try:
-            return super().render_lines(crop)
-        finally:
-            self._painting = False
-            self._paint_style = None
-
-    @property
-    def rich_style(self) -> Style:
-        if not self._painting:
-            return super().rich_style
-        if self._paint_style is None:
-            self._paint_style = super().rich_style
-        return self._paint_style
 
     # --- what is on screen --------------------------------------------------------------------
     @property
@@ -210,10 +232,19 @@ class RegisterGrid(DataTable):
         """The theme changed: recolour every cell."""
         self._palette = None
         self._badges = {}
+        self._spans_drawn.clear()
         if self.view is not None:
             self._cells.clear()
             self._signatures.clear()
             self._rebuild()
+
+    @property
+    def cursor_row(self) -> int:
+        return self._cursor
+
+    @property
+    def row_count(self) -> int:
+        return len(self._order)
 
     @property
     def selected(self) -> RegView | None:
@@ -230,44 +261,61 @@ class RegisterGrid(DataTable):
         return Group(key[len(GROUP_PREFIX):])
 
     def _cursor_key(self) -> str | None:
-        if not self._order or not 0 <= self.cursor_row < len(self._order):
+        if not 0 <= self._cursor < len(self._order):
             return None
-        return self._order[self.cursor_row]
+        return self._order[self._cursor]
 
     @property
     def shown_count(self) -> int:
         return sum(1 for k in self._order if not k.startswith(GROUP_PREFIX))
 
+    def get_cell(self, key: str, column: str) -> Text:
+        """What a cell shows now (KeyError for a row or column not on screen)."""
+        return self._cells[key][list(self.columns).index(column)]
+
+    def column_x(self, key: str) -> tuple[int, int]:
+        """Where a column's text starts and ends, in cells from the grid's left edge."""
+        x = 0
+        for column in self.columns.values():
+            if column.key == key:
+                return x + PAD, x + PAD + column.width
+            x += column.span
+        raise KeyError(key)
+
+    def cursor_screen_row(self) -> int | None:
+        """The screen line the cursor row is drawn on, or None when it is scrolled away."""
+        if not self._order:
+            return None
+        top = self.content_region.y + HEADER
+        y = top + self._cursor - round(self.scroll_y)
+        if not top <= y < self.content_region.bottom:
+            return None
+        return y
+
     # --- feeding it ---------------------------------------------------------------------------
     def show(self, view: SessionView) -> None:
-        """Draw a new view: changed cells only, unless the visible rows changed."""
+        """Draw a new view: changed rows only, unless the visible rows changed."""
         self.view = view
         self._by_id = {r.id: r for r in view.regs}
-        columns = self._wanted_columns(view)
-        if columns != self._columns or self._visible_keys() != self._order:
+        columns = column_specs(view)
+        if columns != self._column_list or self._visible_keys() != self._order:
             self._rebuild()
             return
-        self._dirty_rows = set()  # repaint each changed row once, after all its cells
-        try:
-            for key in self._order:
-                signature = self._signature(key)
-                if signature is not None and self._signatures.get(key) == signature:
-                    continue  # nothing this row shows has changed: don't even render it
-                self._signatures[key] = signature
-                cells = self._render_row(key)
-                old = self._cells[key]
-                for column, before, after in zip(self._columns, old, cells, strict=True):
-                    if not same_cell(before, after):
-                        self.update_cell(key, column, after)
-                self._cells[key] = cells
-        finally:
-            dirty, self._dirty_rows = self._dirty_rows, None
-            self._forget_renders(dirty)
-        if len(dirty) > self.size.height // 2:
-            self.refresh()  # most of what shows changed (a verdict flip): one repaint
-        else:
-            for index in sorted(dirty):
-                self.refresh_row(index)
+        for key in self._order:
+            signature = self._signature(key)
+            if signature is not None and self._signatures.get(key) == signature:
+                continue  # nothing this row shows has changed: don't even make its cells
+            self._signatures[key] = signature
+            cells = self._render_row(key)
+            if not all(map(same_cell, self._cells[key], cells)):
+                self._update_row(key, cells)
+        self._highlight()  # the cursor's register may have changed verdict
+
+    def _update_row(self, key: str, cells: tuple[Text, ...]) -> None:
+        """Store a row's new cells and repaint that line alone."""
+        self._cells[key] = cells
+        self._strips.pop(key, None)
+        self.refresh_line(self._index[key] + HEADER)
 
     def _signature(self, key: str) -> tuple[object, ...] | None:
         """What a row's cells depend on; None when that is not known cheaply (a group row
@@ -280,65 +328,6 @@ class RegisterGrid(DataTable):
         reg = self._by_id[int(key, 16)]
         return (reg.value, reg.real, reg.verdict.access, reg.read_errno,
                 reg.id in self.view.changed, reg.id in self.view.edits, self.radix)
-
-    def update_cell(
-        self, row_key: RowKey | str, column_key: ColumnKey | str, value: CellType, *,
-        update_width: bool = False,
-    ) -> None:
-        """DataTable.update_cell, repainting only the row that changed.
-
-        The stock update_cell bumps the table's update counter, which invalidates the render
-        cache of every row and repaints the whole table: some 50 ms a step on a slow host, for
-        a step that changes three cells. Here the cell is stored the same way, the render
-        caches are dropped (they are rebuilt lazily, only for lines that get drawn), and only
-        that row's region is refreshed. Falls back to the stock method if the internals it
-        relies on (Textual 8's DataTable) are not there.
-        """
-        row_key = RowKey(row_key) if isinstance(row_key, str) else row_key
-        column_key = ColumnKey(column_key) if isinstance(column_key, str) else column_key
-        caches = [getattr(self, name, None) for name in RENDER_CACHES]
-        index = getattr(self, "_row_locations", {}).get(row_key)
-        data = getattr(self, "_data", {})
-        if update_width or index is None or row_key not in data or None in caches:
-            super().update_cell(row_key, column_key, value, update_width=update_width)
-            return
-        if column_key not in data[row_key]:
-            raise CellDoesNotExist(f"no cell at {row_key!r}, {column_key!r}")
-        data[row_key][column_key] = value
-        self._dirty_cells.add((row_key, column_key))
-        if self._dirty_rows is not None:
-            self._dirty_rows.add(index)  # show() refreshes it once, after the whole row
-        else:
-            self._forget_renders({index})
-            self.refresh_row(index)
-
-    def _forget_renders(self, rows: set[int]) -> None:
-        """Drop what the render caches hold for the cells updated since the last call (and
-        for their rows, at these indexes), so only they are rendered again; every other
-        cell keeps its cached render. Clears the caches instead if they are not keyed the
-        way this expects."""
-        cells, self._dirty_cells = self._dirty_cells, set()
-        if not cells:
-            return
-        # Matched on the keys' string values: hashing a RowKey runs Python code.
-        names = {(row.value, column.value) for row, column in cells}
-        rows_named = {row for row, _column in names}
-        try:
-            cell_cache = getattr(self, CELL_CACHE)
-            _discard(cell_cache, [
-                k for k in cell_cache.keys()
-                if k[0].value in rows_named and (k[0].value, k[1].value) in names
-            ])
-            row_cache = getattr(self, ROW_CACHE)
-            _discard(row_cache, [k for k in row_cache.keys() if k[0].value in rows_named])
-            renderables = getattr(self, RENDERABLES_CACHE)
-            _discard(renderables, [k for k in renderables.keys() if k[1] in rows])
-            getattr(self, LINE_CACHE).clear()
-        except (AttributeError, IndexError, TypeError):
-            for name in RENDER_CACHES:
-                cache = getattr(self, name, None)
-                if cache is not None:
-                    cache.clear()
 
     def set_filter(self, flt: GridFilter) -> None:
         self.filter = flt
@@ -362,20 +351,17 @@ class RegisterGrid(DataTable):
         if reg is None:
             return False
         key = row_key(reg_id)
-        if key not in self._order:
+        if key not in self._index:
             self.collapsed.discard(reg.info.group)
             if self.filter.active:
                 self.filter = GridFilter()
             self._refilter()
-        if key in self._order:
-            self.move_cursor(row=self._order.index(key), scroll=True)
+        if key in self._index:
+            self.move_cursor(self._index[key])
             return True
         return False
 
     # --- building rows ------------------------------------------------------------------------
-    def _wanted_columns(self, view: SessionView) -> tuple[str, ...]:
-        return tuple(key for key, _label, _width in column_specs(view))
-
     def _visible_keys(self) -> list[str]:
         assert self.view is not None
         if not self.filter.active:
@@ -407,34 +393,25 @@ class RegisterGrid(DataTable):
         return keys
 
     def _rebuild(self) -> None:
-        """Clear and add every visible row, keeping the cursor on the same register."""
+        """Make every visible row again, keeping the cursor on the same register."""
         assert self.view is not None
         current = self._cursor_key()
-        columns = self._wanted_columns(self.view)
-        if columns != self._columns:
-            self.clear(columns=True)
-            self._add_columns(columns)
-        else:
-            self.clear()
+        self._column_list = column_specs(self.view)
+        self.columns = {c.key: c for c in self._column_list}
+        self._columns_width = sum(c.span for c in self._column_list)
         self._order = list(self._visible_keys())
-        self._cells = {}
-        self._signatures = {}
-        for key in self._order:
-            cells = self._render_row(key)
-            self._cells[key] = cells
-            self._signatures[key] = self._signature(key)
-            self.add_row(*cells, key=key)
-        if current in self._order:
-            self.move_cursor(row=self._order.index(current), animate=False)
-        elif self._order:
+        self._index = {key: i for i, key in enumerate(self._order)}
+        self._cells = {key: self._render_row(key) for key in self._order}
+        self._signatures = {key: self._signature(key) for key in self._order}
+        self._strips.clear()
+        self._header = None
+        self.virtual_size = Size(self._columns_width, len(self._order) + HEADER)
+        self.refresh()
+        if current in self._index:
+            self.move_cursor(self._index[current])
+        else:
             # First start, or the register went away: the first register, not a header.
-            self.move_cursor(row=1 if len(self._order) > 1 else 0, animate=False)
-
-    def _add_columns(self, columns: tuple[str, ...]) -> None:
-        assert self.view is not None
-        for key, label, width in column_specs(self.view):
-            self.add_column(label, width=width, key=key)
-        self._columns = columns
+            self.move_cursor(1 if len(self._order) > 1 else 0)
 
     def _render_row(self, key: str) -> tuple[Text, ...]:
         if key.startswith(GROUP_PREFIX):
@@ -446,14 +423,15 @@ class RegisterGrid(DataTable):
         p = self.palette
         members = [r for r in self.view.regs if r.info.group is group]
         shown = sum(1 for r in members if self.filter.keeps(r, self.view))
-        count = f"{len(members)} registers" if shown == len(members) else (
+        plural = "" if len(members) == 1 else "s"
+        count = f"{len(members)} register{plural}" if shown == len(members) else (
             f"{shown} of {len(members)} shown"
         )
         arrow = "▸" if group in self.collapsed else "▾"
-        cells = [Cell(arrow, style=p.group), Cell(str(group), style=p.group),
-                 Cell(count, style=p.muted), Cell("")]
-        if "real" in self._columns:
-            cells.append(Cell(""))
+        cells = [Text(arrow, style=p.group), Text(str(group), style=p.group),
+                 Text(count, style=p.muted), Text("")]
+        if "real" in self.columns:
+            cells.append(Text(""))
         return tuple(cells)
 
     def _render_reg(self, reg: RegView) -> tuple[Text, ...]:
@@ -461,39 +439,163 @@ class RegisterGrid(DataTable):
         p = self.palette
         edited = reg.id in self.view.edits
         changed = reg.id in self.view.changed
-        style = p.edited if edited else p.changed if changed else None
-        mark = Cell(EDITED_MARK if edited else CHANGED_MARK if changed else " ", style=style or "")
-        name_width = self.columns["name"].width if "name" in self.columns else NAME_MAX
-        name = Cell(fit(reg.info.name, name_width), style=style or "")
+        style = p.edited if edited else p.changed if changed else ""
+        mark = Text(EDITED_MARK if edited else CHANGED_MARK if changed else " ", style=style)
+        name = Text(fit(reg.info.name, self.columns["name"].width), style=style)
         if reg.value is None:
-            value = Cell(fit(f"read: {reg.read_errno}", VALUE_WIDTH), style=p.error)
+            value = Text(fit(f"read: {reg.read_errno}", VALUE_WIDTH), style=p.error)
         else:
-            value = Cell(fit(self.format(reg.value, reg.info.bits), VALUE_WIDTH),
-                         style=style or "")
+            value = Text(fit(self.format(reg.value, reg.info.bits), VALUE_WIDTH), style=style)
         cells = [mark, name, value, self._badge(reg.verdict.access)]
-        if "real" in self._columns:
+        if "real" in self.columns:
             cells.append(self._render_real(reg))
         return tuple(cells)
 
-    def _badge(self, access: Access) -> Cell:
+    def _badge(self, access: Access) -> Text:
         """The verdict badge: one shared cell per verdict (cells are never changed in place)."""
         badge = self._badges.get(access)
         if badge is None:
-            badge = self._badges[access] = as_cell(self.palette.badge(access))
+            badge = self._badges[access] = self.palette.badge(access)
         return badge
 
     def _render_real(self, reg: RegView) -> Text:
         p = self.palette
         if reg.real is None:
-            return Cell("—", style=p.muted)
+            return Text("—", style=p.muted)
         if reg.real == reg.value:
-            return Cell("= KVM", style=p.muted)
-        return Cell(fit("≠ " + self.format(reg.real, reg.info.bits), REC_WIDTH), style=p.stale)
+            return Text("= KVM", style=p.muted)
+        return Text(fit("≠ " + self.format(reg.real, reg.info.bits), REC_WIDTH), style=p.stale)
 
     def format(self, value: int, bits: int) -> str:
         return format_value(value, bits, self.radix)
 
-    # --- keys and events ----------------------------------------------------------------------
+    # --- drawing ------------------------------------------------------------------------------
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # The grid's own style is a walk up the DOM: worked out once a frame, and the strips
+        # made on the old one dropped when it changed (focus tints it, a theme recolours it).
+        base = self.rich_style
+        if base != self._base or self.size.width != self._width:
+            self._base, self._width = base, self.size.width
+            self._strips.clear()
+            self._header = None
+            self._cursor_style = None
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.size.width
+        if y < HEADER:
+            strip = self._header_strip()
+        else:
+            index = y - HEADER + scroll_y
+            if index >= len(self._order):
+                return Strip.blank(width, self._base)
+            strip = self._cursor_strip() if index == self._cursor else self._row_strip(index)
+        if scroll_x == 0 and strip.cell_length == width:
+            return strip  # the usual case: nothing scrolled sideways
+        return strip.crop_extend(scroll_x, scroll_x + width, self._base)
+
+    def _row_strip(self, index: int) -> Strip:
+        key = self._order[index]
+        strip = self._strips.get(key)
+        if strip is None:
+            strip = self._strips[key] = self._line(self._cells[key], self._base)
+        return strip
+
+    def _cursor_strip(self) -> Strip:
+        if self._cursor_style is None:
+            self._cursor_style = self.get_component_rich_style("register-grid--cursor")
+        return self._line(self._cells[self._order[self._cursor]],
+                          self._base + self._cursor_style)
+
+    def _header_strip(self) -> Strip:
+        if self._header is None:
+            style = self._base + self.get_component_rich_style("register-grid--header")
+            labels = tuple(Text(fit(c.label, c.width)) for c in self.columns.values())
+            self._header = self._line(labels, style)
+        return self._header
+
+    def _line(self, cells: tuple[Text, ...], under: Style) -> Strip:
+        """A row, as wide as its columns or, if wider, the grid (a repaint copies it)."""
+        segments = line_segments(cells, self._column_list, under, self._drawn)
+        width = self._columns_width
+        if self._width > width:
+            segments.append(Segment(" " * (self._width - width), self._base))
+            width = self._width
+        return Strip(segments, width)
+
+    def _drawn(self, cell: Text) -> list[Segment]:
+        """A cell with spans (a badge), drawn by Rich: once for each of the shared badges."""
+        segments = self._spans_drawn.get(id(cell))
+        if segments is None or segments[0] is not cell:
+            segments = (cell, list(cell.render(self.app.console, end="")))
+            self._spans_drawn[id(cell)] = segments
+        return segments[1]
+
+    def on_focus(self, event: events.Focus) -> None:
+        self._restyle_cursor()
+
+    def on_blur(self, event: events.Blur) -> None:
+        self._restyle_cursor()
+
+    def _restyle_cursor(self) -> None:
+        self._cursor_style = None
+        self.refresh()  # focus tints the background: every line
+
+    # --- the cursor ---------------------------------------------------------------------------
+    def move_cursor(self, row: int, *, scroll: bool = True) -> None:
+        """Put the cursor on a row (clamped), scroll it into view and say what it is on."""
+        row = max(0, min(row, len(self._order) - 1))
+        old, self._cursor = self._cursor, row
+        if old != row:
+            self.refresh_line(old + HEADER)
+            self.refresh_line(row + HEADER)
+        if scroll:
+            self._scroll_to_cursor()
+        self._highlight()
+
+    def _scroll_to_cursor(self) -> None:
+        rows = self.scrollable_content_region.height - HEADER
+        if rows <= 0:  # not laid out yet
+            self.call_after_refresh(self._scroll_to_cursor)
+            return
+        top = round(self.scroll_y)
+        if self._cursor < top:
+            self.scroll_to(y=self._cursor, animate=False)
+        elif self._cursor >= top + rows:
+            self.scroll_to(y=self._cursor - rows + 1, animate=False)
+
+    def _highlight(self) -> None:
+        """Tell the app when the cursor lands on another row, and dim or light the footer's e
+        when what is under the cursor changes verdict."""
+        reg = self.selected
+        editable = reg is not None and reg.verdict.access.accepted
+        if editable != self._editable:
+            # Only when that changes: a refresh rebuilds the footer (costly on a slow host).
+            self._editable = editable
+            self.refresh_bindings()
+        key = self._cursor_key()
+        if key != self._highlighted_key:
+            self._highlighted_key = key
+            self.post_message(self.RegisterHighlighted(reg))
+
+    @property
+    def _page(self) -> int:
+        return max(1, self.scrollable_content_region.height - HEADER)
+
+    def action_cursor(self, delta: int) -> None:
+        self.move_cursor(self._cursor + delta)
+
+    def action_page(self, direction: int) -> None:
+        self.move_cursor(self._cursor + direction * self._page)
+
+    def action_first(self) -> None:
+        self.move_cursor(0)
+
+    def action_last(self) -> None:
+        self.move_cursor(len(self._order) - 1)
+
+    # --- keys and the mouse -------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("edit", "edit_refused"):
             reg = self.selected
@@ -503,6 +605,13 @@ class RegisterGrid(DataTable):
             return reg is not None and not accepted
         return True
 
+    def action_select(self) -> None:
+        """enter: fold or unfold a group row, edit a register row."""
+        if (group := self.selected_group) is not None:
+            self.toggle_group(group)
+        else:
+            self.action_edit()
+
     def action_edit(self) -> None:
         if (reg := self.selected) is not None:
             self.post_message(self.EditRequested(reg.id))
@@ -510,32 +619,16 @@ class RegisterGrid(DataTable):
     def action_edit_refused(self) -> None:
         self.action_edit()
 
-    @on(DataTable.RowSelected)
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        if (group := self.selected_group) is not None:
-            self.toggle_group(group)
+    def on_click(self, event: events.Click) -> None:
+        """A click puts the cursor on a row; a click on the cursor row selects it."""
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y < HEADER:
             return
-        self.action_edit()
-
-    @on(DataTable.RowHighlighted)
-    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        index = offset.y - HEADER + round(self.scroll_y)
+        if not 0 <= index < len(self._order):
+            return
         event.stop()
-        reg = self.selected
-        editable = reg is not None and reg.verdict.access.accepted
-        if editable != self._editable:
-            # The footer's e is dimmed or not: refresh it only when that changes, since a
-            # refresh rebuilds the footer (costly on a slow host, at every cursor move).
-            self._editable = editable
-            self.refresh_bindings()
-        self.post_message(self.RegisterHighlighted(reg))
-
-    def cursor_screen_row(self) -> int | None:
-        """The screen line the cursor row is drawn on, or None when it is scrolled away."""
-        if not self._order:
-            return None
-        top = self.content_region.y + (self.header_height if self.show_header else 0)
-        y = top + self.cursor_row - round(self.scroll_y)
-        if not top <= y < self.content_region.bottom:
-            return None
-        return y
+        if index == self._cursor:
+            self.action_select()
+        else:
+            self.move_cursor(index)
