@@ -257,3 +257,23 @@ async def test_a_click_moves_the_cursor_and_a_second_click_edits() -> None:
         assert await pilot.click("#grid", offset=(6, y))
         await pilot.pause()
         assert app.editing and app.editor.border_title.startswith("edit x2 ")
+
+
+async def test_a_resized_terminal_resizes_the_grid_and_its_scrolling() -> None:
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        grid = app.grid
+        assert not app.has_class("-narrow")
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert app.has_class("-narrow") and grid.region.width == 80
+        await pilot.press("end")  # fewer rows fit: the grid scrolls further to the last one
+        await pilot.pause()
+        assert grid.scroll_y == grid.max_scroll_y > 0
+        assert grid.cursor_screen_row() == grid.content_region.bottom - 1
+        await pilot.resize_terminal(*SIZE)
+        await pilot.pause()
+        assert not app.has_class("-narrow")
+        assert grid.cursor_screen_row() is not None
+        assert app.view.regs[-1].info.name in app.export_screenshot()
