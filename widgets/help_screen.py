@@ -49,7 +49,9 @@ under the grid shows it for the highlighted register, and so does the register p
 - `ctrl+s` save an SVG screenshot in the current directory.
 - `?` this help. `ctrl+q` quits.
 
-On a group row, `enter` folds or unfolds the group.
+Moving: `↑`/`↓`, `pgup`/`pgdn`, `home`/`end` (or `g`/`G`) for the first and last register;
+a click puts the cursor on a row, a second click edits it. On a group row, `enter` (or a
+second click) folds or unfolds the group.
 
 ## Writing a refused register
 
