@@ -47,6 +47,7 @@ if TYPE_CHECKING:  # imported when first needed, after the first frame
     from widgets.filter_bar import FilterBar
     from widgets.inline_editor import Anchor, InlineEditor
 
+VIEW_TOGGLES = Binding.Group("Show")
 SIDE_MIN = 52  # the side panels need this much beside the grid, or they fold away
 NEXT_STAGE = {Stage.REALM_NEW: "create", Stage.REALM_CREATED: "finalize",
               Stage.REC_CREATED: "activate"}
@@ -116,9 +117,11 @@ class RealmApp(App[int]):
         Binding("question_mark", "help", "Help"),
         Binding("i", "toggle_panels", "Panels"),
         Binding("slash", "filter", "Filter"),
-        Binding("w", "toggle_writable", "Writable"),
-        Binding("d", "toggle_changed", "Changed"),
-        Binding("x", "toggle_radix", "Hex/Dec"),
+        # One footer entry for the three view toggles, so the footer fits in 80 columns; each
+        # key's own description is its tooltip, and ? explains them.
+        Binding("w", "toggle_writable", "writable now only", group=VIEW_TOGGLES),
+        Binding("d", "toggle_changed", "changed only", group=VIEW_TOGGLES),
+        Binding("x", "toggle_radix", "hex or decimal", group=VIEW_TOGGLES),
         Binding("ctrl+r", "restart", "Restart", show=False),
         Binding("ctrl+s", "screenshot", "Screenshot", show=False),
         Binding("escape", "dismiss", "Close", show=False),

@@ -182,6 +182,13 @@ async def test_80x24_keeps_name_value_and_verdict_visible(vm: VmKind) -> None:
             assert x + right <= grid.region.right, key
         text = app.export_screenshot()
         assert "effective" in text or "writable" in text
+        # every key the footer shows fits, the view toggles as one entry
+        from textual.widgets._footer import FooterKey, FooterLabel
+
+        keys = list(app.query(FooterKey)) + list(app.query(FooterLabel))
+        assert {k.key for k in app.query(FooterKey)} >= {"r", "w", "d", "x", "question_mark"}
+        assert all(0 < k.region.right <= 80 for k in keys), [
+            (getattr(k, "key", "label"), k.region) for k in keys]
         # i shows the panels in place of the grid, and brings the grid back
         await pilot.press("i")
         await pilot.pause()

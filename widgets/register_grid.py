@@ -94,7 +94,10 @@ def line_segments(
     """A row as segments on the `under` style (the grid's background, or the cursor's): each
     cell cut or padded to its column, with the padding between. A cell's own colours go over
     `under`, so a badge keeps its colour on the cursor row. `drawn` draws a cell with spans."""
-    pad = Segment(" " * PAD, under)
+    # The padding has the background alone: a style of its own keeps it out of the cells'
+    # text runs when a screenshot merges equal neighbours, so no SVG text starts with spaces
+    # (which some renderers, rsvg among them, squeeze).
+    pad = Segment(" " * PAD, Style.from_color(bgcolor=under.bgcolor))
     out: list[Segment] = []
     for column, cell in zip(columns, cells, strict=True):
         out.append(pad)
