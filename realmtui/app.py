@@ -39,6 +39,7 @@ from widgets.key_footer import KeyFooter
 from widgets.message_bar import MessageBar
 from widgets.palette import Palette
 from widgets.register_grid import GridFilter, RegisterGrid, grid_width
+from widgets.rich_lines import RichLines
 from widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:  # imported when first needed, after the first frame
@@ -407,6 +408,8 @@ class RealmApp(App[int]):
         self.last_write = None
         self.armed = None
         self._close_editor()
+        for body in self.query(RichLines):  # a new VM: the panels fit its text afresh
+            body.forget_height()
         self._draw(event.view)
         self._fit_layout(self.size.width)
         self.message.say(event.message, "success")

@@ -260,6 +260,28 @@ async def test_side_panels_are_drawn_again_only_when_what_they_show_changed() ->
         assert realm.renderable is not realm_before  # the stage changed
 
 
+async def test_side_panels_keep_their_height_while_stepping_and_refit_on_restart() -> None:
+    # The exit decoding changes length at every exit: the realm panel grows to the longest
+    # yet and stays, so the register panel under it does not jump up and down.
+    app = make()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await run_to(pilot, 1)
+        realm = app.query_one("#realm")
+        body = app.query_one("#realm-body")
+        heights, lines = [realm.region.height], [len(body._render(body.size.width))]
+        for _ in range(4):
+            await pilot.press("r")
+            await settle(pilot)
+            heights.append(realm.region.height)
+            lines.append(len(body._render(body.size.width)))
+        assert len(set(lines)) > 1  # the decodings differ in length...
+        assert heights == sorted(heights)  # ...the panel never shrank
+        assert "last&#160;exit" in app.export_screenshot()  # the heading is still in sight
+        app._restart()
+        await settle(pilot)
+        assert realm.region.height < heights[-1]  # a new VM: fitted to its text again
+
+
 def test_detail_header_separates_the_name_from_its_group() -> None:
     from rich.console import Console
     from textual.app import App

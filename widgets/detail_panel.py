@@ -7,7 +7,6 @@ from collections.abc import Callable, Sequence
 
 from rich.console import Group as RichGroup
 from rich.console import RenderableType
-from rich.table import Table
 from rich.text import Text
 from textual.containers import VerticalScroll
 
@@ -15,20 +14,18 @@ from realmtui.session import RegView, SetOutcome
 from realmtui.values import format_value
 from widgets.palette import Palette
 from widgets.rich_lines import RichLines
+from widgets.text_table import TextTable
 
 History = Sequence[tuple[str, int | None]]
 
 
-def _grid(*ratios: int | None) -> Table:
-    table = Table.grid(padding=(0, 1), expand=True)
-    for i, ratio in enumerate(ratios):
-        table.add_column(no_wrap=i == 0, ratio=ratio)
-    return table
+def _grid(columns: int) -> TextTable:
+    return TextTable(columns=columns)
 
 
-def value_rows(reg: RegView, palette: Palette, shows_rec: bool) -> Table:
+def value_rows(reg: RegView, palette: Palette, shows_rec: bool) -> TextTable:
     bits = reg.info.bits
-    table = _grid(None, 1)
+    table = _grid(2)
     if reg.value is None:
         table.add_row(Text("KVM", style=palette.muted),
                       Text(f"KVM_GET_ONE_REG failed: {reg.read_errno}", style=palette.error))
@@ -49,9 +46,9 @@ def value_rows(reg: RegView, palette: Palette, shows_rec: bool) -> Table:
     return table
 
 
-def verdict_rows(reg: RegView, palette: Palette) -> Table:
+def verdict_rows(reg: RegView, palette: Palette) -> TextTable:
     v = reg.verdict
-    table = _grid(None, 1)
+    table = _grid(2)
     table.add_row(Text("write now", style=palette.muted), palette.badge(v.access))
     table.add_row(Text("why", style=palette.muted), Text(v.reason))
     table.add_row(Text("source", style=palette.muted), Text(v.source, style=palette.muted))
@@ -60,7 +57,7 @@ def verdict_rows(reg: RegView, palette: Palette) -> Table:
     return table
 
 
-def field_rows(reg: RegView, palette: Palette) -> Table | None:
+def field_rows(reg: RegView, palette: Palette) -> TextTable | None:
     if reg.value is None:
         return None
     from realmtui.decode import decode  # when first drawn: not needed for the first frame
@@ -68,7 +65,7 @@ def field_rows(reg: RegView, palette: Palette) -> Table | None:
     fields = decode(reg.info.name, reg.value)
     if not fields:
         return None
-    table = _grid(None, None, None, 1)
+    table = _grid(4)
     for f in fields:
         bits = f"[{f.msb}]" if f.msb == f.lsb else f"[{f.msb}:{f.lsb}]"
         quiet = f.value == 0 and not f.meaning
@@ -79,8 +76,8 @@ def field_rows(reg: RegView, palette: Palette) -> Table | None:
     return table
 
 
-def history_rows(reg: RegView, history: History, palette: Palette) -> Table:
-    table = _grid(None, 1)
+def history_rows(reg: RegView, history: History, palette: Palette) -> TextTable:
+    table = _grid(2)
     previous: int | None = None
     for i, (label, value) in enumerate(history):
         changed = i > 0 and value != previous
@@ -127,7 +124,7 @@ class DetailPanel(VerticalScroll):
     can_focus = True  # so the keyboard can scroll it when it takes the screen (i)
 
     def compose(self):  # noqa: ANN201
-        yield RichLines(id="detail-body")
+        yield RichLines(id="detail-body", grow=8)
 
     def on_mount(self) -> None:
         self.border_title = "register"
@@ -138,7 +135,8 @@ class DetailPanel(VerticalScroll):
              inputs: object = None) -> None:
         """Show a renderable, or one built by a function from `inputs`: then it is built and
         drawn again only when the inputs changed (a step that leaves the register alone)."""
-        self.border_title = title
+        if self.border_title != title:  # setting it, even to the same text, repaints the panel
+            self.border_title = title
         if inputs is not None and inputs == self._shown:
             return
         self._shown = inputs

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rich.console import Group as RichGroup
-from rich.table import Table
 from rich.text import Text
 from textual.containers import VerticalScroll
 
@@ -13,16 +12,14 @@ from realmtui.session import Stage
 from realmtui.view import SessionView
 from widgets.palette import Palette
 from widgets.rich_lines import RichLines
+from widgets.text_table import TextTable
 
 if TYPE_CHECKING:
     from realmtui.exit_explain import Line
 
 
-def _table() -> Table:
-    table = Table.grid(padding=(0, 1), expand=True)
-    table.add_column(style="bold", no_wrap=True, min_width=9)
-    table.add_column(ratio=1)
-    return table
+def _table() -> TextTable:
+    return TextTable(columns=2, min_width=9, first_style="bold")
 
 
 def _cell(line: Line, palette: Palette) -> Text:
@@ -95,7 +92,7 @@ class RealmPanel(VerticalScroll):
     can_focus = True  # so the keyboard can scroll it when it takes the screen (i)
 
     def compose(self):  # noqa: ANN201
-        yield RichLines(id="realm-body")
+        yield RichLines(id="realm-body", grow=1)
 
     def on_mount(self) -> None:
         self.border_title = "realm"
@@ -104,7 +101,9 @@ class RealmPanel(VerticalScroll):
     _palette: Palette | None = None
 
     def show(self, view: SessionView, palette: Palette) -> None:
-        self.border_title = "realm" if view.realm else "VM"
+        title = "realm" if view.realm else "VM"
+        if self.border_title != title:  # setting it, even to the same text, repaints the panel
+            self.border_title = title
         # Drawn again only when what it shows changed (a table re-wraps all its text).
         shown = realm_inputs(view)
         if shown == self._shown and palette is self._palette:

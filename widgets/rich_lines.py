@@ -6,6 +6,12 @@ on a wide terminal, the side panels cost more than everything else. Here the ren
 rendered once per update (and again only if the width changes); its height is the number of
 lines, so the screen is laid out again only when that changes. The lines are the ones a
 Static would draw: same options, same base style.
+
+With `grow`, the height never shrinks and grows `grow` lines at a time (blank lines below the
+text make up the difference), until the width changes or `forget_height` is called: the exit
+decoding and the value history change length at nearly every step, and each change of height
+was a layout of the whole screen, two thirds of a step on a wide terminal. It also keeps the
+panels from jumping up and down as the user steps.
 """
 
 from __future__ import annotations
@@ -27,23 +33,40 @@ class RichLines(Widget):
     }
     """
 
-    def __init__(self, renderable: RenderableType = "", **kwargs: Any) -> None:
+    def __init__(self, renderable: RenderableType = "", *, grow: int = 0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.renderable = renderable
+        self.grow = grow
         # Rendered at each width asked for: a scrolling parent measures its content with and
         # without its scrollbar, so two widths in turn are usual.
         self._lines: dict[int, list[Strip]] = {}
+        self._heights: dict[int, int] = {}  # with `grow`: the height given, at each width
 
     def update(self, renderable: RenderableType) -> None:
-        """Show a new renderable: laid out again only if it takes more or fewer lines."""
+        """Show a new renderable: laid out again only if its height changes."""
         width = self.size.width
-        before = self._lines.get(width)
+        before = self._heights.get(width) if self.grow else len(self._lines.get(width, ()))
+        known = width > 0 and (width in self._heights or width in self._lines)
         self.renderable = renderable
         self._lines = {}
-        if width > 0 and before is not None:
-            self.refresh(layout=len(self._render(width)) != len(before))
+        if known:
+            self.refresh(layout=self._height(width) != before)
         else:
             self.refresh(layout=True)
+
+    def forget_height(self) -> None:
+        """Fit the text again (a new VM): the next update may shrink the height."""
+        if self._heights:
+            self._heights = {}
+            self.refresh(layout=True)
+
+    def _height(self, width: int) -> int:
+        lines = len(self._render(width))
+        if not self.grow:
+            return lines
+        height = max(self._heights.get(width, 0), -(-lines // self.grow) * self.grow)
+        self._heights[width] = height
+        return height
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -63,7 +86,7 @@ class RichLines(Widget):
         return lines
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return len(self._render(width))
+        return self._height(width)
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width

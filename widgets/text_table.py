@@ -1,0 +1,63 @@
+"""Rows of text in columns, for the side panels: every column but the last as wide as its
+widest cell, the last one taking the rest of the width and wrapping.
+
+It draws what the panels drew with `rich.table.Table.grid(padding=(0, 1), expand=True)` and a
+no-wrap label column, for a fraction of the cost: a Table measures every cell (rendering it)
+before it renders it again, and at each exit, on a wide terminal, that was a third of a step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+
+
+@dataclass
+class TextTable:
+    columns: int = 2
+    min_width: int = 0  # of the first column (the labels)
+    first_style: Style | str = ""  # under the first column's own styles
+    rows: list[tuple[Text, ...]] = field(default_factory=list)
+
+    def add_row(self, *cells: Text) -> None:
+        if len(cells) != self.columns:
+            raise ValueError(f"{len(cells)} cells for {self.columns} columns")
+        self.rows.append(cells)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if not self.rows:
+            return
+        width = options.max_width
+        fixed = [max(cell_len(row[i].plain) for row in self.rows)
+                 for i in range(self.columns - 1)]
+        if fixed:
+            fixed[0] = max(fixed[0], self.min_width)
+        last = max(1, width - sum(fixed) - len(fixed))  # one space between columns
+        first_style = console.get_style(self.first_style) if self.first_style else None
+        space = Segment(" ")
+        for row in self.rows:
+            wrapped = row[-1].wrap(console, last) or [Text()]
+            for n, line in enumerate(wrapped):
+                for i, w in enumerate(fixed):
+                    segments = drawn(row[i], console) if n == 0 else []
+                    if i == 0 and first_style is not None:
+                        segments = list(Segment.apply_style(segments, first_style))
+                    yield from Segment.adjust_line_length(segments, w)
+                    yield space
+                line.rstrip()
+                yield from drawn(line, console)
+                yield Segment.line()
+
+
+def drawn(text: Text, console: Console) -> list[Segment]:
+    """A one-line Text as segments, in its own style: Text.render leaves the base style out
+    of a text without spans (Text.__rich_console__ puts it back, by joining)."""
+    segments = list(text.render(console, end=""))
+    if text.style and not text.spans:
+        return list(Segment.apply_style(segments, console.get_style(text.style)))
+    return segments
