@@ -34,6 +34,7 @@ from realmtui.values import format_value
 from realmtui.verdict import Access
 from realmtui.view import SessionView
 from widgets.palette import BADGE_WIDTH, CHANGED_MARK, EDITED_MARK, Palette
+from widgets.text_segments import drawn
 
 VALUE_WIDTH = 18  # "0x" and 16 hex digits: a u64 at full width
 REC_WIDTH = 20  # "≠ " and a u64
@@ -546,7 +547,7 @@ class RegisterGrid(ScrollView, can_focus=True):
         """A cell with spans (a badge), drawn by Rich: once for each of the shared badges."""
         segments = self._spans_drawn.get(id(cell))
         if segments is None or segments[0] is not cell:
-            segments = (cell, list(cell.render(self.app.console, end="")))
+            segments = (cell, drawn(cell, self.app.console))
             self._spans_drawn[id(cell)] = segments
         return segments[1]
 

@@ -16,6 +16,8 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
+from widgets.text_segments import drawn
+
 
 @dataclass
 class TextTable:
@@ -53,11 +55,3 @@ class TextTable:
                 yield from drawn(line, console)
                 yield Segment.line()
 
-
-def drawn(text: Text, console: Console) -> list[Segment]:
-    """A one-line Text as segments, in its own style: Text.render leaves the base style out
-    of a text without spans (Text.__rich_console__ puts it back, by joining)."""
-    segments = list(text.render(console, end=""))
-    if text.style and not text.spans:
-        return list(Segment.apply_style(segments, console.get_style(text.style)))
-    return segments
