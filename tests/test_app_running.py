@@ -3,6 +3,8 @@ restart, and errors from the session that must end inline, not as a traceback.""
 
 from __future__ import annotations
 
+from textual.widgets._footer import FooterKey
+
 from realmtui.context import VmKind
 from realmtui.regs import parse_register
 from realmtui.screenshots import run_to, settle
@@ -222,6 +224,15 @@ async def test_a_verdict_flip_under_the_cursor_lights_or_dims_the_edit_key() -> 
         assert cell(app, "x8", "verdict").strip() == "effective"
         assert app.grid.selected.info.name == "x8"
         assert app.screen.active_bindings["e"].enabled is True
+        app.jump_to(parse_register("sp"))  # refused: the footer's e is dimmed, in place
+        await pilot.pause()
+        await pilot.pause()
+        edit_key = next(k for k in app.query(FooterKey) if k.action == "edit")
+        assert edit_key.has_class("-disabled")
+        app.jump_to(parse_register("x8"))
+        await pilot.pause()
+        await pilot.pause()
+        assert not edit_key.has_class("-disabled") and edit_key.is_attached
 
 
 async def test_the_cursor_keeps_in_view_while_it_walks_the_grid() -> None:

@@ -3,13 +3,15 @@
 Textual's Footer rebuilds itself on every bindings signal (a focus change, a refresh of the
 bindings), several times at start-up alone, and each rebuild restyles every key. On a slow
 FVP host that is most of the start-up and of a step. Here the signals of one frame collapse
-into one check, and the footer is rebuilt only if a key, its label or its dimming changed.
+into one check; the footer is rebuilt only if a key or its label changed, and a key that is
+only dimmed or lit again is changed in place.
 """
 
 from __future__ import annotations
 
 from textual.screen import Screen
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
 
 
 class KeyFooter(Footer):
@@ -33,6 +35,17 @@ class KeyFooter(Footer):
             for _node, binding, enabled, _tooltip in self.screen.active_bindings.values()
             if binding.show
         )
-        if shown != self._shown:
-            self._shown = shown
-            await self.recompose()
+        if shown == self._shown:
+            return
+        before, self._shown = self._shown, shown
+        if before is not None and [k[:3] for k in before] == [k[:3] for k in shown]:
+            # The same keys, only dimmed or lit (e on a register whose verdict flipped): set
+            # that on the keys in place. A recompose rebuilds every key, some 40 ms here.
+            enabled = {(key, action): on for key, action, _description, on in shown}
+            for footer_key in self.query(FooterKey):
+                on = enabled.get((footer_key.key, footer_key.action))
+                if on is not None and footer_key._disabled == on:
+                    footer_key._disabled = not on  # what FooterKey reads on a click
+                    footer_key.set_class(not on, "-disabled")
+            return
+        await self.recompose()
