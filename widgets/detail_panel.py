@@ -19,13 +19,9 @@ from widgets.text_table import TextTable
 History = Sequence[tuple[str, int | None]]
 
 
-def _grid(columns: int) -> TextTable:
-    return TextTable(columns=columns)
-
-
 def value_rows(reg: RegView, palette: Palette, shows_rec: bool) -> TextTable:
     bits = reg.info.bits
-    table = _grid(2)
+    table = TextTable()
     if reg.value is None:
         table.add_row(Text("KVM", style=palette.muted),
                       Text(f"KVM_GET_ONE_REG failed: {reg.read_errno}", style=palette.error))
@@ -48,7 +44,7 @@ def value_rows(reg: RegView, palette: Palette, shows_rec: bool) -> TextTable:
 
 def verdict_rows(reg: RegView, palette: Palette) -> TextTable:
     v = reg.verdict
-    table = _grid(2)
+    table = TextTable()
     table.add_row(Text("write now", style=palette.muted), palette.badge(v.access))
     table.add_row(Text("why", style=palette.muted), Text(v.reason))
     table.add_row(Text("source", style=palette.muted), Text(v.source, style=palette.muted))
@@ -65,7 +61,7 @@ def field_rows(reg: RegView, palette: Palette) -> TextTable | None:
     fields = decode(reg.info.name, reg.value)
     if not fields:
         return None
-    table = _grid(4)
+    table = TextTable(columns=4)
     for f in fields:
         bits = f"[{f.msb}]" if f.msb == f.lsb else f"[{f.msb}:{f.lsb}]"
         quiet = f.value == 0 and not f.meaning
@@ -77,7 +73,7 @@ def field_rows(reg: RegView, palette: Palette) -> TextTable | None:
 
 
 def history_rows(reg: RegView, history: History, palette: Palette) -> TextTable:
-    table = _grid(2)
+    table = TextTable()
     previous: int | None = None
     for i, (label, value) in enumerate(history):
         changed = i > 0 and value != previous
