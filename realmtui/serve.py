@@ -34,14 +34,15 @@ def url(host: str, port: int) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
+    # The server is built next to the app (realmtui/app.py): Textual stays out of this module.
+    from realmtui.app import browser_server
+
+    command = app_command(args)
     try:
-        from textual_serve.server import Server
+        server = browser_server(command, args.host, args.port, url(args.host, args.port))
     except ImportError:
         print(f"realmtui: {INSTALL_HINT}", file=sys.stderr)
         return 3
-    command = app_command(args)
-    server = Server(command, host=args.host, port=args.port, title="realmtui",
-                    public_url=url(args.host, args.port))
     print(f"realmtui: serving at {url(args.host, args.port)}  (ctrl+c stops)", flush=True)
     print(f"realmtui: each visit runs: {command}", flush=True)
     try:
