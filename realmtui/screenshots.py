@@ -9,16 +9,18 @@ import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-from textual.pilot import Pilot
+from typing import TYPE_CHECKING
 
 from realmtui.context import VmKind
 from realmtui.regs import parse_register
 from realmtui.session import Session, SessionConfig
 
+if TYPE_CHECKING:  # the app brings Textual; this module only drives it
+    from textual.pilot import Pilot
+
 SIZE = (140, 42)  # wide enough for the side panels beside the grid
 
-Steps = Callable[[Pilot], Awaitable[None]]
+Steps = Callable[["Pilot"], Awaitable[None]]
 
 
 async def settle(pilot: Pilot) -> None:
