@@ -178,8 +178,9 @@ async def test_80x24_keeps_name_value_and_verdict_visible(vm: VmKind) -> None:
         assert grid.region.width <= 80
         x = grid.region.x
         for key in ("name", "value", "verdict"):
-            _left, right = grid.column_x(key)
-            assert x + right <= grid.region.right, key
+            index = list(grid.columns).index(key)
+            right = x + sum(c.span for c in list(grid.columns.values())[: index + 1])
+            assert right <= grid.region.right, key
         text = app.export_screenshot()
         assert "effective" in text or "writable" in text
         # every key the footer shows fits, the view toggles as one entry

@@ -92,7 +92,7 @@ class RealmPanel(VerticalScroll):
     can_focus = True  # so the keyboard can scroll it when it takes the screen (i)
 
     def compose(self):  # noqa: ANN201
-        yield RichLines(id="realm-body", grow=1)
+        yield RichLines(id="realm-body")
 
     def on_mount(self) -> None:
         self.border_title = "realm"

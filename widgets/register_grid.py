@@ -278,15 +278,6 @@ class RegisterGrid(ScrollView, can_focus=True):
         """What a cell shows now (KeyError for a row or column not on screen)."""
         return self._cells[key][list(self.columns).index(column)]
 
-    def column_x(self, key: str) -> tuple[int, int]:
-        """Where a column's text starts and ends, in cells from the grid's left edge."""
-        x = 0
-        for column in self.columns.values():
-            if column.key == key:
-                return x + PAD, x + PAD + column.width
-            x += column.span
-        raise KeyError(key)
-
     def cursor_screen_row(self) -> int | None:
         """The screen line the cursor row is drawn on, or None when it is scrolled away."""
         if not self._order:
@@ -562,15 +553,14 @@ class RegisterGrid(ScrollView, can_focus=True):
         self.refresh()  # focus tints the background: every line
 
     # --- the cursor ---------------------------------------------------------------------------
-    def move_cursor(self, row: int, *, scroll: bool = True) -> None:
+    def move_cursor(self, row: int) -> None:
         """Put the cursor on a row (clamped), scroll it into view and say what it is on."""
         row = max(0, min(row, len(self._order) - 1))
         old, self._cursor = self._cursor, row
         if old != row:
             self.refresh_line(old + HEADER)
             self.refresh_line(row + HEADER)
-        if scroll:
-            self._scroll_to_cursor()
+        self._scroll_to_cursor()
         self._highlight()
 
     def _scroll_to_cursor(self) -> None:

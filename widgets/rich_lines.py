@@ -7,8 +7,8 @@ rendered once per update (and again only if the width changes); its height is th
 lines, so the screen is laid out again only when that changes. The lines are the ones a
 Static would draw: same options, same base style.
 
-With `grow`, the height never shrinks and grows `grow` lines at a time (blank lines below the
-text make up the difference), until the width changes or `forget_height` is called: the exit
+The height never shrinks, and grows `grow` lines at a time (blank lines below the text make
+up the difference), until the width changes or `forget_height` is called: the exit
 decoding and the value history change length at nearly every step, and each change of height
 was a layout of the whole screen, two thirds of a step on a wide terminal. It also keeps the
 panels from jumping up and down as the user steps.
@@ -33,26 +33,22 @@ class RichLines(Widget):
     }
     """
 
-    def __init__(self, renderable: RenderableType = "", *, grow: int = 0, **kwargs: Any) -> None:
+    def __init__(self, renderable: RenderableType = "", *, grow: int = 1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.renderable = renderable
         self.grow = grow
         # Rendered at each width asked for: a scrolling parent measures its content with and
         # without its scrollbar, so two widths in turn are usual.
         self._lines: dict[int, list[Strip]] = {}
-        self._heights: dict[int, int] = {}  # with `grow`: the height given, at each width
+        self._heights: dict[int, int] = {}  # the height given, at each width
 
     def update(self, renderable: RenderableType) -> None:
         """Show a new renderable: laid out again only if its height changes."""
         width = self.size.width
-        before = self._heights.get(width) if self.grow else len(self._lines.get(width, ()))
-        known = width > 0 and (width in self._heights or width in self._lines)
+        before = self._heights.get(width)
         self.renderable = renderable
         self._lines = {}
-        if known:
-            self.refresh(layout=self._height(width) != before)
-        else:
-            self.refresh(layout=True)
+        self.refresh(layout=width == 0 or before is None or self._height(width) != before)
 
     def forget_height(self) -> None:
         """Fit the text again (a new VM): the next update may shrink the height."""
@@ -62,8 +58,6 @@ class RichLines(Widget):
 
     def _height(self, width: int) -> int:
         lines = len(self._render(width))
-        if not self.grow:
-            return lines
         height = max(self._heights.get(width, 0), -(-lines // self.grow) * self.grow)
         self._heights[width] = height
         return height
