@@ -8,7 +8,7 @@ nothing that drives a real kernel may depend on it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from backends import abi
@@ -46,6 +46,8 @@ class RecView:
     # The full syndrome of the last exit, SRT and SSE included, before the RMM masked it.
     last_esr: int
     stopped: str
+    # What the realm was created with (struct realm_params), by field name.
+    realm_params: dict[str, int | None] = field(default_factory=dict)
 
 
 def _vcpu_of(kernel: Any, vcpu_fd: int) -> SimVcpu | None:
@@ -66,6 +68,7 @@ def _rec_of(kernel: Any, vcpu_fd: int) -> Rec | None:
 
 def _view(rec: Rec, at_entry: bool) -> RecView | None:
     cpu = rec.at_entry if at_entry else rec.cpu
+    p = rec.realm.params
     if cpu is None:
         return None
     regs = {_core(2 * n): cpu.x[n] for n in range(31)}
@@ -81,6 +84,10 @@ def _view(rec: Rec, at_entry: bool) -> RecView | None:
         host_call_delivered=rec.host_call_delivered if at_entry else None,
         last_esr=rec.last_esr,
         stopped=rec.stopped,
+        realm_params={
+            "num_bps": p.num_bps, "num_wps": p.num_wps, "pmu_num_ctrs": p.pmu_num_ctrs,
+            "sve_vq": p.sve_vq,
+        },
     )
 
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from backends.sim.kernel import SimKernel
 
 DEFAULT_IPA_BITS = 40
+MPIDR_AFFINITY_MASK = 0xFF_00FF_FFFF  # MPIDR_HWID_BITMASK
 
 
 class SimSystem:
@@ -124,7 +125,7 @@ class SimVm:
         self.ipa_bits = ipa
         self.is_realm = kind == abi.KVM_VM_TYPE_ARM_REALM
         self.realm = kvm_realm.KvmRealm() if self.is_realm else None
-        self.rmm = Rmm(host.slice_instructions)
+        self.rmm = Rmm(host.slice_instructions, host.id_aa64dfr0)
         self.memslots = Memslots()
         self.vcpus: dict[int, SimVcpu] = {}
         self.irqchip: SimVgic | None = None
@@ -143,6 +144,13 @@ class SimVm:
         if self.is_realm:
             return min(self.host.pmu_counters, self.host.rmm_pmu_counters)
         return self.host.pmu_counters
+
+    def vcpu_by_mpidr(self, mpidr: int) -> SimVcpu | None:
+        """kvm_mpidr_to_vcpu: the vCPU whose MPIDR_EL1 affinity matches."""
+        for vcpu in self.vcpus.values():
+            if vcpu.initialized and vcpu.mpidr() == mpidr & MPIDR_AFFINITY_MASK:
+                return vcpu
+        return None
 
     def smccc_action(self, fid: int) -> int:
         for base, count, action in self.smccc_filter:

@@ -26,6 +26,7 @@ from backends.sim.memory import read_struct
 from backends.sim.realm_objects import Realm, Rec
 from backends.sim.rmi import (
     REC_ENTER_FLAG_EMULATED_MMIO,
+    REC_ENTER_FLAG_INJECT_SEA,
     REC_PARAMS_FLAG_RUNNABLE,
     REC_RUN_GPRS,
     RIPAS_RAM,
@@ -133,14 +134,14 @@ def _create(vm: SimVm, realm: KvmRealm) -> int:
     if realm.state is not KvmRealmState.NONE:
         raise fail(errno.EEXIST)
     # The realm parameters come from what the VMM set on the vCPUs before this point:
-    # PMCR_EL0.N (v9-32), ID_AA64DFR0_EL1's BRPs/WRPs/CTX_CMPs (v9-34/35), the SVE vector
+    # PMCR_EL0.N (v9-32), ID_AA64DFR0_EL1's BRPs/WRPs (v9-34/35), the SVE vector
     # length (v9-38; realm_init_sve_param wants every SVE vCPU finalized).
     vcpus = list(vm.vcpus.values())
     pmu = any(v.has(abi.KVM_ARM_VCPU_PMU_V3) for v in vcpus)
     sve_vcpus = [v for v in vcpus if v.has(abi.KVM_ARM_VCPU_SVE)]
     if any(not v.sve_finalized for v in sve_vcpus):
         raise fail(errno.EINVAL)
-    dfr0 = vcpus[0].regs.sysreg("ID_AA64DFR0_EL1") if vcpus else 0x1030_5006
+    dfr0 = vcpus[0].regs.sysreg("ID_AA64DFR0_EL1") if vcpus else vm.host.id_aa64dfr0
     params = RealmParams(
         ipa_width=vm.ipa_bits,
         hash_algo=realm.hash_algo,
@@ -148,7 +149,6 @@ def _create(vm: SimVm, realm: KvmRealm) -> int:
         pmu_num_ctrs=vm.pmcr_n if pmu else None,
         num_bps=((dfr0 >> 12) & 0xF) + 1,
         num_wps=((dfr0 >> 20) & 0xF) + 1,
-        num_ctx_cmps=((dfr0 >> 28) & 0xF) + 1,
         sve_vq=sve_vcpus[0].regs.vls.bit_length() if sve_vcpus else None,
     )
     realm.rd = vm.rmm.realm_create(params)
@@ -162,12 +162,15 @@ def _range(addr: int, ctype: str) -> tuple[int, int, Any]:
 
 
 def _init_ripas(vm: SimVm, realm: KvmRealm, addr: int) -> int:
+    """kvm_init_ipa_range_realm ([PATCH v9 15/43]): a wrapped range is EINVAL before the
+    state check's EPERM; alignment is left to the RMM, whose RMI_ERROR_INPUT KVM WARNs about
+    and turns into ENXIO (realm_init_ipa_state)."""
     base, size, _ = _range(addr, "struct arm_rme_init_ripas")
+    top = (base + size) & MASK64
+    if top < base:
+        raise fail(errno.EINVAL)
     if realm.state is not KvmRealmState.NEW:
         raise fail(errno.EPERM)
-    top = base + size
-    if top < base or base % GRANULE or top % GRANULE:
-        raise fail(errno.EINVAL)
     assert realm.rd is not None
     status, _ = vm.rmm.rtt_init_ripas(realm.rd, base, top)
     if rmi_status(status) != RmiStatus.SUCCESS:
@@ -211,7 +214,7 @@ def create_rec(vcpu: SimVcpu) -> int:
     if vm_pmu and not vcpu.has(abi.KVM_ARM_VCPU_PMU_V3):
         raise fail(errno.EINVAL)  # v9-32
     regs = vcpu.regs
-    mpidr = regs.sysreg("MPIDR_EL1") & 0xFF_00FF_FFFF  # kvm_vcpu_get_mpidr_aff
+    mpidr = vcpu.mpidr()
     params = RecParams(
         # Only vCPU 0 starts runnable; the others wait for PSCI CPU_ON.
         flags=REC_PARAMS_FLAG_RUNNABLE if vcpu.vcpu_id == 0 else 0,
@@ -228,17 +231,34 @@ def create_rec(vcpu: SimVcpu) -> int:
     return 0
 
 
+def psci_complete(caller: SimVcpu, target: SimVcpu, status: int) -> int:
+    """realm_psci_complete ([PATCH v9 23/43]): RMI_PSCI_COMPLETE on the two RECs; any RMM
+    error is EINVAL. A vCPU whose REC does not exist yet has no REC granule to name, which
+    the RMM refuses as bad input."""
+    src = caller.rec.rmm_rec if caller.rec is not None else None
+    dst = target.rec.rmm_rec if target.rec is not None else None
+    if rmi_status(caller.vm.rmm.psci_complete(src, dst, status)) != RmiStatus.SUCCESS:
+        raise fail(errno.EINVAL)
+    return 0
+
+
+def rec_is_finalized(vcpu: SimVcpu) -> bool:
+    """reset.c kvm_arm_vcpu_is_finalized ([PATCH v9 11/43]): a realm vCPU is finalized only
+    as a REC, created, in an ACTIVE realm."""
+    realm = vcpu.vm.realm
+    return (
+        vcpu.rec is not None and vcpu.rec.rmm_rec is not None
+        and realm is not None and realm.state is KvmRealmState.ACTIVE
+    )
+
+
 # --- KVM_RUN ------------------------------------------------------------------------------------
 
 
 def vcpu_run(vcpu: SimVcpu) -> int:
     vm = vcpu.vm
     krec = vcpu.rec
-    assert vm.realm is not None and krec is not None
-    # reset.c kvm_arm_vcpu_is_finalized ([PATCH v9 11/43]): a realm vCPU is finalized only
-    # as a REC, created, in an ACTIVE realm; otherwise the first run fails with EPERM.
-    if krec.rmm_rec is None or vm.realm.state is not KvmRealmState.ACTIVE:
-        raise fail(errno.EPERM)
+    assert vm.realm is not None and krec is not None and krec.rmm_rec is not None
     if vm.irqchip is None:
         raise fail(errno.EOPNOTSUPP)  # [PATCH v9 13/43]: realms need the in-kernel GIC
     if vcpu.run.exit_reason == abi.KVM_EXIT_MMIO:
@@ -370,7 +390,10 @@ def _guest_abort(vcpu: SimVcpu) -> int:
     if vm.memslots.find(ipa) is not None:
         raise fail(errno.ENXIO)  # mapping realm memory on demand is not modelled by the sim
     if not esr_isv(exit_.esr):
-        raise fail(errno.ENOSYS)
+        # io_mem_abort without a syndrome: for a realm kvm_inject_dabt only sets
+        # REC_ENTER_FLAG_INJECT_SEA, and KVM re-enters ([PATCH v9 18/43]).
+        vcpu.rec.run.enter.flags |= REC_ENTER_FLAG_INJECT_SEA  # type: ignore[union-attr]
+        return 1
     return vcpu.io_mem_abort(ipa, exit_.esr)
 
 

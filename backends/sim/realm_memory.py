@@ -32,6 +32,10 @@ class RealmMemory:
             and top <= self.unprotected_bit
         )
 
+    def in_par(self, ipa: int) -> bool:
+        """Inside the Protected Address Range: the lower half of the IPA space."""
+        return ipa < self.unprotected_bit
+
     def set_ripas(self, base: int, top: int, ripas: int) -> None:
         for g in range(base, top, GRANULE):
             self._ripas[g] = ripas

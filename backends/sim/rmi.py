@@ -100,7 +100,9 @@ class RecRun:
 
 @dataclass(frozen=True)
 class RealmParams:
-    """struct realm_params as KVM fills it at RMI_REALM_CREATE (v9-07, v9-32, v9-34, v9-38)."""
+    """struct realm_params as KVM fills it at RMI_REALM_CREATE (v9-07, v9-32, v9-34, v9-38).
+    RMM 1.0 has no context-comparator parameter: v9 realm_create_rd passes num_bps and
+    num_wps only."""
 
     ipa_width: int
     hash_algo: int = 0
@@ -108,7 +110,6 @@ class RealmParams:
     pmu_num_ctrs: int | None = None  # None: the realm has no PMU
     num_bps: int = 6
     num_wps: int = 4
-    num_ctx_cmps: int = 2
     sve_vq: int | None = None  # None: the realm has no SVE
 
 

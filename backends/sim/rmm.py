@@ -41,11 +41,13 @@ from backends.sim.syndrome import (
 )
 
 MASK64 = (1 << 64) - 1
+PSCI_STATUS_SUCCESS, PSCI_STATUS_DENIED = 0, rsi.PSCI_DENIED & 0xFFFF_FFFF
 
 
 class Rmm:
-    def __init__(self, slice_instructions: int = 100_000) -> None:
+    def __init__(self, slice_instructions: int, hw_dfr0: int) -> None:
         self.slice = slice_instructions
+        self.hw_dfr0 = hw_dfr0  # what read_id_aa64dfr0_el1() gives the RMM on this CPU
 
     # --- realm lifecycle (runtime/rmi/realm.c) ---------------------------------------------
     def realm_create(self, params: RealmParams) -> Realm:
@@ -102,11 +104,39 @@ class Rmm:
             cpu=CpuState(x=regs, sp=0, pc=params.pc, pstate=PSTATE_EL1H_DAIF),
             runnable=bool(params.flags & REC_PARAMS_FLAG_RUNNABLE),
             pmcr=(p.pmu_num_ctrs or 0) << 11 | 0x40,  # PMCR_EL0.N from the realm, LC set
-            id_aa64dfr0=realm_dfr0(p),
+            id_aa64dfr0=realm_dfr0(self.hw_dfr0),
             zcr_vq=p.sve_vq,
         )
         realm.recs.append(rec)
         return rmi_pack(RmiStatus.SUCCESS), rec
+
+    # --- RMI_PSCI_COMPLETE (runtime/rmi/rec.c, runtime/rsi/psci.c psci_complete_request) --
+    def psci_complete(self, caller: Rec | None, target: Rec | None, status: int) -> int:
+        """Every failure is RMI_ERROR_INPUT: a REC address that names no REC, no PSCI
+        request pending on the caller, a target from another realm or not the one the
+        request named, or a status other than SUCCESS / DENIED."""
+        if caller is None or target is None or target.realm is not caller.realm:
+            return rmi_pack(RmiStatus.ERROR_INPUT)
+        req = caller.psci_pending
+        if req is None or target.mpidr != req.target_mpidr:
+            return rmi_pack(RmiStatus.ERROR_INPUT)
+        if status not in (PSCI_STATUS_SUCCESS, PSCI_STATUS_DENIED):
+            return rmi_pack(RmiStatus.ERROR_INPUT)
+        caller.psci_pending = None
+        if req.fid in (rsi.PSCI_AFFINITY_INFO, rsi.PSCI_AFFINITY_INFO_64):
+            caller.cpu.x[0] = 0 if target.runnable else 1  # ON / OFF
+        elif status == PSCI_STATUS_DENIED:
+            caller.cpu.x[0] = rsi.PSCI_DENIED
+        elif target.runnable:
+            caller.cpu.x[0] = rsi.PSCI_ALREADY_ON
+        else:
+            target.cpu = CpuState(
+                x=[req.context_id] + [0] * 30, sp=0, pc=req.entry, pstate=PSTATE_EL1H_DAIF
+            )
+            target.runnable = True
+            caller.cpu.x[0] = rsi.PSCI_SUCCESS
+        caller.cpu.x[1:4] = [0, 0, 0]
+        return rmi_pack(RmiStatus.SUCCESS)
 
     # --- RMI_REC_ENTER (runtime/rmi/run.c) ---------------------------------------------------
     def rec_enter(self, rec: Rec, run_page: RecRun) -> int:

@@ -16,7 +16,7 @@ from backends.sim import smccc
 from backends.sim.cpu import CpuState, TrapKind, run
 from backends.sim.errno_ import errno, fail
 from backends.sim.guest_regs import OFF_SP, OFF_SP_EL1, VcpuRegs
-from backends.sim.memory import MemslotMemory, copy_from_user, copy_to_user
+from backends.sim.memory import MemslotMemory, copy_from_user, copy_to_user, read_struct
 from backends.sim.syndrome import (
     esr_imm16,
     esr_isv,
@@ -57,6 +57,10 @@ class SimVcpu:
 
     def has(self, feature: int) -> bool:
         return feature in self.features
+
+    def mpidr(self) -> int:
+        """kvm_vcpu_get_mpidr_aff: MPIDR_EL1's affinity fields."""
+        return self.regs.sysreg("MPIDR_EL1") & 0xFF_00FF_FFFF
 
     # --- ioctl dispatch ------------------------------------------------------------------------
     def ioctl(self, request: int, arg: Any) -> int:
@@ -126,7 +130,7 @@ class SimVcpu:
     def _finalize(self, arg: Any) -> int:
         feature = int(_ptr("int *", arg)[0])
         if not self.initialized:
-            raise fail(errno.EPERM)
+            raise fail(errno.ENOEXEC)  # arm.c KVM_ARM_VCPU_FINALIZE: !kvm_vcpu_initialized
         if feature == abi.KVM_ARM_VCPU_SVE:
             if not self.has(abi.KVM_ARM_VCPU_SVE):
                 raise fail(errno.EINVAL)
@@ -141,14 +145,11 @@ class SimVcpu:
     def _reg_list(self, arg: Any) -> int:
         if not self.initialized:
             raise fail(errno.ENOEXEC)
-        if (
-            not self.vm.host.realm
-            and self.has(abi.KVM_ARM_VCPU_SVE)
-            and not self.sve_finalized
-        ):
+        if not self.vm.host.series.full and not self.is_finalized():
             # arm.c KVM_GET_REG_LIST: -EPERM until every feature is finalized, as the real 6.1
             # answers. [PATCH v9 39/43] removes this check (for every VM), so only a kernel
-            # without the series keeps it.
+            # without it keeps it -- upstream, and the seed series, where a realm vCPU stays
+            # unfinalized until its REC exists in an active realm.
             raise fail(errno.EPERM)
         lst = _ptr("struct kvm_reg_list *", arg)
         ids = self.regs.indices()
@@ -159,6 +160,15 @@ class SimVcpu:
         for i, reg_id in enumerate(ids):
             lst.reg[i] = reg_id
         return 0
+
+    def is_finalized(self) -> bool:
+        """reset.c kvm_arm_vcpu_is_finalized: SVE finalized if the vCPU has SVE, and, for a
+        realm vCPU ([PATCH v9 11/43]), a REC that exists in an ACTIVE realm."""
+        if self.has(abi.KVM_ARM_VCPU_SVE) and not self.sve_finalized:
+            return False
+        if self.rec is not None:
+            return kvm_realm.rec_is_finalized(self)
+        return True
 
     def _one_reg(self, arg: Any) -> tuple[int, int]:
         if not self.initialized:
@@ -189,9 +199,15 @@ class SimVcpu:
         return 0
 
     def _psci_complete(self, arg: Any) -> int:
-        if self.rec is None or self.rec.rmm_rec is None:
-            raise fail(errno.EPERM)  # not a REC ([PATCH v9 06/43] api.rst)
-        raise fail(errno.EINVAL)  # no PSCI request is pending in a one-vCPU realm
+        """KVM_ARM_VCPU_RMM_PSCI_COMPLETE ([PATCH v9 23/43]): the REC feature is checked, then
+        the target is looked up by MPIDR, then the RMM is asked (realm_psci_complete)."""
+        if not self.has(abi.KVM_ARM_VCPU_REC):
+            raise fail(errno.EPERM)  # !vcpu_is_rec
+        req = read_struct(int(ffi.cast("uintptr_t", arg)), "struct kvm_arm_rmm_psci_complete")
+        target = self.vm.vcpu_by_mpidr(int(req.target_mpidr))
+        if target is None:
+            raise fail(errno.EINVAL)
+        return kvm_realm.psci_complete(self, target, int(req.psci_status))
 
     def _set_device_attr(self, arg: Any) -> int:
         # The PMU's IRQ/INIT attributes: accepted; the sim has no interrupt controller model.
@@ -203,8 +219,8 @@ class SimVcpu:
             raise fail(errno.EINVAL)
         if not self.initialized:
             raise fail(errno.ENOEXEC)
-        if self.has(abi.KVM_ARM_VCPU_SVE) and not self.sve_finalized:
-            raise fail(errno.EPERM)  # kvm_arm_vcpu_is_finalized
+        if not self.is_finalized():
+            raise fail(errno.EPERM)  # kvm_vcpu_first_run_init: !kvm_arm_vcpu_is_finalized
         if self.vm.is_realm:
             return kvm_realm.vcpu_run(self)
         if self.run.exit_reason == abi.KVM_EXIT_MMIO:
