@@ -168,6 +168,17 @@ SVE_VLS = abi.KVM_REG_ARM64_SVE_VLS
 PMCR_EL0 = sysreg_id(*SYSREGS["PMCR_EL0"])
 ID_AA64DFR0_EL1 = sysreg_id(*SYSREGS["ID_AA64DFR0_EL1"])
 
+
+
+def core_register_ids(sve: bool) -> list[int]:
+    """struct kvm_regs as KVM lists it (guest.c copy_core_reg_indices): every core register,
+    the V registers only without SVE."""
+    ids = [x_id(n) for n in range(31)] + [SP, PC, PSTATE, SP_EL1, ELR_EL1, *SPSR]
+    if not sve:
+        ids += [v_id(n) for n in range(32)]
+    return ids + [FPSR, FPCR]
+
+
 _CORE_NAMES: dict[int, str] = {x_id(n): f"x{n}" for n in range(31)}
 _CORE_NAMES |= {SP: "sp", PC: "pc", PSTATE: "pstate", SP_EL1: "sp_el1", ELR_EL1: "elr_el1"}
 _CORE_NAMES |= {SPSR[i]: SPSR_NAMES[i] for i in range(5)}
@@ -261,6 +272,38 @@ def describe(reg_id: int) -> RegInfo:
 
 def name_of(reg_id: int) -> str:
     return describe(reg_id).name
+
+
+# --- which vCPU feature a register comes with -------------------------------------------------
+
+
+class RegFeature(StrEnum):
+    """A vCPU feature without which KVM does not have the register at all (sys_regs.c
+    visibility callbacks, guest.c SVE checks): ONE_REG answers ENOENT."""
+
+    PMU = "PMU"
+    SVE = "SVE"
+    PAUTH = "pointer authentication"
+
+
+def feature_of(reg_id: int) -> RegFeature | None:
+    cls = reg_class(reg_id)
+    if cls is RegClass.SVE:
+        return RegFeature.SVE
+    if cls is not RegClass.SYSREG:
+        return None
+    op0, op1, crn, crm, op2 = sysreg_fields(reg_id)
+    if (op0, op1, crn, crm, op2) == (3, 0, 1, 2, 0):  # ZCR_EL1
+        return RegFeature.SVE
+    if op0 == 3 and op1 == 0 and crn == 2 and 1 <= crm <= 3:  # AP{IA,IB,DA,DB,GA}KEY{LO,HI}
+        return RegFeature.PAUTH
+    # PMU: PMINTEN{SET,CLR}_EL1, the PMCR_EL0 ... PMOVSSET_EL0 block, PMEV{CNTR,TYPER}<n>_EL0
+    # and PMCCFILTR_EL0 (arch/arm64/include/asm/sysreg.h).
+    if op0 == 3 and op1 == 0 and crn == 9 and crm == 14 and op2 in (1, 2):
+        return RegFeature.PMU
+    if op0 == 3 and op1 == 3 and ((crn == 9 and 12 <= crm <= 14) or (crn == 14 and crm >= 8)):
+        return RegFeature.PMU
+    return None
 
 
 # --- parsing what a user types ----------------------------------------------------------------

@@ -133,13 +133,26 @@ def _is_psci(fid: int) -> bool:
     return 0x8400_0000 <= fid <= 0x8400_001F or 0xC400_0000 <= fid <= 0xC400_001F
 
 
-def _cause(kexit: Exit, realm: bool) -> tuple[ExitCause, str]:
+# The RMI exit reasons of rec_exit.exit_reason ([PATCH v9 03/43] rmi_smc.h).
+RMI_EXIT_SYNC, RMI_EXIT_IRQ, RMI_EXIT_FIQ, RMI_EXIT_PSCI = 0, 1, 2, 3
+RMI_EXIT_RIPAS_CHANGE, RMI_EXIT_HOST_CALL = 4, 5
+
+
+def _cause(kexit: Exit, realm: bool, rmi_exit: int | None = None) -> tuple[ExitCause, str]:
+    """Why the vCPU came back. For a realm the cause is the RMM's exit reason, which KVM read
+    from rec_exit ([PATCH v9 16/43] handle_rec_exit): `rmi_exit` when the kernel can say
+    (the sim), else what the kvm_run exit implies."""
     if isinstance(kexit, MmioExit):
         cause = ExitCause.MMIO_WRITE if kexit.is_write else ExitCause.MMIO_READ
         return cause, "RMI_EXIT_SYNC (emulatable data abort)" if realm else "data abort (MMIO)"
     if isinstance(kexit, HypercallExit):
+        if realm and rmi_exit == RMI_EXIT_HOST_CALL:
+            # A host call whose gprs[0] is a PSCI id is still a host call: the RMM copies
+            # x0-x30 back into the guest's struct (cca-semantics.md Corrections 11).
+            return ExitCause.HOST_CALL, "RMI_EXIT_HOST_CALL"
         if _is_psci(kexit.nr):
-            # A PSCI call the VMM asked KVM to forward: behind it is RMI_EXIT_PSCI.
+            # A PSCI call the VMM asked KVM to forward: behind it is RMI_EXIT_PSCI (on a real
+            # kernel the uAPI does not say which; a forwarded PSCI id is most likely PSCI).
             return ExitCause.PSCI, "RMI_EXIT_PSCI" if realm else "PSCI call"
         return ExitCause.HOST_CALL, "RMI_EXIT_HOST_CALL" if realm else "SMCCC call"
     if kexit.reason == abi.KVM_EXIT_SYSTEM_EVENT:
@@ -157,6 +170,7 @@ class Session:
         self._kernel_arg = kernel
         self.history: list[Snapshot] = []
         self.edits: dict[int, int] = {}  # ids the user wrote since the last exit
+        self.list_note: str | None = None  # why the register list is not the kernel's own
         self.machine: DemoMachine | None = None
         self._start()
 
@@ -281,10 +295,21 @@ class Session:
 
     # --- reading ---------------------------------------------------------------------------------
     def register_ids(self) -> list[int]:
+        self.list_note = None
         try:
             return self.vcpu.reg_list()
         except KvmError as e:
-            raise SessionError(f"cannot list the registers: {e}") from None
+            if e.errno != errno_mod.EPERM:
+                raise SessionError(f"cannot list the registers: {e}") from None
+        # Without [PATCH v9 39/43] (profile seed, or upstream with SVE) KVM_GET_REG_LIST is
+        # EPERM until the vCPU is finalized -- for a realm, until its REC runs in an active
+        # realm. A VMM knows struct kvm_regs without asking, as kvmtool and QEMU do, and reads
+        # those registers one by one; so does the Session.
+        self.list_note = (
+            "KVM_GET_REG_LIST: EPERM until the vCPU is finalized (no [PATCH v9 39/43]); "
+            "showing the core registers of struct kvm_regs"
+        )
+        return regs_mod.core_register_ids(self.config.sve)
 
     def read(self, reg_id: int) -> tuple[int | None, str | None]:
         try:
@@ -371,14 +396,19 @@ class Session:
                 raise BadValue(f"0x{number:x} does not fit in u{info.bits}")
         except BadValue as e:
             return SetOutcome(False, info, str(e), input_error=True)
-        predicted = verdict(info, self.context)
         old, _ = self.read(info.id)
+        predicted = verdict(info, self.context, number, old)
         try:
             self.vcpu.set_reg(info.id, number)
         except KvmError as e:
-            agrees = not predicted.access.accepted
+            agrees = not predicted.access.accepted and predicted.errno in (None, e.errno_name)
             if agrees:
                 message = f"{e.errno_name} — {predicted.reason} ({predicted.source})"
+            elif not predicted.access.accepted:
+                message = (
+                    f"{e.errno_name} — the kernel refused, as predicted, but the rules expected "
+                    f"{predicted.errno}: {predicted.reason} ({predicted.source})"
+                )
             else:
                 message = (
                     f"{e.errno_name} — the kernel refused, although the rules predicted "
@@ -392,7 +422,11 @@ class Session:
         new, read_err = self.read(info.id)
         self.edits[info.id] = number
         self._refresh_current()
-        agrees = predicted.access.accepted
+        # Read-only: a different value is refused or does not stick; the value it holds is
+        # always accepted back.
+        agrees = predicted.access.accepted or (
+            predicted.access is Access.READ_ONLY and new == old
+        )
         message = self._accepted_message(predicted, number, new, read_err)
         return SetOutcome(
             True, info, message, value=new, old=old, verdict=predicted, agrees=agrees,
@@ -455,11 +489,20 @@ class Session:
         try:
             kexit = self.vcpu.run()
         except KvmError as e:
+            self._after_failed_run()
             return RunOutcome(False, str(e), errno=e.errno_name, snapshot=self._refresh_current())
         return self._after_exit(before, kexit)
 
+    def _kvm_rmi_exit(self) -> int | None:
+        """The RMI exit reason KVM last handled, where the kernel lets us see it (the sim)."""
+        if not (self.simulated and self.realm):
+            return None
+        from backends.sim import confidential_peek
+
+        return confidential_peek.kvm_rec_exit_reason(self.kernel, self.vcpu.fd)
+
     def _after_exit(self, before: Snapshot, kexit: Exit) -> RunOutcome:
-        cause, rmi = _cause(kexit, self.realm)
+        cause, rmi = _cause(kexit, self.realm, self._kvm_rmi_exit())
         info = ExitInfo(
             number=len(self.exits) + 1, exit=kexit, cause=cause, rmi_reason=rmi,
             pc=self.read(regs_mod.PC)[0], step=self._step_text(kexit), **self._exit_syndromes(),
@@ -480,6 +523,17 @@ class Session:
             r.id for r in snap.regs if r.id not in old or old[r.id].value != r.value
         )
         return RunOutcome(True, info.label, exit=info, snapshot=snap, changed=changed)
+
+    def _after_failed_run(self) -> None:
+        """A KVM_RUN that failed before entering the REC (EINTR on a stopped vCPU, EPERM, ...)
+        leaves the last exit's reason in force; one that entered and came back with an
+        interrupt exit (RMI_EXIT_IRQ, then EINTR) does not: the next REC_ENTER completes that
+        exit, and KVM copies no GPRs for it (cca-semantics.md Corrections 11)."""
+        rmi_exit = self._kvm_rmi_exit()
+        if rmi_exit in (RMI_EXIT_IRQ, RMI_EXIT_FIQ) and self.context.last_exit is not (
+            ExitCause.OTHER
+        ):
+            self.context = replace(self.context, last_exit=ExitCause.OTHER, has_run=True)
 
     def _step_text(self, kexit: Exit) -> str:
         """What the guest was doing, from the demo's listing at the exiting instruction."""

@@ -113,3 +113,13 @@ def last_kernel_esr(kernel: Any, vcpu_fd: int) -> int | None:
     what the RMM let through in rec_exit.esr."""
     vcpu = _vcpu_of(kernel, vcpu_fd)
     return None if vcpu is None else vcpu.fault_esr
+
+
+def kvm_rec_exit_reason(kernel: Any, vcpu_fd: int) -> int | None:
+    """The RMI exit reason of the REC's last exit, as KVM read it from rec_run.exit (not
+    confidential -- the page is the host's -- but not in the uAPI: kvm_run has no field for
+    it). None without a REC or without the sim."""
+    vcpu = _vcpu_of(kernel, vcpu_fd)
+    if vcpu is None or vcpu.rec is None or vcpu.rec.rmm_rec is None:
+        return None
+    return int(vcpu.rec.run.exit.exit_reason)
