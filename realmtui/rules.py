@@ -167,7 +167,7 @@ def _realm(reg: RegInfo, ctx: VcpuContext, value: int | None, current: int | Non
             return _realm_pmcr(ctx)
         if reg.id == ID_AA64DFR0_EL1:
             return _realm_dfr0(ctx, value, current)
-        return _realm_sve_vls(ctx)
+        return _realm_sve_vls(ctx, value)
     return _realm_filtered(reg, ctx)
 
 
@@ -429,9 +429,24 @@ def _realm_dfr0(ctx: VcpuContext, value: int | None, current: int | None) -> Ver
     )
 
 
-def _realm_sve_vls(ctx: VcpuContext) -> Verdict:
+def _sve_vls_invalid(value: int | None) -> str | None:
+    """guest.c set_sve_vls: the lengths up to the maximum must be exactly the ones the host
+    offers -- every length, on the hosts this tool knows -- and at least one must be set."""
+    if value is None:
+        return None
+    if value == 0:
+        return "no vector length set"
+    if value & (value + 1):
+        return "the set must be every length up to its maximum (the host's own lengths)"
+    return None
+
+
+def _realm_sve_vls(ctx: VcpuContext, value: int | None) -> Verdict:
     # v9-37/38: the vector length is a realm parameter (sve_vl) at REALM_CREATE; the RMM's
-    # maximum caps it (-EINVAL above), and a write after realm creation gets -EPERM.
+    # maximum caps it (-EINVAL above), and a write after realm creation gets -EPERM, before
+    # the value is looked at.
+    if not _realm_created(ctx) and (why := _sve_vls_invalid(value)):
+        return Verdict(Access.REFUSED, why, f"{P38}; {UP_SVE_VLS}", "EINVAL")
     if not _realm_created(ctx):
         return Verdict(
             Access.EFFECTIVE,

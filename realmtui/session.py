@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-from backends import abi
+from backends import abi, guests
 from backends.errors import KvmError
 from backends.exits import Exit, HypercallExit, MmioExit
 from backends.kernel import Kernel
@@ -126,6 +126,9 @@ class SessionConfig:
     pmu: bool = False
     sve: bool = False
     start: Stage = Stage.REALM_CREATED
+    # Another guest in place of the demo, and the SMCCC ids the VMM forwards to itself.
+    program: guests.Program | None = None
+    forward_fids: tuple[int, ...] = (guests.HOSTCALL_FID,)
 
 
 def _is_psci(fid: int) -> bool:
@@ -189,7 +192,10 @@ class Session:
             vm=cfg.vm, profile=cfg.profile, sve=cfg.sve, pmu=cfg.pmu,
         )
         rme_cap = abi.KVM_CAP_ARM_RME_V10 if cfg.profile is Profile.V10 else abi.KVM_CAP_ARM_RME_V9
-        spec = MachineSpec(realm=self.realm, pmu=cfg.pmu, sve=cfg.sve, rme_cap=rme_cap)
+        spec = MachineSpec(
+            realm=self.realm, pmu=cfg.pmu, sve=cfg.sve, rme_cap=rme_cap, program=cfg.program,
+            forward_fids=cfg.forward_fids,
+        )
         self.machine = machine = DemoMachine(self.kernel, spec)
         try:
             machine.build()
