@@ -24,6 +24,16 @@ CDEF = (
         uint32_t slot; uint32_t flags; uint64_t guest_phys_addr;
         uint64_t memory_size; uint64_t userspace_addr;
     };
+    /* guest_memfd (include/uapi/linux/kvm.h, v6.8+): a realm's private memory. */
+    struct kvm_userspace_memory_region2 {
+        uint32_t slot; uint32_t flags; uint64_t guest_phys_addr; uint64_t memory_size;
+        uint64_t userspace_addr; uint64_t guest_memfd_offset; uint32_t guest_memfd;
+        uint32_t pad1; uint64_t pad2[14];
+    };
+    struct kvm_create_guest_memfd { uint64_t size; uint64_t flags; uint64_t reserved[6]; };
+    struct kvm_memory_attributes {
+        uint64_t address; uint64_t size; uint64_t attributes; uint64_t flags;
+    };
     struct kvm_device_attr { uint32_t flags; uint32_t group; uint64_t attr; uint64_t addr; };
     struct kvm_create_device { uint32_t type; uint32_t fd; uint32_t flags; };
     struct kvm_arm_device_addr { uint64_t id; uint64_t addr; };
@@ -143,6 +153,9 @@ KVM_CHECK_EXTENSION = _io(0x03)
 KVM_GET_VCPU_MMAP_SIZE = _io(0x04)
 KVM_CREATE_VCPU = _io(0x41)
 KVM_SET_USER_MEMORY_REGION = _iow(0x46, "struct kvm_userspace_memory_region")
+KVM_SET_USER_MEMORY_REGION2 = _iow(0x49, "struct kvm_userspace_memory_region2")
+KVM_SET_MEMORY_ATTRIBUTES = _iow(0xD2, "struct kvm_memory_attributes")
+KVM_CREATE_GUEST_MEMFD = _iowr(0xD4, "struct kvm_create_guest_memfd")
 KVM_RUN = _io(0x80)
 KVM_GET_MP_STATE = _ior(0x98, "struct kvm_mp_state")
 KVM_SET_MP_STATE = _iow(0x99, "struct kvm_mp_state")
@@ -193,7 +206,14 @@ KVM_CAP_ARM_PTRAUTH_ADDRESS = 171
 KVM_CAP_ARM_PTRAUTH_GENERIC = 172
 KVM_CAP_EXIT_HYPERCALL = 201
 KVM_CAP_COUNTER_OFFSET = 227
+KVM_CAP_USER_MEMORY2 = 231
 KVM_CAP_MEMORY_FAULT_INFO = 232
+KVM_CAP_MEMORY_ATTRIBUTES = 233
+KVM_CAP_GUEST_MEMFD = 234
+KVM_MEM_LOG_DIRTY_PAGES = 1 << 0
+KVM_MEM_READONLY = 1 << 1
+KVM_MEM_GUEST_MEMFD = 1 << 2
+KVM_MEMORY_ATTRIBUTE_PRIVATE = 1 << 3
 # The realm capability moved between postings: 243 in v9 ([PATCH v9 06/43]), 244 in v10
 # ([PATCH v10 06/43]). Upstream gave 243 to KVM_CAP_ARM_CACHEABLE_PFNMAP_SUPPORTED, so the
 # number alone says nothing: a realm VM type must be probed first.

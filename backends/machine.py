@@ -52,6 +52,7 @@ class DemoMachine:
         self.vcpu: Vcpu | None = None
         self.gic: Device | None = None
         self._ram: mmap.mmap | None = None
+        self._gmem_fd: int | None = None
         self._ram_ptr = None
         self.realm_created = False
         self.rec_created = False
@@ -165,7 +166,21 @@ class DemoMachine:
         self._ram = ram = mmap.mmap(-1, size)
         ram[p.load_address - base : p.load_address - base + len(p.image)] = p.image
         self._ram_ptr = ffi.from_buffer(ram)
-        vm.set_user_memory_region(0, base, size, int(ffi.cast("uintptr_t", self._ram_ptr)))
+        uaddr = int(ffi.cast("uintptr_t", self._ram_ptr))
+        if not self.spec.realm:
+            # A normal VM: a plain memslot, as every kernel since 2.6 takes (Linux 6.1 has no
+            # guest_memfd).
+            vm.set_user_memory_region(0, base, size, uaddr)
+            return
+        # A realm's protected RAM must be private memory: a guest_memfd behind the memslot
+        # (its userspace_addr is the shared alias POPULATE copies the image from), marked
+        # PRIVATE -- v9 POPULATE answers EPERM on any other slot ([PATCH v9 19/43]), and
+        # protected faults need it too (v9-20). kvmtool-cca's order: memfd, slot, attributes.
+        # The demo has no shared RAM: its only unprotected access is the UART, which has no
+        # memslot on purpose (every access is MMIO).
+        self._gmem_fd = vm.create_guest_memfd(size)
+        vm.set_user_memory_region2(0, base, size, uaddr, self._gmem_fd)
+        vm.set_memory_attributes(base, size, abi.KVM_MEMORY_ATTRIBUTE_PRIVATE)
 
     def _kvm(self) -> Kvm:
         if self.kvm is None:
@@ -189,6 +204,12 @@ class DemoMachine:
                     obj.close()
                 except (OSError, ValueError):
                     pass
+        if self._gmem_fd is not None:
+            try:
+                self.kernel.close(self._gmem_fd)
+            except OSError:
+                pass
+            self._gmem_fd = None
         self.vcpu = self.gic = self.vm = self.kvm = None
         self._ram_ptr = None
         if self._ram is not None:

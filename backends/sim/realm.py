@@ -179,18 +179,27 @@ def _init_ripas(vm: SimVm, realm: KvmRealm, addr: int) -> int:
 
 
 def _populate(vm: SimVm, realm: KvmRealm, addr: int) -> int:
+    """kvm_populate_realm and populate_region ([PATCH v9 19/43])."""
     base, size, s = _range(addr, "struct arm_rme_populate_realm")
     if realm.state is not KvmRealmState.NEW:
         raise fail(errno.EPERM)
     if base % GRANULE or size % GRANULE or s.flags & ~abi.KVM_ARM_RME_POPULATE_FLAGS_MEASURE:
         raise fail(errno.EINVAL)
+    if size == 0 or base + size > 1 << 64:
+        raise fail(errno.EINVAL)
+    slot = vm.memslots.find(base)
+    if slot is None:
+        raise fail(errno.EFAULT)  # no memslot at the base
+    if not slot.contains(base, size):
+        raise fail(errno.EINVAL)  # the range crosses memslots
+    if not slot.can_be_private:
+        raise fail(errno.EPERM)  # !kvm_slot_can_be_private: no guest_memfd behind it
     assert realm.rd is not None
     for ipa in range(base, base + size, GRANULE):
         # The initial contents come from the VMM's memory behind the memslot: the "shared
-        # alias" that RMI_DATA_CREATE copies from ([PATCH v9 19/43]).
+        # alias" (userspace_addr) that RMI_DATA_CREATE copies from.
         data = vm.memslots.read(ipa, GRANULE)
-        if data is None:
-            raise fail(errno.EINVAL)
+        assert data is not None  # inside the slot, checked above
         if rmi_status(vm.rmm.data_create(realm.rd, ipa, data)) != RmiStatus.SUCCESS:
             raise fail(errno.ENXIO)
     return 0
