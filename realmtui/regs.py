@@ -170,6 +170,11 @@ ID_AA64DFR0_EL1 = sysreg_id(*SYSREGS["ID_AA64DFR0_EL1"])
 
 
 
+def gpr_index(reg_id: int) -> int | None:
+    """n for x0..x30, else None."""
+    return _GPR_INDEX.get(reg_id)
+
+
 def core_register_ids(sve: bool) -> list[int]:
     """struct kvm_regs as KVM lists it (guest.c copy_core_reg_indices): every core register,
     the V registers only without SVE."""
@@ -179,6 +184,7 @@ def core_register_ids(sve: bool) -> list[int]:
     return ids + [FPSR, FPCR]
 
 
+_GPR_INDEX: dict[int, int] = {x_id(n): n for n in range(31)}
 _CORE_NAMES: dict[int, str] = {x_id(n): f"x{n}" for n in range(31)}
 _CORE_NAMES |= {SP: "sp", PC: "pc", PSTATE: "pstate", SP_EL1: "sp_el1", ELR_EL1: "elr_el1"}
 _CORE_NAMES |= {SPSR[i]: SPSR_NAMES[i] for i in range(5)}

@@ -53,6 +53,24 @@ class SessionError(Exception):
     """Something the user asked for that can't be done; the message says why."""
 
 
+class RecMark(StrEnum):
+    """How the REC column relates what the realm holds to KVM's copy (simulation only)."""
+
+    NONE = "—"  # nothing to show: no REC yet, or the REC holds no such register
+    SAME = "="  # the REC holds KVM's value
+    STALE = "≠"  # the REC holds another value: KVM's copy is stale
+    HOST_CALL = "→"  # a host call is pending: this GPR goes into the guest's RsiHostCall
+
+
+@dataclass(frozen=True)
+class RecCell:
+    """The REC column of one register: a value the sim's RMM holds, and what it means."""
+
+    value: int | None
+    mark: RecMark
+    note: str  # one line for the detail panel
+
+
 @dataclass(frozen=True)
 class RegView:
     info: RegInfo
@@ -60,6 +78,7 @@ class RegView:
     read_errno: str | None
     verdict: Verdict
     real: int | None = None  # simulation only: what the REC really holds
+    rec: RecCell | None = None  # simulation only, realms only: the REC column
 
     @property
     def id(self) -> int:
@@ -165,6 +184,36 @@ def _cause(kexit: Exit, realm: bool, rmi_exit: int | None = None) -> tuple[ExitC
     if kexit.reason == abi.KVM_EXIT_SHUTDOWN:
         return ExitCause.SHUTDOWN, "REC_ENTER: RMI_ERROR_REALM index 1 (realm is SYSTEM_OFF)"
     return ExitCause.OTHER, "unsupported exit"
+
+
+def _rec_cell(info: RegInfo, value: int | None, view: Any) -> RecCell:
+    """The REC column for one register, from the sim's look at the RMM (`view`: a RecView,
+    or None before the REC exists)."""
+    if view is None:
+        return RecCell(None, RecMark.NONE,
+                       "no REC holds this yet (created by KVM_ARM_VCPU_FINALIZE(REC))")
+    n = regs_mod.gpr_index(info.id)
+    if n is not None and view.host_call_gprs is not None:
+        # TF-RMM run.c complete_host_call: at the next REC_ENTER, rec_enter.gprs (KVM's
+        # x0-x30, [PATCH v9 16/43]) go into the struct, not into the REC's registers.
+        return RecCell(
+            view.host_call_gprs[n], RecMark.HOST_CALL,
+            f"→ host-call struct gprs[{n}]: what the guest's RsiHostCall holds now; KVM's x{n} "
+            "goes there at the next REC_ENTER (TF-RMM runtime/rmi/run.c)",
+        )
+    real = view.regs.get(info.id)
+    if real is None:
+        if info.id in regs_mod.SPSR[1:]:
+            why = "a realm runs in AArch64 only: the REC has no AArch32 banked SPSR"
+        else:
+            why = "the REC holds no such register"
+        return RecCell(None, RecMark.NONE, why)
+    if real == value:
+        return RecCell(real, RecMark.SAME, "= KVM's copy")
+    return RecCell(
+        real, RecMark.STALE,
+        "≠ KVM's copy: the host's view is stale (sim only; no real host can read the REC)",
+    )
 
 
 class Session:
@@ -323,19 +372,22 @@ class Session:
         except KvmError as e:
             return None, e.errno_name
 
-    def _real_values(self) -> dict[int, int]:
+    def _rec_view(self) -> Any:
+        if not (self.simulated and self.realm):
+            return None
         from backends.sim import confidential_peek
 
-        view = confidential_peek.rec_now(self.kernel, self.vcpu.fd)
-        return view.regs if view is not None else {}
+        return confidential_peek.rec_now(self.kernel, self.vcpu.fd)
 
     def _snapshot(self, index: int, label: str, exit_info: ExitInfo | None) -> Snapshot:
-        real = self._real_values() if self.simulated else {}
+        view = self._rec_view()
         rows = []
         for reg_id in self.register_ids():
             info = describe(reg_id)
             value, err = self.read(reg_id)
-            rows.append(RegView(info, value, err, verdict(info, self.context), real.get(reg_id)))
+            cell = _rec_cell(info, value, view) if self.simulated and self.realm else None
+            real = cell.value if cell is not None else None
+            rows.append(RegView(info, value, err, verdict(info, self.context), real, cell))
         return Snapshot(index, label, self.stage, self.context, tuple(rows), exit_info)
 
     def _refresh_current(self) -> Snapshot:

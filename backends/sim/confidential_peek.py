@@ -14,6 +14,7 @@ from typing import Any
 from backends import abi
 from backends.sim.kernel import SimKernel
 from backends.sim.realm_objects import Rec
+from backends.sim.rsi import read_host_call_gprs
 from backends.sim.vcpu import SimVcpu
 
 
@@ -28,7 +29,11 @@ def _sys(op0: int, op1: int, crn: int, crm: int, op2: int) -> int:
     )
 
 
-PC, PSTATE, SP_EL1 = _core(0x40), _core(0x42), _core(0x44)
+SP, PC, PSTATE, SP_EL1 = _core(0x3E), _core(0x40), _core(0x42), _core(0x44)
+ELR_EL1, SPSR_EL1 = _core(0x46), _core(0x48)
+VREG0 = abi.KVM_REG_ARM64 | abi.KVM_REG_SIZE_U128 | abi.KVM_REG_ARM_CORE | 0x54
+FPSR = abi.KVM_REG_ARM64 | abi.KVM_REG_SIZE_U32 | abi.KVM_REG_ARM_CORE | 0xD4
+FPCR = FPSR + 1
 PMCR_EL0 = _sys(3, 3, 9, 12, 0)
 ID_AA64DFR0_EL1 = _sys(3, 0, 0, 5, 0)
 
@@ -43,6 +48,9 @@ class RecView:
     # The 31 values the RMM copied into the guest's RsiHostCall struct at the last entry,
     # if that entry completed a host call (runtime/rmi/run.c).
     host_call_delivered: tuple[int, ...] | None
+    # While a host call waits for the host: the guest's RsiHostCall.gprs as they are now in
+    # realm memory, where the next REC_ENTER writes what the host put in rec_enter.gprs.
+    host_call_gprs: tuple[int, ...] | None
     # The full syndrome of the last exit, SRT and SSE included, before the RMM masked it.
     last_esr: int
     stopped: str
@@ -73,6 +81,9 @@ def _view(rec: Rec, at_entry: bool) -> RecView | None:
         return None
     regs = {_core(2 * n): cpu.x[n] for n in range(31)}
     regs |= {PC: cpu.pc, PSTATE: cpu.pstate, SP_EL1: cpu.sp}
+    regs |= {SP: rec.sp_el0, ELR_EL1: rec.elr_el1, SPSR_EL1: rec.spsr_el1}
+    regs |= {VREG0 + 4 * n: v for n, v in enumerate(rec.vregs)}
+    regs |= {FPSR: rec.fpsr, FPCR: rec.fpcr}
     regs[PMCR_EL0] = rec.pmcr
     regs[ID_AA64DFR0_EL1] = rec.id_aa64dfr0
     if rec.zcr_vq is not None:
@@ -82,6 +93,10 @@ def _view(rec: Rec, at_entry: bool) -> RecView | None:
         realm_state=str(rec.realm.state),
         runnable=rec.runnable,
         host_call_delivered=rec.host_call_delivered if at_entry else None,
+        host_call_gprs=(
+            None if rec.host_call_ipa is None
+            else read_host_call_gprs(rec.realm.memory, rec.host_call_ipa)
+        ),
         last_esr=rec.last_esr,
         stopped=rec.stopped,
         realm_params={

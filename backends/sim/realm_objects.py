@@ -54,6 +54,15 @@ class Rec:
     pmcr: int = 0
     id_aa64dfr0: int = 0
     zcr_vq: int | None = None
+    # The rest of the REC's EL1 and FP/SIMD context (rec->sysregs, rec's SIMD state). REC_CREATE
+    # starts them at zero (TF-RMM runtime/rmi/rec.c); the sim's CPU has no instruction that
+    # writes them (no exception entry to EL1, no FP/SIMD), so they stay as created.
+    sp_el0: int = 0
+    elr_el1: int = 0
+    spsr_el1: int = 0
+    vregs: tuple[int, ...] = (0,) * 32
+    fpsr: int = 0
+    fpcr: int = 0
     last_esr: int = 0  # last_run_info.esr: the full syndrome, SRT and SSE included
     host_call_ipa: int | None = None
     set_ripas: SetRipas | None = None
