@@ -168,8 +168,8 @@ def test_an_smccc_call_kvm_answers_clears_x1_to_x3(deny: bool) -> None:
 # --- 6. an abort without a syndrome at an unprotected IPA --------------------------------------
 
 def test_a_nisv_abort_at_an_unprotected_ipa_injects_an_sea_and_reenters() -> None:
-    from backends.sim import realm as kvm_realm
-    from backends.sim.rmi import REC_ENTER_FLAG_INJECT_SEA, RecExit, RmiExit
+    from backends.sim.kvm import rme as kvm_realm
+    from backends.sim.rmm.smc_rmi import REC_ENTER_FLAG_INJECT_SEA, RecExit, RmiExit
     from backends.sim.syndrome import EC_DABT_LOW, EC_SHIFT
 
     m = _machine("active")

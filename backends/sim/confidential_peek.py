@@ -13,9 +13,9 @@ from typing import Any
 
 from backends import abi
 from backends.sim.kernel import SimKernel
-from backends.sim.realm_objects import Rec
-from backends.sim.rsi import read_host_call_gprs
-from backends.sim.vcpu import SimVcpu
+from backends.sim.kvm.arm import SimVcpu
+from backends.sim.rmm.realm import Rec
+from backends.sim.rmm.rsi import read_host_call_gprs
 
 
 def _core(off: int) -> int:

@@ -12,7 +12,7 @@ an emulatable abort that reaches the host (the demo's UART).
 
 from __future__ import annotations
 
-from backends.sim.rmi import RIPAS_EMPTY, RIPAS_RAM
+from backends.sim.rmm.smc_rmi import RIPAS_EMPTY, RIPAS_RAM
 
 GRANULE = 4096
 

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from backends import abi
 from backends.abi import ffi
-from backends.sim import realm as kvm_realm
-from backends.sim import smccc
 from backends.sim.cpu import CpuState, TrapKind, run
 from backends.sim.errno_ import errno, fail
-from backends.sim.guest_regs import OFF_SP, OFF_SP_EL1, VcpuRegs
-from backends.sim.memory import MemslotMemory, copy_from_user, copy_to_user, read_struct
+from backends.sim.kvm import hypercalls as smccc
+from backends.sim.kvm import rme as kvm_realm
+from backends.sim.kvm.guest import OFF_SP, OFF_SP_EL1, VcpuRegs
+from backends.sim.kvm.memslots import MemslotMemory, copy_from_user, copy_to_user, read_struct
 from backends.sim.syndrome import (
     esr_imm16,
     esr_isv,
@@ -28,7 +28,7 @@ from backends.sim.syndrome import (
 )
 
 if TYPE_CHECKING:
-    from backends.sim.kvm import SimVm
+    from backends.sim.kvm.kvm_main import SimVm
 
 MASK64 = (1 << 64) - 1
 VCPU_MMAP_SIZE = 2 * 4096  # kvm_run plus the coalesced-MMIO ring page, as on arm64

@@ -20,11 +20,11 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from backends import abi
-from backends.sim import smccc
 from backends.sim.errno_ import errno, fail
-from backends.sim.memory import read_struct
-from backends.sim.realm_objects import Realm, Rec
-from backends.sim.rmi import (
+from backends.sim.kvm import hypercalls as smccc
+from backends.sim.kvm.memslots import read_struct
+from backends.sim.rmm.realm import Realm, Rec
+from backends.sim.rmm.smc_rmi import (
     REC_ENTER_FLAG_EMULATED_MMIO,
     REC_ENTER_FLAG_INJECT_SEA,
     REC_PARAMS_FLAG_RUNNABLE,
@@ -51,8 +51,8 @@ from backends.sim.syndrome import (
 )
 
 if TYPE_CHECKING:
-    from backends.sim.kvm import SimVm
-    from backends.sim.vcpu import SimVcpu
+    from backends.sim.kvm.arm import SimVcpu
+    from backends.sim.kvm.kvm_main import SimVm
 
 MASK64 = (1 << 64) - 1
 GRANULE = 4096

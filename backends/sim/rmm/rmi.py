@@ -7,11 +7,11 @@ only what it writes into rec_exit. Nothing here knows about KVM.
 
 from __future__ import annotations
 
-from backends.sim import rsi
 from backends.sim.cpu import CpuState, Trap, TrapKind, run
-from backends.sim.realm_memory import RealmMemory
-from backends.sim.realm_objects import PSTATE_EL1H_DAIF, Realm, RealmState, Rec, realm_dfr0
-from backends.sim.rmi import (
+from backends.sim.rmm import rsi
+from backends.sim.rmm.granules import RealmMemory
+from backends.sim.rmm.realm import PSTATE_EL1H_DAIF, Realm, RealmState, Rec, realm_dfr0
+from backends.sim.rmm.smc_rmi import (
     REC_CREATE_NR_GPRS,
     REC_ENTER_FLAG_EMULATED_MMIO,
     REC_ENTER_FLAG_INJECT_SEA,

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from backends.sim.cpu import CpuState
-from backends.sim.realm_memory import RealmMemory
-from backends.sim.rmi import RealmParams
+from backends.sim.rmm.granules import RealmMemory
+from backends.sim.rmm.smc_rmi import RealmParams
 
 PSTATE_EL1H_DAIF = 0x3C5  # REC_CREATE: EL1h, AArch64, D A I F masked (runtime/rmi/rec.c)
 

@@ -14,7 +14,7 @@ from backends import abi
 from backends.sim.syndrome import EC_SMC64, ESR_IL, esr_ec
 
 if TYPE_CHECKING:
-    from backends.sim.vcpu import SimVcpu
+    from backends.sim.kvm.arm import SimVcpu
 
 MASK64 = (1 << 64) - 1
 SMCCC_RET_NOT_SUPPORTED = MASK64  # -1

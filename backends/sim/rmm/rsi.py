@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from backends.sim.realm_objects import PsciRequest, RealmState, Rec, SetRipas
-from backends.sim.rmi import RIPAS_RAM, RecExit, RmiExit
+from backends.sim.rmm.realm import PsciRequest, RealmState, Rec, SetRipas
+from backends.sim.rmm.smc_rmi import RIPAS_RAM, RecExit, RmiExit
 
 if TYPE_CHECKING:
-    from backends.sim.realm_memory import RealmMemory
+    from backends.sim.rmm.granules import RealmMemory
 
 MASK64 = (1 << 64) - 1
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from backends import abi
-from backends.sim import sys_regs
 from backends.sim.errno_ import errno, fail
-from backends.sim.sys_regs import Feature, Kind
+from backends.sim.kvm import sys_regs
+from backends.sim.kvm.sys_regs import Feature, Kind
 
 if TYPE_CHECKING:
-    from backends.sim.vcpu import SimVcpu
+    from backends.sim.kvm.arm import SimVcpu
 
 NR_CORE_WORDS = abi.SIZEOF_KVM_REGS // 4
 OFF_SP, OFF_PC, OFF_PSTATE, OFF_SP_EL1, OFF_ELR_EL1 = 0x3E, 0x40, 0x42, 0x44, 0x46
