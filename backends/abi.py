@@ -15,6 +15,19 @@ from typing import Any
 CDEF = (
     """
     struct kvm_one_reg { uint64_t id; uint64_t addr; };
+
+    /* arch/arm64/include/uapi/asm/ptrace.h and kvm.h: the core registers' layout, whose
+       offsets are the CORE register ids. The vregs are __uint128_t, which cffi lacks; long
+       double has its size (16) and alignment (16) on aarch64 and x86-64 Linux, which is what
+       places fp_regs at 0x150 as the kernel's struct has it. */
+    struct user_pt_regs { uint64_t regs[31]; uint64_t sp; uint64_t pc; uint64_t pstate; };
+    struct user_fpsimd_state {
+        long double vregs[32]; uint32_t fpsr; uint32_t fpcr; uint32_t __reserved[2];
+    };
+    struct kvm_regs {
+        struct user_pt_regs regs; uint64_t sp_el1; uint64_t elr_el1; uint64_t spsr[5];
+        struct user_fpsimd_state fp_regs;
+    };
     struct kvm_reg_list { uint64_t n; uint64_t reg[]; };
     struct kvm_vcpu_init { uint32_t target; uint32_t features[7]; };
     struct kvm_enable_cap {
@@ -290,8 +303,6 @@ KVM_REG_ARM64_SVE_VLS = KVM_REG_ARM64 | KVM_REG_ARM64_SVE | KVM_REG_SIZE_U512 | 
 KVM_ARM64_SVE_VLS_WORDS = 8
 KVM_ARM64_SVE_VQ_MAX = 512
 
-# struct kvm_regs is 864 bytes (sizeof, checked against aarch64-gcc in the reference).
-SIZEOF_KVM_REGS = 864
 
 KVM_MP_STATE_RUNNABLE = 0
 KVM_MP_STATE_STOPPED = 5
@@ -341,14 +352,7 @@ KVM_SMCCC_FILTER_HANDLE = 0
 KVM_SMCCC_FILTER_DENY = 1
 KVM_SMCCC_FILTER_FWD_TO_USER = 2
 
-# --- PSCI function ids (Arm DEN0022) -------------------------------------------------------------
-PSCI_0_2_FN_PSCI_VERSION = 0x8400_0000
-PSCI_0_2_FN_CPU_OFF = 0x8400_0002
-PSCI_0_2_FN_SYSTEM_OFF = 0x8400_0008
-PSCI_0_2_FN_SYSTEM_RESET = 0x8400_0009
-PSCI_0_2_FN64_CPU_ON = 0xC400_0003
-PSCI_RET_SUCCESS = 0
-PSCI_RET_NOT_SUPPORTED = -1
+# PSCI and SMCCC function ids: backends/smccc.py.
 
 
 def vcpu_features_word(*features: int) -> list[int]:

@@ -9,6 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from backends.a64 import Assembler, Insn, ListingLine, X, hvc, ldr, mov_imm, smc, str_
+from backends.arch import GRANULE_SIZE
+from backends.smccc import (
+    HOST_CALL_GPRS_OFFSET,
+    HOST_CALL_SIZE,
+    PSCI_SYSTEM_OFF,
+    RIPAS_RAM,
+    RSI_HOST_CALL,
+    RSI_IPA_STATE_SET,
+)
 
 # --- realm memory layout --------------------------------------------------------------------------
 
@@ -36,8 +45,8 @@ REALM_UART_IPA = (1 << (REALM_IPA_BITS - 1)) | 0x0900_0000
 # granule and lies in protected RIPAS-RAM memory (runtime/rsi/host_call.c). It sits in the image,
 # one page above the code, so the populated (measured) image already holds its initial contents.
 HOSTCALL_IPA = REALM_RAM_BASE + 0x1000
-HOSTCALL_SIZE = 0x100
-HOSTCALL_GPRS_OFFSET = 8
+HOSTCALL_SIZE = HOST_CALL_SIZE
+HOSTCALL_GPRS_OFFSET = HOST_CALL_GPRS_OFFSET
 # SMCCC function id of the host call: fast call, SMC64, owner 3 (OEM service), function 1. KVM
 # handles no OEM-service calls itself, so a VMM that installs an SMCCC filter for this id with
 # KVM_SMCCC_FILTER_FWD_TO_USER receives it as KVM_EXIT_HYPERCALL.
@@ -53,21 +62,14 @@ RIPAS_CHANGE_TOP = RIPAS_CHANGE_BASE + 0x2000
 
 # Realm images are populated (RMI_DATA_CREATE) a 4 KiB granule at a time, and KVM refuses an
 # unaligned POPULATE range ([PATCH v9 19/43]); the realm image is padded to this size.
-GRANULE_SIZE = 0x1000
 
 # --- function ids ---------------------------------------------------------------------------------
 
-# RSI function ids, TF-RMM lib/smc/include/smc-rsi.h (RMM v1.0): SMC64_RSI_FID(n) = 0xC4000190 + n.
-RSI_HOST_CALL = 0xC400_0199  # x1 = IPA of struct rsi_host_call
-# x1 base, x2 top, x3 ripas (0 EMPTY, 1 RAM), x4 flags; returns x0 status, x1 new base, x2 response
-RSI_IPA_STATE_SET = 0xC400_0197
-RIPAS_EMPTY = 0
-RIPAS_RAM = 1
-RSI_SUCCESS = 0
+# RSI_HOST_CALL, RSI_IPA_STATE_SET (x1 base, x2 top, x3 ripas, x4 flags; returns x0 status,
+# x1 new base, x2 response) and the RIPAS values: backends/smccc.py.
 # PSCI SYSTEM_OFF (an SMC32 function id). A realm makes PSCI calls by SMC, which the RMM handles;
 # an HVC from a realm is undefined (TF-RMM injects an undef). A normal VM uses HVC: Linux 6.1 KVM
 # answers any guest SMC with x0 = -1 (handle_smc, arch/arm64/kvm/handle_exit.c).
-PSCI_SYSTEM_OFF = 0x8400_0008
 
 # --- normal VM memory layout ----------------------------------------------------------------------
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 import mmap
 from dataclasses import dataclass
 
-from backends import abi, guests
+from backends import abi, guests, reg_ids
 from backends.abi import ffi
+from backends.arch import GRANULE_SIZE
 from backends.errors import KvmError
 from backends.kernel import Kernel
 from backends.vmm import Device, Kvm, Vcpu, Vm
@@ -24,8 +25,6 @@ GIC_DIST_BASE = 0x0800_0000  # QEMU virt's layout, for familiarity
 GIC_REDIST_BASE = 0x080A_0000
 PMU_IRQ = 23  # the PPI Linux's DT for a virtual PMU uses
 DEMO_X0 = 0x5245_414C_4D00  # "REALM\0": easy to spot when the guest writes it at E1
-X0_ID = abi.KVM_REG_ARM64 | abi.KVM_REG_SIZE_U64 | abi.KVM_REG_ARM_CORE | 0x00
-PC_ID = abi.KVM_REG_ARM64 | abi.KVM_REG_SIZE_U64 | abi.KVM_REG_ARM_CORE | 0x40
 
 
 @dataclass(frozen=True)
@@ -92,8 +91,8 @@ class DemoMachine:
         vcpu.init(vm.preferred_target(), features)
         if spec.sve and not spec.realm:
             vcpu.finalize(abi.KVM_ARM_VCPU_SVE)
-        vcpu.set_reg(PC_ID, self.program.entry)
-        vcpu.set_reg(X0_ID, DEMO_X0)
+        vcpu.set_reg(reg_ids.PC, self.program.entry)
+        vcpu.set_reg(reg_ids.X[0], DEMO_X0)
         if not spec.realm:
             self._init_gic_and_pmu()
 
@@ -106,7 +105,7 @@ class DemoMachine:
         vm.rme_create_realm()
         self.realm_created = True
         vm.rme_init_ripas(guests.REALM_RAM_BASE, guests.REALM_INIT_RIPAS_SIZE)
-        size = -(-len(self.program.image) // guests.GRANULE_SIZE) * guests.GRANULE_SIZE
+        size = -(-len(self.program.image) // GRANULE_SIZE) * GRANULE_SIZE
         vm.rme_populate(guests.REALM_RAM_BASE, size, measure=True)
         self._init_gic_and_pmu()
 

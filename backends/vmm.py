@@ -16,6 +16,7 @@ from backends import abi
 from backends.errors import KvmError
 from backends.exits import Exit, decode_run
 from backends.kernel import Kernel
+from backends.reg_ids import reg_size
 
 ffi = abi.ffi
 
@@ -252,8 +253,7 @@ class Vcpu(_Fd):
         return [int(lst.reg[i]) for i in range(int(lst.n))]
 
     def _one_reg(self, reg_id: int) -> tuple[Any, Any]:
-        size = 1 << ((reg_id & abi.KVM_REG_SIZE_MASK) >> abi.KVM_REG_SIZE_SHIFT)
-        buf = ffi.new("uint8_t[]", size)
+        buf = ffi.new("uint8_t[]", reg_size(reg_id))
         req = ffi.new("struct kvm_one_reg *")
         req.id = reg_id
         req.addr = _addr(buf)

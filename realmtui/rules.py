@@ -18,7 +18,7 @@ writable, read-only (a new value does not stick).
 
 from __future__ import annotations
 
-from backends import abi
+from backends import abi, reg_ids
 from realmtui.context import ExitCause, Profile, RealmState, VcpuContext
 from realmtui.regs import (
     ELR_EL1,
@@ -87,15 +87,11 @@ UP_DFR0_MASK = (
 
 # [PATCH v9 22/43] kvm_realm_validate_core_reg: core offsets regs[0]..regs[30] and pc pass.
 _GPRS: dict[int, int] = {x_id(n): n for n in range(31)}
-_PC_OFFSET = 0x40
-_LAST_GPR_OFFSET = 0x3C
 
 # REC_CREATE takes rec_params.gprs[0..7] (REC_CREATE_NR_GPRS 8, [PATCH v9 03/43]; TF-RMM
 # runtime/rmi/rec.c copies gprs[0..7] and zeroes x8-x30).
 _REC_CREATE_NR_GPRS = 8
 
-# struct kvm_regs is 864 bytes: 216 32-bit words (arch/arm64/include/uapi/asm/kvm.h).
-_KVM_REGS_WORDS = 864 // 4
 
 _CORE_IDS: frozenset[int] = frozenset(
     [*_GPRS, SP, PC, PSTATE, SP_EL1, ELR_EL1, *SPSR, *(v_id(n) for n in range(32)), FPSR, FPCR]
@@ -171,16 +167,12 @@ def _realm(reg: RegInfo, ctx: VcpuContext, value: int | None, current: int | Non
     return _realm_filtered(reg, ctx)
 
 
-def _core_offset(reg_id: int) -> int:
-    """core_reg_offset_from_id(): the word offset into struct kvm_regs."""
-    return reg_id & ~(abi.KVM_REG_ARCH_MASK | abi.KVM_REG_SIZE_MASK | abi.KVM_REG_ARM_COPROC_MASK)
-
-
 def _core_offset_passes_filter(reg: RegInfo) -> bool:
     if reg.cls is not RegClass.CORE:
         return False
-    off = _core_offset(reg.id)
-    return off <= _LAST_GPR_OFFSET or off == _PC_OFFSET
+    # kvm_realm_validate_core_reg on core_reg_offset_from_id (bits 28-31 included).
+    off = reg_ids.core_reg_offset_from_id(reg.id)
+    return off <= reg_ids.OFF_X[30] or off == reg_ids.OFF_PC
 
 
 def _realm_filtered(reg: RegInfo, ctx: VcpuContext) -> Verdict:
@@ -496,7 +488,8 @@ def _normal(reg: RegInfo, ctx: VcpuContext, value: int | None, current: int | No
 def _normal_core(reg: RegInfo, ctx: VcpuContext) -> Verdict:
     if reg.id not in _CORE_IDS:
         # set_core_reg: offset out of struct kvm_regs -> -ENOENT; wrong size/alignment -> -EINVAL.
-        errno = "ENOENT" if _core_offset(reg.id) >= _KVM_REGS_WORDS else "EINVAL"
+        off = reg_ids.core_reg_offset_from_id(reg.id)
+        errno = "ENOENT" if off >= reg_ids.NR_CORE_WORDS else "EINVAL"
         return Verdict(Access.READ_ONLY, "not a valid core register id", UP_CORE, errno)
     if ctx.sve and reg.id in _VREGS:
         # core_reg_size_from_offset: SVE vCPUs must use the Z registers for the V registers.

@@ -18,6 +18,7 @@ from backends.errors import KvmError
 from backends.exits import Exit, HypercallExit, MmioExit
 from backends.kernel import Kernel
 from backends.machine import DemoMachine, MachineSpec
+from backends.smccc import is_psci
 from realmtui import regs as regs_mod
 from realmtui.backend import open_kernel, permission_message
 from realmtui.context import ExitCause, Profile, RealmState, VcpuContext, VmKind
@@ -150,11 +151,6 @@ class SessionConfig:
     forward_fids: tuple[int, ...] = (guests.HOSTCALL_FID,)
 
 
-def _is_psci(fid: int) -> bool:
-    """PSCI's SMC32 and SMC64 function-id ranges (Arm DEN0022)."""
-    return 0x8400_0000 <= fid <= 0x8400_001F or 0xC400_0000 <= fid <= 0xC400_001F
-
-
 # The RMI exit reasons of rec_exit.exit_reason ([PATCH v9 03/43] rmi_smc.h).
 RMI_EXIT_SYNC, RMI_EXIT_IRQ, RMI_EXIT_FIQ, RMI_EXIT_PSCI = 0, 1, 2, 3
 RMI_EXIT_RIPAS_CHANGE, RMI_EXIT_HOST_CALL = 4, 5
@@ -172,7 +168,7 @@ def _cause(kexit: Exit, realm: bool, rmi_exit: int | None = None) -> tuple[ExitC
             # A host call whose gprs[0] is a PSCI id is still a host call: the RMM copies
             # x0-x30 back into the guest's struct (cca-semantics.md Corrections 11).
             return ExitCause.HOST_CALL, "RMI_EXIT_HOST_CALL"
-        if _is_psci(kexit.nr):
+        if is_psci(kexit.nr):
             # A PSCI call the VMM asked KVM to forward: behind it is RMI_EXIT_PSCI (on a real
             # kernel the uAPI does not say which; a forwarded PSCI id is most likely PSCI).
             return ExitCause.PSCI, "RMI_EXIT_PSCI" if realm else "PSCI call"

@@ -168,7 +168,7 @@ def test_an_smccc_call_kvm_answers_clears_x1_to_x3(deny: bool) -> None:
 # --- 6. an abort without a syndrome at an unprotected IPA --------------------------------------
 
 def test_a_nisv_abort_at_an_unprotected_ipa_injects_an_sea_and_reenters() -> None:
-    from backends.sim.kvm import rme as kvm_realm
+    from backends.sim.kvm import rme_exit
     from backends.sim.rmm.smc_rmi import REC_ENTER_FLAG_INJECT_SEA, RecExit, RmiExit
     from backends.sim.syndrome import EC_DABT_LOW, EC_SHIFT
 
@@ -179,7 +179,7 @@ def test_a_nisv_abort_at_an_unprotected_ipa_injects_an_sea_and_reenters() -> Non
     vcpu.rec.run.exit = RecExit(
         exit_reason=RmiExit.SYNC, esr=EC_DABT_LOW << EC_SHIFT, hpfar=(uart >> 12) << 4,
     )
-    assert kvm_realm._handle_rec_exit(vcpu, 0) == 1  # no exit to userspace, no ENOSYS
+    assert rme_exit.handle_rec_exit(vcpu, 0) == 1  # no exit to userspace, no ENOSYS
     assert vcpu.rec.run.enter.flags & REC_ENTER_FLAG_INJECT_SEA
 
 

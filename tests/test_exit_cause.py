@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from backends import a64, guests
 from backends.exits import MmioExit
+from backends.smccc import RSI_HOST_CALL
 from realmtui.context import ExitCause, VmKind
 from realmtui.session import Session, SessionConfig, Stage
 
@@ -20,7 +21,7 @@ def _host_call_carrying_a_psci_id(then_spin: bool = False) -> guests.Program:
     asm.emit(*a64.mov_imm(x[1], guests.HOSTCALL_IPA))
     asm.emit(*a64.mov_imm(x[9], PSCI_CPU_SUSPEND))
     asm.emit(a64.str_(x[9], x[1], guests.HOSTCALL_GPRS_OFFSET))
-    asm.emit(*a64.mov_imm(x[0], guests.RSI_HOST_CALL))
+    asm.emit(*a64.mov_imm(x[0], RSI_HOST_CALL))
     asm.emit(a64.smc(0))
     if not then_spin:
         asm.emit(a64.ldr(x[9], x[1], guests.HOSTCALL_GPRS_OFFSET + 8 * 5))

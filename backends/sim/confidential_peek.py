@@ -12,30 +12,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backends import abi
+from backends import reg_ids as ids
+from backends.reg_ids import sysreg_id
 from backends.sim.kernel import SimKernel
 from backends.sim.kvm.arm import SimVcpu
 from backends.sim.rmm.realm import Rec
 from backends.sim.rmm.rsi import read_host_call_gprs
 
-
-def _core(off: int) -> int:
-    return abi.KVM_REG_ARM64 | abi.KVM_REG_SIZE_U64 | abi.KVM_REG_ARM_CORE | off
-
-
-def _sys(op0: int, op1: int, crn: int, crm: int, op2: int) -> int:
-    return (
-        abi.KVM_REG_ARM64 | abi.KVM_REG_SIZE_U64 | abi.KVM_REG_ARM64_SYSREG
-        | op0 << 14 | op1 << 11 | crn << 7 | crm << 3 | op2
-    )
-
-
-SP, PC, PSTATE, SP_EL1 = _core(0x3E), _core(0x40), _core(0x42), _core(0x44)
-ELR_EL1, SPSR_EL1 = _core(0x46), _core(0x48)
-VREG0 = abi.KVM_REG_ARM64 | abi.KVM_REG_SIZE_U128 | abi.KVM_REG_ARM_CORE | 0x54
-FPSR = abi.KVM_REG_ARM64 | abi.KVM_REG_SIZE_U32 | abi.KVM_REG_ARM_CORE | 0xD4
-FPCR = FPSR + 1
-PMCR_EL0 = _sys(3, 3, 9, 12, 0)
-ID_AA64DFR0_EL1 = _sys(3, 0, 0, 5, 0)
+PMCR_EL0 = sysreg_id(3, 3, 9, 12, 0)
+ID_AA64DFR0_EL1 = sysreg_id(3, 0, 0, 5, 0)
 
 
 @dataclass(frozen=True)
@@ -79,11 +64,11 @@ def _view(rec: Rec, at_entry: bool) -> RecView | None:
     p = rec.realm.params
     if cpu is None:
         return None
-    regs = {_core(2 * n): cpu.x[n] for n in range(31)}
-    regs |= {PC: cpu.pc, PSTATE: cpu.pstate, SP_EL1: cpu.sp}
-    regs |= {SP: rec.sp_el0, ELR_EL1: rec.elr_el1, SPSR_EL1: rec.spsr_el1}
-    regs |= {VREG0 + 4 * n: v for n, v in enumerate(rec.vregs)}
-    regs |= {FPSR: rec.fpsr, FPCR: rec.fpcr}
+    regs = {ids.X[n]: cpu.x[n] for n in range(31)}
+    regs |= {ids.PC: cpu.pc, ids.PSTATE: cpu.pstate, ids.SP_EL1: cpu.sp}
+    regs |= {ids.SP: rec.sp_el0, ids.ELR_EL1: rec.elr_el1, ids.SPSR[0]: rec.spsr_el1}
+    regs |= {ids.V[n]: v for n, v in enumerate(rec.vregs)}
+    regs |= {ids.FPSR: rec.fpsr, ids.FPCR: rec.fpcr}
     regs[PMCR_EL0] = rec.pmcr
     regs[ID_AA64DFR0_EL1] = rec.id_aa64dfr0
     if rec.zcr_vq is not None:

@@ -10,17 +10,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from backends import abi
+from backends import abi, reg_ids
+from backends.reg_ids import (
+    NR_CORE_WORDS,
+    OFF_PC,
+    OFF_PSTATE,
+    core_reg_offset_from_id,
+    core_size_at,
+    reg_size,
+)
 from backends.sim.errno_ import errno, fail
 from backends.sim.kvm import sys_regs
 from backends.sim.kvm.sys_regs import Feature, Kind
+from backends.smccc import PSCI_VERSION_0_1, PSCI_VERSION_0_2, PSCI_VERSION_1_0, PSCI_VERSION_1_1
 
 if TYPE_CHECKING:
     from backends.sim.kvm.arm import SimVcpu
 
-NR_CORE_WORDS = abi.SIZEOF_KVM_REGS // 4
-OFF_SP, OFF_PC, OFF_PSTATE, OFF_SP_EL1, OFF_ELR_EL1 = 0x3E, 0x40, 0x42, 0x44, 0x46
-OFF_SPSR, OFF_VREGS, OFF_FPSR, OFF_FPCR = 0x48, 0x54, 0xD4, 0xD5
 RESET_PSTATE = 0x3C5  # PSR_MODE_EL1h | D A I F (arch/arm64/kvm/reset.c)
 
 # ID_AA64DFR0_EL1 fields (Arm ARM D24.2.59).
@@ -52,7 +58,6 @@ FW_BMAPS = {  # value and the bits KVM supports (hypercalls.c)
     0x6030_0000_0016_0002: 0x3,  # VENDOR_HYP: FUNC_FEAT, PTP
     0x6030_0000_0016_0003: 0x0,  # VENDOR_HYP_2
 }
-PSCI_0_1, PSCI_0_2, PSCI_1_0, PSCI_1_1 = 0x0, 0x2, 0x1_0000, 0x1_0001
 
 SVE_VLS_ID = abi.KVM_REG_ARM64_SVE_VLS
 # KVM_REG_ARM_TIMER_CTL, _CNT and _CVAL (uapi asm/kvm.h), in copy_timer_indices' order.
@@ -67,25 +72,10 @@ TIMER_CTL_ISTATUS = 1 << 2
 REALM_VISIBLE_SYSREGS = ("ID_AA64DFR0_EL1", "PMCR_EL0")
 
 
-def _size(reg_id: int) -> int:
-    return 1 << ((reg_id & abi.KVM_REG_SIZE_MASK) >> abi.KVM_REG_SIZE_SHIFT)
-
-
-def _core_size(off: int) -> int | None:
-    """validate_core_offset: the size of the core register at this word offset."""
-    if 0 <= off <= OFF_ELR_EL1 or OFF_SPSR <= off <= OFF_SPSR + 2 * 4:
-        return 8
-    if OFF_VREGS <= off <= OFF_VREGS + 4 * 31:
-        return 16
-    if off in (OFF_FPSR, OFF_FPCR):
-        return 4
-    return None
-
-
 class VcpuRegs:
     def __init__(self, vcpu: SimVcpu) -> None:
         self.vcpu = vcpu
-        self.core = bytearray(abi.SIZEOF_KVM_REGS)
+        self.core = bytearray(reg_ids.SIZEOF_KVM_REGS)
         self.sys: dict[int, int] = {}
         self.fw: dict[int, int] = {}
         self.vls = 0  # bitmap of vector quadwords offered, KVM_REG_ARM64_SVE_VLS
@@ -115,7 +105,7 @@ class VcpuRegs:
             pfr0 = sys_regs.BY_NAME["ID_AA64PFR0_EL1"].id
             self.sys[pfr0] |= 0x1 << 32  # SVE
             self.vls = (1 << v.vm.host.sve_max_vq) - 1
-        psci = PSCI_1_1 if v.has(abi.KVM_ARM_VCPU_PSCI_0_2) else PSCI_0_1
+        psci = PSCI_VERSION_1_1 if v.has(abi.KVM_ARM_VCPU_PSCI_0_2) else PSCI_VERSION_0_1
         self.fw = {FW_PSCI_VERSION: psci} | FW_WORKAROUND | dict(FW_BMAPS)
         # arm64_check_features compares a write with the register's reset value (its limit),
         # not with what it holds now.
@@ -195,12 +185,8 @@ class VcpuRegs:
         # v9-39/40 shape a realm's list; a kernel with the seed series alone lists upstream's.
         realm = v.vm.is_realm and v.vm.host.series.full
         sve = v.has(abi.KVM_ARM_VCPU_SVE)
-        ids = []
-        for off in range(NR_CORE_WORDS):
-            size = _core_size(off)
-            if size is None or off % (size // 4) or (sve and size == 16):
-                continue
-            ids.append(_core_id(off, size))
+        # copy_core_reg_indices: every core register, the V registers only without SVE.
+        ids = [i for i in reg_ids.CORE_IDS if not (sve and reg_size(i) == 16)]
         if sve:
             ids.append(SVE_VLS_ID)
             # v9-39: an SVE vCPU that is not finalized lists only VLS; a realm only VLS.
@@ -293,7 +279,8 @@ class VcpuRegs:
         """validate_realm_set_reg ([PATCH v9 22/43]) plus the cases v9-32/35/38 add."""
         if reg_id & abi.KVM_REG_ARM_COPROC_MASK == abi.KVM_REG_ARM_CORE:
             off = core_reg_offset_from_id(reg_id)
-            return 0 <= off <= 2 * 30 or off == OFF_PC  # kvm_realm_validate_core_reg
+            # kvm_realm_validate_core_reg: regs.regs[0..30] and pc.
+            return 0 <= off <= reg_ids.OFF_X[30] or off == reg_ids.OFF_PC
         if self.vcpu.vm.host.series.full:
             return reg_id in (
                 sys_regs.BY_NAME["PMCR_EL0"].id,
@@ -305,11 +292,11 @@ class VcpuRegs:
     # --- core ---------------------------------------------------------------------------------
     def _core_check(self, reg_id: int) -> tuple[int, int]:
         off = core_reg_offset_from_id(reg_id)
-        size = _size(reg_id)
+        size = reg_size(reg_id)
         if off >= NR_CORE_WORDS or off + size // 4 >= NR_CORE_WORDS:
             raise fail(errno.ENOENT)
-        want = _core_size(off)
-        if want is None or off % (want // 4) or size != want:
+        want = core_size_at(off)  # None: misaligned or reserved (core_reg_size_from_offset)
+        if want is None or size != want:
             raise fail(errno.EINVAL)
         if want == 16 and self.vcpu.has(abi.KVM_ARM_VCPU_SVE):
             raise fail(errno.EINVAL)  # with SVE the V registers live in the Z registers
@@ -391,7 +378,7 @@ class VcpuRegs:
             raise fail(errno.EINVAL)
 
     def _demux(self, reg_id: int) -> int:
-        if _size(reg_id) != 4 or reg_id & abi.KVM_REG_ARM_DEMUX_ID_MASK:
+        if reg_size(reg_id) != 4 or reg_id & abi.KVM_REG_ARM_DEMUX_ID_MASK:
             raise fail(errno.ENOENT)
         index = reg_id & abi.KVM_REG_ARM_DEMUX_VAL_MASK
         if index not in self._ccsidr_indices():
@@ -406,7 +393,10 @@ class VcpuRegs:
             raise fail(errno.ENOENT)
         if reg_id == FW_PSCI_VERSION:
             wants_02 = self.vcpu.has(abi.KVM_ARM_VCPU_PSCI_0_2)
-            valid = (PSCI_0_2, PSCI_1_0, PSCI_1_1) if wants_02 else (PSCI_0_1,)
+            valid = (
+                (PSCI_VERSION_0_2, PSCI_VERSION_1_0, PSCI_VERSION_1_1) if wants_02
+                else (PSCI_VERSION_0_1,)
+            )
             if value not in valid:
                 raise fail(errno.EINVAL)
             self.fw[reg_id] = value
@@ -429,7 +419,7 @@ class VcpuRegs:
         if reg_id == SVE_VLS_ID:
             return self.vls.to_bytes(64, "little")
         self._sve_region(reg_id)
-        return self.zregs.get(reg_id, bytes(_size(reg_id)))
+        return self.zregs.get(reg_id, bytes(reg_size(reg_id)))
 
     def _sve_set(self, reg_id: int, data: bytes) -> None:
         v = self.vcpu
@@ -455,16 +445,10 @@ class VcpuRegs:
         low = reg_id & 0xFFFF
         # Z0-Z31 at 0x000 (2048-bit slices), P0-P15 at 0x400 and FFR at 0x600 (256-bit).
         want = 256 if low < 0x400 else 32 if low < 0x620 else None
-        if low & 31 or want is None or _size(reg_id) != want:
+        if low & 31 or want is None or reg_size(reg_id) != want:
             raise fail(errno.ENOENT)  # only slice 0 exists while vectors are <= 2048 bits
         if not self.vcpu.sve_finalized:
             raise fail(errno.EPERM)
-
-
-def core_reg_offset_from_id(reg_id: int) -> int:
-    """guest.c core_reg_offset_from_id: only the arch, size and CORE bits are masked off, so
-    bits 28-31 stay in the offset (0x6030000010100000 is offset 0x10000000)."""
-    return reg_id & ~(abi.KVM_REG_ARCH_MASK | abi.KVM_REG_SIZE_MASK | abi.KVM_REG_ARM_CORE)
 
 
 def _dfr0_within(value: int, limit: int) -> bool:
@@ -479,11 +463,6 @@ def _dfr0_within(value: int, limit: int) -> bool:
         if rule == "exact" or v > lim:
             return False
     return value & ~mask == limit & ~mask
-
-
-def _core_id(off: int, size: int) -> int:
-    code = {4: abi.KVM_REG_SIZE_U32, 8: abi.KVM_REG_SIZE_U64, 16: abi.KVM_REG_SIZE_U128}[size]
-    return abi.KVM_REG_ARM64 | code | abi.KVM_REG_ARM_CORE | off
 
 
 def _sve_id(base: int, n: int, size_code: int) -> int:

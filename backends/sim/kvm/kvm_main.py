@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from backends import abi
 from backends.abi import ffi
+from backends.arch import GRANULE_SIZE as PAGE_SIZE
 from backends.sim.errno_ import errno, fail
 from backends.sim.host import SimHost
 from backends.sim.kvm import rme as kvm_realm
 from backends.sim.kvm.arm import VCPU_MMAP_SIZE, SimVcpu
-from backends.sim.kvm.memslots import PAGE_SIZE, GuestMemfd, Memslots, copy_from_user, read_struct
+from backends.sim.kvm.memslots import GuestMemfd, Memslots, copy_from_user, read_struct
 from backends.sim.rmm.rmi import Rmm
 
 if TYPE_CHECKING:

@@ -12,9 +12,8 @@ from typing import Any
 
 from backends import abi
 from backends.abi import ffi
+from backends.arch import GRANULE_SIZE as PAGE_SIZE
 from backends.sim.errno_ import errno, fail
-
-PAGE_SIZE = 4096
 
 
 def copy_from_user(addr: int, size: int) -> bytes:

@@ -1,14 +1,14 @@
-"""KVM's half of a realm: the realm state machine, REC creation, and the run loop that
-copies registers into rec_enter and out of rec_exit.
+"""KVM's half of a realm: the realm state machine, REC creation, and what KVM does around
+each RMI_REC_ENTER -- copying registers into rec_enter before it.
 
-arch/arm64/kvm/rme.c and rme-exit.c of the v9 series:
+arch/arm64/kvm/rme.c of the v9 series:
   [PATCH v9 07/43] "arm64: RME: Define the user ABI" / realm creation and its errnos,
   [PATCH v9 11/43] "arm64: RME: Allocate/free RECs to match vCPUs" (REC_CREATE),
   [PATCH v9 15/43] "arm64: RME: ... RIPAS" (INIT_RIPAS), [PATCH v9 19/43] (POPULATE),
-  [PATCH v9 16/43] "arm64: RME: Handle realm enter/exit" (kvm_rec_pre_enter, handle_rec_exit),
-  [PATCH v9 17/43] "arm64: RME: Handle RMI_EXIT_RIPAS_CHANGE",
-  [PATCH v9 18/43] "KVM: arm64: Handle realm MMIO emulation",
-  [PATCH v9 43/43] "KVM: arm64: Allow activating realms".
+  [PATCH v9 16/43] "arm64: RME: Handle realm enter/exit" (kvm_rec_pre_enter, kvm_rec_enter),
+  [PATCH v9 17/43] "arm64: RME: Handle RMI_EXIT_RIPAS_CHANGE" (kvm_complete_ripas_change),
+  [PATCH v9 23/43] (realm_psci_complete), [PATCH v9 43/43] "KVM: arm64: Allow activating
+  realms". What KVM does with each exit is rme_exit.py.
 KVM learns about the guest only from rec_exit, exactly as on hardware, so its copy of the
 registers is stale for the same reasons.
 """
@@ -20,43 +20,27 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from backends import abi
+from backends.arch import GRANULE_SIZE as GRANULE
+from backends.arch import MASK64
 from backends.sim.errno_ import errno, fail
-from backends.sim.kvm import hypercalls as smccc
+from backends.sim.kvm import rme_exit
 from backends.sim.kvm.memslots import read_struct
 from backends.sim.rmm.realm import Realm, Rec
 from backends.sim.rmm.smc_rmi import (
-    REC_ENTER_FLAG_EMULATED_MMIO,
-    REC_ENTER_FLAG_INJECT_SEA,
     REC_PARAMS_FLAG_RUNNABLE,
     REC_RUN_GPRS,
-    RIPAS_RAM,
     RealmParams,
     RecParams,
     RecRun,
     RmiExit,
     RmiStatus,
-    rmi_index,
     rmi_status,
-)
-from backends.sim.syndrome import (
-    EC_DABT_LOW,
-    EC_IABT_LOW,
-    esr_ec,
-    esr_isv,
-    esr_sas_bytes,
-    esr_sf,
-    esr_srt,
-    esr_sse,
-    esr_wnr,
 )
 
 if TYPE_CHECKING:
     from backends.sim.kvm.arm import SimVcpu
     from backends.sim.kvm.kvm_main import SimVm
 
-MASK64 = (1 << 64) - 1
-GRANULE = 4096
-SLICES_PER_RUN = 4
 
 
 class KvmRealmState(StrEnum):
@@ -261,30 +245,17 @@ def rec_is_finalized(vcpu: SimVcpu) -> bool:
     )
 
 
-# --- KVM_RUN ------------------------------------------------------------------------------------
+# --- one KVM_RUN iteration for a REC ----------------------------------------------------------
 
 
-def vcpu_run(vcpu: SimVcpu) -> int:
-    vm = vcpu.vm
+def rec_run_once(vcpu: SimVcpu) -> int:
+    """kvm_rec_pre_enter, kvm_rec_enter (RMI_REC_ENTER) and handle_rec_exit: 1 to go round
+    KVM_RUN's loop again, 0 to return to the VMM, or the errno raised."""
     krec = vcpu.rec
-    assert vm.realm is not None and krec is not None and krec.rmm_rec is not None
-    if vm.irqchip is None:
-        raise fail(errno.EOPNOTSUPP)  # [PATCH v9 13/43]: realms need the in-kernel GIC
-    if vcpu.run.exit_reason == abi.KVM_EXIT_MMIO:
-        _mmio_return(vcpu)
-    vcpu.run.exit_reason = abi.KVM_EXIT_UNKNOWN
-    if vcpu.mp_state == abi.KVM_MP_STATE_STOPPED:
-        vcpu.run.exit_reason = abi.KVM_EXIT_INTR
-        raise fail(errno.EINTR)  # kvm_vcpu_sleep until a signal arrives
-    vm.has_ran_once = True
-    for _ in range(SLICES_PER_RUN):
-        _pre_enter(vcpu)
-        status = vm.rmm.rec_enter(krec.rmm_rec, krec.run)
-        ret = _handle_rec_exit(vcpu, status)
-        if ret <= 0:
-            return ret
-    vcpu.run.exit_reason = abi.KVM_EXIT_INTR
-    raise fail(errno.EINTR)
+    assert krec is not None and krec.rmm_rec is not None
+    _pre_enter(vcpu)
+    status = vcpu.vm.rmm.rec_enter(krec.rmm_rec, krec.run)
+    return rme_exit.handle_rec_exit(vcpu, status)
 
 
 def _pre_enter(vcpu: SimVcpu) -> None:
@@ -305,6 +276,8 @@ def _pre_enter(vcpu: SimVcpu) -> None:
 
 
 def _complete_ripas_change(vcpu: SimVcpu) -> None:
+    """kvm_complete_ripas_change ([PATCH v9 17/43]): RMI_RTT_SET_RIPAS until the range is
+    done or the RMM refuses."""
     krec = vcpu.rec
     assert krec is not None and krec.rmm_rec is not None and vcpu.vm.realm is not None
     exit_ = krec.run.exit
@@ -314,119 +287,3 @@ def _complete_ripas_change(vcpu: SimVcpu) -> None:
         if rmi_status(status) != RmiStatus.SUCCESS:
             break
         exit_.ripas_base = base
-
-
-def _mmio_return(vcpu: SimVcpu) -> None:
-    """kvm_handle_mmio_return for a REC ([PATCH v9 18/43]): a read's data goes to
-    rec_enter.gprs[0], KVM's own registers are left alone, and EMULATED_MMIO replaces
-    kvm_incr_pc, for reads and writes alike."""
-    if not vcpu.mmio_needed:
-        return
-    vcpu.mmio_needed = False
-    krec = vcpu.rec
-    assert krec is not None
-    esr = vcpu.fault_esr
-    if not esr_wnr(esr):
-        size = esr_sas_bytes(esr)
-        data = int.from_bytes(bytes(vcpu.run.mmio.data)[:size], "little")
-        if esr_sse(esr) and size < 8 and data >> (8 * size - 1):
-            data = (data - (1 << (8 * size))) & MASK64
-        if not esr_sf(esr):
-            data &= 0xFFFF_FFFF
-        krec.run.enter.gprs[0] = data
-    krec.run.enter.flags |= REC_ENTER_FLAG_EMULATED_MMIO
-
-
-def _handle_rec_exit(vcpu: SimVcpu, status: int) -> int:
-    """handle_rec_exit: 1 to re-enter, 0 to return to the VMM, or raise the errno."""
-    krec = vcpu.rec
-    assert krec is not None
-    run = vcpu.run
-    if rmi_status(status) == RmiStatus.ERROR_REALM and rmi_index(status) == 1:
-        run.exit_reason = abi.KVM_EXIT_SHUTDOWN  # REC_ENTER on a SYSTEM_OFF realm (v9)
-        return 0
-    if rmi_status(status) != RmiStatus.SUCCESS:
-        raise fail(errno.ENXIO)
-    exit_ = krec.run.exit
-    vcpu.fault_esr = exit_.esr
-    _sync_timers(vcpu)
-    krec.run.enter.flags = 0
-    reason = exit_.exit_reason
-    if reason == RmiExit.SYNC:
-        return _sync_exit(vcpu)
-    if reason in (RmiExit.IRQ, RmiExit.FIQ):
-        return 1
-    if reason in (RmiExit.PSCI, RmiExit.HOST_CALL):
-        # rec_exit_psci / rec_exit_host_call: what the RMM published becomes KVM's x0-x30,
-        # then the ordinary SMCCC handler runs on it (esr is 0: no syndrome for these).
-        for n in range(REC_RUN_GPRS):
-            vcpu.regs.set_x(n, exit_.gprs[n])
-        return smccc.call_handler(vcpu, exit_.esr)
-    if reason == RmiExit.RIPAS_CHANGE:
-        return _ripas_change_exit(vcpu)
-    run.exit_reason = abi.KVM_EXIT_INTERNAL_ERROR
-    run.internal.suberror = 0
-    run.internal.ndata = 0
-    if reason == RmiExit.SIM_UNSUPPORTED:
-        # Not something a real kernel reports: the sim's CPU stopped the REC. Say where.
-        run.internal.suberror = abi.KVM_INTERNAL_ERROR_EMULATION
-        run.internal.ndata = 2
-        run.internal.data[0] = exit_.gprs[0]
-        run.internal.data[1] = exit_.gprs[1]
-    return 0
-
-
-def _sync_exit(vcpu: SimVcpu) -> int:
-    exit_ = vcpu.rec.run.exit  # type: ignore[union-attr]
-    ec = esr_ec(exit_.esr)
-    if ec == EC_DABT_LOW:
-        if esr_wnr(exit_.esr) and esr_isv(exit_.esr):
-            # SRT is masked off by the RMM, so this is always x0 (rec_exit_sync_dabt).
-            vcpu.regs.set_x(esr_srt(exit_.esr), exit_.gprs[0])
-        return _guest_abort(vcpu)
-    if ec == EC_IABT_LOW:
-        raise fail(errno.ENXIO)
-    raise fail(errno.ENXIO)  # rec_exit_reason_notimpl, including EC 0 ("unhandled")
-
-
-def _guest_abort(vcpu: SimVcpu) -> int:
-    """kvm_handle_guest_abort for a realm: the stolen (unprotected) IPA bit is stripped
-    before the memslot lookup and the MMIO address (kvm_gpa_from_fault, [PATCH v9 20/43])."""
-    vm = vcpu.vm
-    exit_ = vcpu.rec.run.exit  # type: ignore[union-attr]
-    fault_ipa = ((exit_.hpfar >> 4) << 12) | (exit_.far & 0xFFF)
-    ipa = fault_ipa & ~(1 << (vm.ipa_bits - 1))
-    if vm.memslots.find(ipa) is not None:
-        raise fail(errno.ENXIO)  # mapping realm memory on demand is not modelled by the sim
-    if not esr_isv(exit_.esr):
-        # io_mem_abort without a syndrome: for a realm kvm_inject_dabt only sets
-        # REC_ENTER_FLAG_INJECT_SEA, and KVM re-enters ([PATCH v9 18/43]).
-        vcpu.rec.run.enter.flags |= REC_ENTER_FLAG_INJECT_SEA  # type: ignore[union-attr]
-        return 1
-    return vcpu.io_mem_abort(ipa, exit_.esr)
-
-
-def _ripas_change_exit(vcpu: SimVcpu) -> int:
-    """[PATCH v9 17/43]: the VMM learns of the request as a memory fault, -EFAULT."""
-    exit_ = vcpu.rec.run.exit  # type: ignore[union-attr]
-    run = vcpu.run
-    run.exit_reason = abi.KVM_EXIT_MEMORY_FAULT
-    run.memory_fault.flags = (
-        abi.KVM_MEMORY_EXIT_FLAG_PRIVATE if exit_.ripas_value == RIPAS_RAM else 0
-    )
-    run.memory_fault.gpa = exit_.ripas_base
-    run.memory_fault.size = exit_.ripas_top - exit_.ripas_base
-    raise fail(errno.EFAULT)
-
-
-def _sync_timers(vcpu: SimVcpu) -> None:
-    """update_arch_timer_irq_lines: KVM's timer registers follow the REC's on every exit."""
-    exit_ = vcpu.rec.run.exit  # type: ignore[union-attr]
-    regs = vcpu.regs
-    for name, value in (
-        ("CNTV_CTL_EL0", exit_.cntv_ctl),
-        ("CNTV_CVAL_EL0", exit_.cntv_cval),
-        ("CNTP_CTL_EL0", exit_.cntp_ctl),
-        ("CNTP_CVAL_EL0", exit_.cntp_cval),
-    ):
-        regs.set_sysreg(name, value)

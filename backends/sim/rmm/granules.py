@@ -12,9 +12,8 @@ an emulatable abort that reaches the host (the demo's UART).
 
 from __future__ import annotations
 
-from backends.sim.rmm.smc_rmi import RIPAS_EMPTY, RIPAS_RAM
-
-GRANULE = 4096
+from backends.arch import GRANULE_SIZE as GRANULE
+from backends.smccc import RIPAS_EMPTY, RIPAS_RAM
 
 
 class RealmMemory:

@@ -7,7 +7,10 @@ only what it writes into rec_exit. Nothing here knows about KVM.
 
 from __future__ import annotations
 
-from backends.sim.cpu import CpuState, Trap, TrapKind, run
+from backends import smccc
+from backends.arch import MASK64
+from backends.sim.cpu import CpuState
+from backends.sim.rmm import exit as core_exit
 from backends.sim.rmm import rsi
 from backends.sim.rmm.granules import RealmMemory
 from backends.sim.rmm.realm import PSTATE_EL1H_DAIF, Realm, RealmState, Rec, realm_dfr0
@@ -18,19 +21,15 @@ from backends.sim.rmm.smc_rmi import (
     REC_ENTER_FLAG_RIPAS_RESPONSE,
     REC_PARAMS_FLAG_RUNNABLE,
     REC_RUN_GPRS,
-    RIPAS_RAM,
     RealmParams,
     RecExit,
     RecParams,
     RecRun,
-    RmiExit,
     RmiStatus,
     rmi_pack,
 )
 from backends.sim.syndrome import (
     EC_DABT_LOW,
-    ESR_EMULATED_ABORT_MASK,
-    ESR_NONEMULATED_ABORT_MASK,
     esr_ec,
     esr_isv,
     esr_sas_bytes,
@@ -39,9 +38,9 @@ from backends.sim.syndrome import (
     esr_sse,
     esr_wnr,
 )
+from backends.smccc import RIPAS_RAM
 
-MASK64 = (1 << 64) - 1
-PSCI_STATUS_SUCCESS, PSCI_STATUS_DENIED = 0, rsi.PSCI_DENIED & 0xFFFF_FFFF
+PSCI_STATUS_SUCCESS, PSCI_STATUS_DENIED = smccc.PSCI_SUCCESS, smccc.PSCI_DENIED
 
 
 class Rmm:
@@ -123,18 +122,18 @@ class Rmm:
         if status not in (PSCI_STATUS_SUCCESS, PSCI_STATUS_DENIED):
             return rmi_pack(RmiStatus.ERROR_INPUT)
         caller.psci_pending = None
-        if req.fid in (rsi.PSCI_AFFINITY_INFO, rsi.PSCI_AFFINITY_INFO_64):
-            caller.cpu.x[0] = 0 if target.runnable else 1  # ON / OFF
+        if req.fid in (smccc.PSCI_AFFINITY_INFO, smccc.PSCI_AFFINITY_INFO_64):
+            caller.cpu.x[0] = smccc.PSCI_AFFINITY_ON if target.runnable else smccc.PSCI_AFFINITY_OFF
         elif status == PSCI_STATUS_DENIED:
-            caller.cpu.x[0] = rsi.PSCI_DENIED
+            caller.cpu.x[0] = smccc.PSCI_DENIED
         elif target.runnable:
-            caller.cpu.x[0] = rsi.PSCI_ALREADY_ON
+            caller.cpu.x[0] = smccc.PSCI_ALREADY_ON
         else:
             target.cpu = CpuState(
                 x=[req.context_id] + [0] * 30, sp=0, pc=req.entry, pstate=PSTATE_EL1H_DAIF
             )
             target.runnable = True
-            caller.cpu.x[0] = rsi.PSCI_SUCCESS
+            caller.cpu.x[0] = smccc.PSCI_SUCCESS
         caller.cpu.x[1:4] = [0, 0, 0]
         return rmi_pack(RmiStatus.SUCCESS)
 
@@ -162,7 +161,7 @@ class Rmm:
             # struct rsi_host_call, and the call returns RSI_SUCCESS.
             gprs = tuple(g & MASK64 for g in enter.gprs[:REC_RUN_GPRS])
             rsi.write_host_call_gprs(realm.memory, rec.host_call_ipa, gprs)
-            rec.cpu.x[0] = rsi.RSI_SUCCESS
+            rec.cpu.x[0] = smccc.RSI_SUCCESS
             rec.host_call_delivered = gprs
             rec.host_call_ipa = None
         if rec.set_ripas is not None:
@@ -173,8 +172,8 @@ class Rmm:
             x=list(rec.cpu.x), sp=rec.cpu.sp, pc=rec.cpu.pc, pstate=rec.cpu.pstate
         )
         if rec.stopped:
-            return self._sim_stop(rec, run_page.exit, rec.cpu.pc, 0)
-        return self._run(rec, run_page.exit)
+            return core_exit.sim_stop(rec, run_page.exit, rec.cpu.pc, 0)
+        return core_exit.run_rec(rec, run_page.exit, self.slice)
 
     def _complete_mmio(self, rec: Rec, value: int) -> bool:
         esr = rec.last_esr
@@ -190,70 +189,3 @@ class Rmm:
             rec.cpu.x[esr_srt(esr)] = value
         rec.cpu.pc = (rec.cpu.pc + 4) & MASK64
         return True
-
-    def _run(self, rec: Rec, rec_exit: RecExit) -> int:
-        """Run the REC until something needs the host (runtime/core/exit.c)."""
-        while True:
-            trap = run(rec.cpu, rec.realm.memory.for_realm(), self.slice)
-            match trap.kind:
-                case TrapKind.BUDGET:
-                    # A host timer interrupt: the REC exits with RMI_EXIT_IRQ.
-                    rec_exit.exit_reason = RmiExit.IRQ
-                    return rmi_pack(RmiStatus.SUCCESS)
-                case TrapKind.DATA_ABORT:
-                    if self._data_abort(rec, trap, rec_exit):
-                        return rmi_pack(RmiStatus.SUCCESS)
-                case TrapKind.SMC:
-                    if rsi.handle_smc(rec, rec_exit):
-                        return rmi_pack(RmiStatus.SUCCESS)
-                case _:
-                    # HVC from a realm is undefined (the RMM injects an undefined-instruction
-                    # exception); an instruction the sim does not know, or an instruction
-                    # abort, also ends here.
-                    return self._sim_stop(rec, rec_exit, trap.pc, trap.insn, trap)
-
-    def _data_abort(self, rec: Rec, trap: Trap, rec_exit: RecExit) -> bool:
-        """handle_data_abort: True if the host must see it (runtime/core/exit.c)."""
-        realm = rec.realm
-        ipa = trap.far
-        rec.last_esr = trap.esr
-        if ipa & realm.unprotected_bit:
-            # Emulatable: the host gets ISV, SAS, SF and WnR but not SRT or SSE, a page-
-            # masked FAR, and the value of a write in gprs[0].
-            rec_exit.exit_reason = RmiExit.SYNC
-            rec_exit.esr = trap.esr & ESR_EMULATED_ABORT_MASK
-            rec_exit.far = trap.far & ~0xFFF
-            rec_exit.hpfar = trap.hpfar
-            if esr_wnr(trap.esr) and esr_isv(trap.esr):
-                srt = esr_srt(trap.esr)
-                size = esr_sas_bytes(trap.esr)
-                value = 0 if srt == 31 else rec.cpu.x[srt]
-                rec_exit.gprs[0] = value & ((1 << (8 * size)) - 1)
-            return True
-        if realm.memory.ripas_of(ipa) != RIPAS_RAM:
-            # A protected IPA with RIPAS EMPTY: the RMM injects an SEA into the realm, with
-            # no exit. The sim has no EL1 exception model, so it stops the REC.
-            rec.stopped = f"the guest touched protected IPA 0x{ipa:x}, whose RIPAS is EMPTY"
-            return self._sim_stop(rec, rec_exit, trap.pc, trap.insn) is not None
-        # Protected RAM the host has not yet backed: the host must map it.
-        rec_exit.exit_reason = RmiExit.SYNC
-        rec_exit.esr = trap.esr & ESR_NONEMULATED_ABORT_MASK
-        rec_exit.hpfar = trap.hpfar
-        return True
-
-    def _sim_stop(
-        self, rec: Rec, rec_exit: RecExit, pc: int, insn: int, trap: Trap | None = None
-    ) -> int:
-        if not rec.stopped and trap is not None:
-            rec.stopped = trap_message(trap)
-        rec_exit.exit_reason = RmiExit.SIM_UNSUPPORTED
-        rec_exit.gprs[0] = pc
-        rec_exit.gprs[1] = insn
-        return rmi_pack(RmiStatus.SUCCESS)
-
-
-def trap_message(trap: Trap) -> str:
-    describe = getattr(trap, "describe", None)
-    if callable(describe):
-        return str(describe())
-    return f"{trap.kind} at pc 0x{trap.pc:x} (instruction 0x{trap.insn:08x})"

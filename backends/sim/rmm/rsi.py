@@ -11,70 +11,59 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from backends.arch import GRANULE_SIZE, MASK64
 from backends.sim.rmm.realm import PsciRequest, RealmState, Rec, SetRipas
-from backends.sim.rmm.smc_rmi import RIPAS_RAM, RecExit, RmiExit
+from backends.sim.rmm.smc_rmi import RecExit, RmiExit
+from backends.smccc import (
+    HOST_CALL_GPRS_OFFSET,
+    HOST_CALL_SIZE,
+    PSCI_AFFINITY_INFO,
+    PSCI_AFFINITY_INFO_64,
+    PSCI_AFFINITY_ON,
+    PSCI_ALREADY_ON,
+    PSCI_CPU_OFF,
+    PSCI_CPU_ON,
+    PSCI_CPU_ON_64,
+    PSCI_CPU_SUSPEND,
+    PSCI_CPU_SUSPEND_64,
+    PSCI_FEATURES,
+    PSCI_INVALID_ADDRESS,
+    PSCI_INVALID_PARAMETERS,
+    PSCI_NOT_SUPPORTED,
+    PSCI_SUCCESS,
+    PSCI_SYSTEM_OFF,
+    PSCI_SYSTEM_RESET,
+    PSCI_VERSION,
+    PSCI_VERSION_1_1,
+    RIPAS_RAM,
+    RSI_ABI_VERSION_1_0,
+    RSI_ACCEPT,
+    RSI_ERROR_INPUT,
+    RSI_FEATURES,
+    RSI_HOST_CALL,
+    RSI_IPA_STATE_GET,
+    RSI_IPA_STATE_SET,
+    RSI_REJECT,
+    RSI_SUCCESS,
+    RSI_VERSION,
+    SMC_UNKNOWN,
+    SMCCC_VERSION,
+    SMCCC_VERSION_1_2,
+    is_psci,
+)
 
 if TYPE_CHECKING:
     from backends.sim.rmm.granules import RealmMemory
 
-MASK64 = (1 << 64) - 1
-
-# lib/smc/include/smc-rsi.h
-RSI_VERSION = 0xC400_0190
-RSI_FEATURES = 0xC400_0191
-RSI_REALM_CONFIG = 0xC400_0196
-RSI_IPA_STATE_SET = 0xC400_0197
-RSI_IPA_STATE_GET = 0xC400_0198
-RSI_HOST_CALL = 0xC400_0199
-RSI_SUCCESS = 0
-RSI_ERROR_INPUT = 1
-RSI_ERROR_STATE = 2
-RSI_ACCEPT = 0
-RSI_REJECT = 1
-RSI_ABI_VERSION_1_0 = 1 << 16
 # struct smc_result as handle_realm_rsi copies it back into the REC (x0-x4).
 SMC_RESULT_REGS = 5
-
-# Arm DEN0022 (PSCI) and DEN0028 (SMCCC)
-SMCCC_VERSION = 0x8000_0000
-SMCCC_VERSION_1_2 = 0x1_0002
-SMC_UNKNOWN = MASK64  # -1
-PSCI_VERSION = 0x8400_0000
-PSCI_CPU_SUSPEND = 0x8400_0001
-PSCI_CPU_SUSPEND_64 = 0xC400_0001
-PSCI_CPU_OFF = 0x8400_0002
-PSCI_CPU_ON = 0x8400_0003
-PSCI_CPU_ON_64 = 0xC400_0003
-PSCI_AFFINITY_INFO = 0x8400_0004
-PSCI_AFFINITY_INFO_64 = 0xC400_0004
-PSCI_SYSTEM_OFF = 0x8400_0008
-PSCI_SYSTEM_RESET = 0x8400_0009
-PSCI_FEATURES = 0x8400_000A
-PSCI_VERSION_1_1 = 0x1_0001
-PSCI_SUCCESS = 0
-PSCI_NOT_SUPPORTED = MASK64  # -1
-PSCI_INVALID_PARAMETERS = MASK64 - 1  # -2
-PSCI_DENIED = MASK64 - 2  # -3
-PSCI_ALREADY_ON = MASK64 - 3  # -4
-PSCI_INVALID_ADDRESS = MASK64 - 8  # -9
-PSCI_AFFINITY_ON = 0
-# PSCI ranges: SMC32 0x84000000-0x8400001F, SMC64 0xC4000000-0xC400001F (DEN0022).
-PSCI_RANGES = ((0x8400_0000, 0x8400_001F), (0xC400_0000, 0xC400_001F))
 # psci.c psci_features: the calls this RMM implements; everything else is NOT_SUPPORTED.
 PSCI_FEATURES_SUPPORTED = frozenset({
     PSCI_CPU_SUSPEND, PSCI_CPU_SUSPEND_64, PSCI_CPU_OFF, PSCI_CPU_ON, PSCI_CPU_ON_64,
     PSCI_AFFINITY_INFO, PSCI_AFFINITY_INFO_64, PSCI_SYSTEM_OFF, PSCI_SYSTEM_RESET,
     PSCI_FEATURES, SMCCC_VERSION,
 })
-
-HOST_CALL_SIZE = 0x100
-HOST_CALL_GPRS_OFFSET = 8
-GRANULE = 4096
 MPIDR_AFFINITY_MASK = 0xFF_00FF_FFFF
-
-
-def is_psci(fid: int) -> bool:
-    return any(lo <= fid <= hi for lo, hi in PSCI_RANGES)
 
 
 @dataclass
@@ -120,7 +109,7 @@ def handle_smc(rec: Rec, rec_exit: RecExit) -> bool:
 def _host_call(rec: Rec, rec_exit: RecExit, res: RsiResult) -> None:
     ipa = rec.cpu.x[1]
     mem = rec.realm.memory
-    crosses = ipa // GRANULE != (ipa + HOST_CALL_SIZE - 1) // GRANULE
+    crosses = ipa // GRANULE_SIZE != (ipa + HOST_CALL_SIZE - 1) // GRANULE_SIZE
     raw = None if ipa % HOST_CALL_SIZE or crosses else mem.read(ipa, HOST_CALL_SIZE)
     if raw is None:
         # Misaligned, crossing a granule, unprotected or RIPAS EMPTY (host_call.c).
@@ -174,7 +163,7 @@ def _ipa_state_get(rec: Rec, res: RsiResult) -> None:
     ripas = mem.ripas_of(start)
     top = start
     while top < end and mem.ripas_of(top) == ripas:
-        top += GRANULE
+        top += GRANULE_SIZE
     res.x[:3] = [RSI_SUCCESS, top, ripas]
 
 
