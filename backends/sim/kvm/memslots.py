@@ -1,4 +1,6 @@
-"""Memory as the simulated kernel sees it: the VMM's pages at user addresses, and memslots.
+"""Memory as the simulated kernel sees it: the VMM's pages at user addresses, memslots and
+guest_memfd (virt/kvm/kvm_main.c __kvm_set_memory_region, virt/kvm/guest_memfd.c, and the
+uaccess copy_from_user/copy_to_user).
 
 Like copy_from_user/copy_to_user, the sim reads and writes the VMM's memory at the addresses
 the VMM passed in (struct kvm_one_reg.addr, kvm_userspace_memory_region.userspace_addr): the
