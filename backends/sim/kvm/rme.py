@@ -135,7 +135,10 @@ def _create(vm: SimVm, realm: KvmRealm) -> int:
         num_wps=((dfr0 >> 20) & 0xF) + 1,
         sve_vq=sve_vcpus[0].regs.vls.bit_length() if sve_vcpus else None,
     )
-    realm.rd = vm.rmm.realm_create(params)
+    status, rd = vm.rmm.realm_create(params)
+    if rmi_status(status) != RmiStatus.SUCCESS or rd is None:
+        raise fail(errno.ENXIO)  # realm_create_rd: an RMM failure
+    realm.rd = rd
     realm.state = KvmRealmState.NEW
     return 0
 

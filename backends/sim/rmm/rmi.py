@@ -7,6 +7,8 @@ only what it writes into rec_exit. Nothing here knows about KVM.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from backends import smccc
 from backends.arch import MASK64
 from backends.sim.cpu import CpuState
@@ -43,14 +45,61 @@ from backends.smccc import RIPAS_RAM
 PSCI_STATUS_SUCCESS, PSCI_STATUS_DENIED = smccc.PSCI_SUCCESS, smccc.PSCI_DENIED
 
 
+@dataclass(frozen=True)
+class RmmLimits:
+    """What this RMM offers realms (RMI_FEATURES register 0) on the CPU it runs on."""
+
+    ipa_bits: int = 48
+    max_sve_vq: int | None = 4  # None: no SVE
+    pmu_counters: int | None = 6  # None: no PMU
+    hw_dfr0: int = 0x1030_5106  # what read_id_aa64dfr0_el1() gives the RMM on this CPU
+
+    @property
+    def num_bps(self) -> int:
+        return ((self.hw_dfr0 >> 12) & 0xF) + 1
+
+    @property
+    def num_wps(self) -> int:
+        return ((self.hw_dfr0 >> 20) & 0xF) + 1
+
+
 class Rmm:
-    def __init__(self, slice_instructions: int, hw_dfr0: int) -> None:
+    def __init__(self, slice_instructions: int, limits: RmmLimits) -> None:
         self.slice = slice_instructions
-        self.hw_dfr0 = hw_dfr0  # what read_id_aa64dfr0_el1() gives the RMM on this CPU
+        self.limits = limits
+        self.hw_dfr0 = limits.hw_dfr0
+
+    # --- RMI_FEATURES register 0 (runtime/rmi/feature.c) -----------------------------------
+    def features0(self) -> int:
+        """RmiFeatureRegister0: S2SZ [7:0], SVE_EN [9], SVE_VL [13:10], NUM_BPS [17:14],
+        NUM_WPS [21:18], PMU_EN [22], PMU_NUM_CTRS [27:23], HASH_SHA_256 [28], HASH_SHA_512
+        [29] (counts minus one, as the fields are encoded)."""
+        lim = self.limits
+        value = lim.ipa_bits | (lim.num_bps - 1) << 14 | (lim.num_wps - 1) << 18
+        if lim.max_sve_vq:
+            value |= 1 << 9 | (lim.max_sve_vq - 1) << 10
+        if lim.pmu_counters is not None:
+            value |= 1 << 22 | lim.pmu_counters << 23
+        return value | 1 << 28 | 1 << 29
 
     # --- realm lifecycle (runtime/rmi/realm.c) ---------------------------------------------
-    def realm_create(self, params: RealmParams) -> Realm:
-        return Realm(params, RealmMemory(params.ipa_width))
+    def realm_create(self, params: RealmParams) -> tuple[int, Realm | None]:
+        """RMI_REALM_CREATE's parameter checks (realm.c validate_realm_params): every
+        requested feature within what RMI_FEATURES offers, else RMI_ERROR_INPUT."""
+        lim = self.limits
+        ok = (
+            32 <= params.ipa_width <= lim.ipa_bits
+            and 2 <= params.num_bps <= lim.num_bps
+            and 2 <= params.num_wps <= lim.num_wps
+            and params.hash_algo in (0, 1)
+            and (params.sve_vq is None or (lim.max_sve_vq or 0) >= params.sve_vq >= 1)
+            and (params.pmu_num_ctrs is None or (
+                lim.pmu_counters is not None and params.pmu_num_ctrs <= lim.pmu_counters
+            ))
+        )
+        if not ok:
+            return rmi_pack(RmiStatus.ERROR_INPUT), None
+        return rmi_pack(RmiStatus.SUCCESS), Realm(params, RealmMemory(params.ipa_width))
 
     def realm_activate(self, realm: Realm) -> int:
         if realm.state is not RealmState.NEW:

@@ -2,8 +2,9 @@
 rec_run page (TF-RMM lib/smc/include/smc-rmi.h; the kernel's copy is rmi_smc.h from
 [PATCH v9 03/43] "arm64: RME: Add SMC definitions for calling the RMM").
 
-In the real machine rec_run is a page of normal-world memory both sides read and write; here
-it is a pair of dataclasses with the same fields.
+In the real machine rec_run is a page of normal-world memory both sides read and write; the
+sim's KVM hands the RMM a pair of dataclasses with the same fields, and the SMC entry
+(handler.py) converts the page's bytes at the offsets below.
 """
 
 from __future__ import annotations
@@ -58,6 +59,43 @@ REC_ENTER_FLAG_TRAP_WFE = 1 << 3
 REC_ENTER_FLAG_RIPAS_RESPONSE = 1 << 4
 
 REC_PARAMS_FLAG_RUNNABLE = 1 << 0
+
+# RMI function ids: SMC64_RMI_FID(n) = 0xC4000150 + n (smc-rmi.h; the kernel's rmi_smc.h).
+RMI_VERSION = 0xC400_0150
+RMI_GRANULE_DELEGATE = 0xC400_0151
+RMI_GRANULE_UNDELEGATE = 0xC400_0152
+RMI_DATA_CREATE = 0xC400_0153
+RMI_DATA_DESTROY = 0xC400_0155
+RMI_REALM_ACTIVATE = 0xC400_0157
+RMI_REALM_CREATE = 0xC400_0158
+RMI_REALM_DESTROY = 0xC400_0159
+RMI_REC_CREATE = 0xC400_015A
+RMI_REC_DESTROY = 0xC400_015B
+RMI_REC_ENTER = 0xC400_015C
+RMI_RTT_CREATE = 0xC400_015D
+RMI_RTT_DESTROY = 0xC400_015E
+RMI_PSCI_COMPLETE = 0xC400_0164
+RMI_FEATURES = 0xC400_0165
+RMI_REC_AUX_COUNT = 0xC400_0167
+RMI_RTT_INIT_RIPAS = 0xC400_0168
+RMI_RTT_SET_RIPAS = 0xC400_0169
+RMI_ABI_VERSION_1_0 = 1 << 16
+
+# struct rmi_realm_params (offsets) and its flags.
+REALM_PARAMS_FLAGS, REALM_PARAMS_S2SZ, REALM_PARAMS_SVE_VL = 0x0, 0x8, 0x10
+REALM_PARAMS_NUM_BPS, REALM_PARAMS_NUM_WPS, REALM_PARAMS_PMU_NUM_CTRS = 0x18, 0x20, 0x28
+REALM_PARAMS_HASH_ALGO, REALM_PARAMS_RPV, RPV_SIZE = 0x30, 0x400, 64
+REALM_FLAG_LPA2, REALM_FLAG_SVE, REALM_FLAG_PMU = 1 << 0, 1 << 1, 1 << 2
+# struct rmi_rec_params (offsets).
+REC_PARAMS_FLAGS, REC_PARAMS_MPIDR, REC_PARAMS_PC, REC_PARAMS_GPRS = 0x0, 0x100, 0x200, 0x300
+# struct rmi_rec_run: rec_enter at 0, rec_exit at 0x800 (offsets within each).
+REC_RUN_SIZE, REC_EXIT_OFFSET = 0x1000, 0x800
+REC_ENTER_FLAGS, REC_ENTER_GPRS = 0x0, 0x200
+REC_EXIT_REASON, REC_EXIT_ESR, REC_EXIT_FAR, REC_EXIT_HPFAR = 0x0, 0x100, 0x108, 0x110
+REC_EXIT_GPRS, REC_EXIT_CNTP_CTL, REC_EXIT_CNTP_CVAL = 0x200, 0x400, 0x408
+REC_EXIT_CNTV_CTL, REC_EXIT_CNTV_CVAL = 0x410, 0x418
+REC_EXIT_RIPAS_BASE, REC_EXIT_RIPAS_TOP, REC_EXIT_RIPAS_VALUE = 0x500, 0x508, 0x510
+REC_EXIT_IMM, REC_EXIT_PMU_OVF_STATUS = 0x600, 0x700
 
 
 
@@ -116,3 +154,39 @@ class RecParams:
     mpidr: int
     pc: int
     gprs: tuple[int, ...]  # REC_CREATE_NR_GPRS of them
+
+
+# --- the rec_run page as bytes, for RMI_REC_ENTER through the SMC entry (handler.py) --------
+
+
+def _u64(buf: bytes, off: int) -> int:
+    return int.from_bytes(buf[off : off + 8], "little")
+
+
+def rec_enter_from_bytes(page: bytes) -> RecEnter:
+    gprs = [_u64(page, REC_ENTER_GPRS + 8 * n) for n in range(REC_RUN_GPRS)]
+    return RecEnter(flags=_u64(page, REC_ENTER_FLAGS), gprs=gprs)
+
+
+def rec_exit_to_bytes(e: RecExit) -> bytes:
+    out = bytearray(REC_RUN_SIZE - REC_EXIT_OFFSET)
+
+    def put(off: int, value: int, size: int = 8) -> None:
+        out[off : off + size] = (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little")
+
+    put(REC_EXIT_REASON, e.exit_reason, 1)
+    put(REC_EXIT_ESR, e.esr)
+    put(REC_EXIT_FAR, e.far)
+    put(REC_EXIT_HPFAR, e.hpfar)
+    for n, g in enumerate(e.gprs):
+        put(REC_EXIT_GPRS + 8 * n, g)
+    put(REC_EXIT_CNTP_CTL, e.cntp_ctl)
+    put(REC_EXIT_CNTP_CVAL, e.cntp_cval)
+    put(REC_EXIT_CNTV_CTL, e.cntv_ctl)
+    put(REC_EXIT_CNTV_CVAL, e.cntv_cval)
+    put(REC_EXIT_RIPAS_BASE, e.ripas_base)
+    put(REC_EXIT_RIPAS_TOP, e.ripas_top)
+    put(REC_EXIT_RIPAS_VALUE, e.ripas_value, 1)
+    put(REC_EXIT_IMM, e.imm, 2)
+    put(REC_EXIT_PMU_OVF_STATUS, e.pmu_ovf_status, 1)
+    return bytes(out)
