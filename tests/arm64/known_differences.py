@@ -244,7 +244,9 @@ UNVERIFIED = """\
 - **Realms.** Debian's 6.1 carries no CCA host patches, so on the real kernel the tier proves
   only the refusal: `realmtui batch --backend kvm --vm realm` (profiles `v9` and `v10`) exits
   with status 3 and *this kernel has no realm support: KVM_CREATE_VM with
-  KVM_VM_TYPE_ARM_REALM failed with EINVAL*. Everything after that -- the `KVM_CAP_ARM_RME`
+  KVM_VM_TYPE_ARM_REALM failed with EINVAL*. Everything after that -- the realm RAM as a
+  private guest_memfd slot (`KVM_CREATE_GUEST_MEMFD`, `KVM_SET_USER_MEMORY_REGION2`,
+  `KVM_SET_MEMORY_ATTRIBUTES`: 6.1 has none of them), the `KVM_CAP_ARM_RME`
   sub-commands (cap 243 for v9, 244 for v10), `KVM_ARM_VCPU_FINALIZE(REC)`, the SMCCC filter
   that forwards the host call, the realm demo's exits E1-E9, and which register writes a real
   RMM takes or ignores -- has run only against the simulated kernel. It needs a kernel with
