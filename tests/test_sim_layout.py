@@ -20,7 +20,7 @@ def _modules(pkg) -> list[str]:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("name", _modules(kvm))
 def test_each_kvm_module_names_its_kernel_file(name: str) -> None:
     doc = importlib.import_module(name).__doc__ or ""
-    assert "arch/arm64/kvm/" in doc or "virt/kvm/" in doc or ".c " in doc or ".c," in doc, name
+    assert "arch/arm64/" in doc or "virt/kvm/" in doc, name
 
 
 @pytest.mark.parametrize("name", _modules(rmm))

@@ -56,7 +56,10 @@ def _vcpu_of(kernel: Any, vcpu_fd: int) -> SimVcpu | None:
 
 def _rec_of(kernel: Any, vcpu_fd: int) -> Rec | None:
     vcpu = _vcpu_of(kernel, vcpu_fd)
-    return None if vcpu is None or vcpu.rec is None else vcpu.rec.rmm_rec
+    if vcpu is None or vcpu.rec is None or vcpu.rec.rec_pa is None:
+        return None
+    # The RMM's own record of the REC behind the granule KVM delegated to it.
+    return vcpu.vm.rmi.rec_at(vcpu.rec.rec_pa)
 
 
 def _view(rec: Rec, at_entry: bool) -> RecView | None:
@@ -120,6 +123,6 @@ def kvm_rec_exit_reason(kernel: Any, vcpu_fd: int) -> int | None:
     confidential -- the page is the host's -- but not in the uAPI: kvm_run has no field for
     it). None without a REC or without the sim."""
     vcpu = _vcpu_of(kernel, vcpu_fd)
-    if vcpu is None or vcpu.rec is None or vcpu.rec.rmm_rec is None:
+    if vcpu is None or vcpu.rec is None or vcpu.rec.rec_pa is None:
         return None
     return int(vcpu.rec.run.exit.exit_reason)

@@ -18,6 +18,7 @@ from backends.sim.host import SimHost
 from backends.sim.kvm import rme as kvm_realm
 from backends.sim.kvm.arm import VCPU_MMAP_SIZE, SimVcpu
 from backends.sim.kvm.memslots import GuestMemfd, Memslots, copy_from_user, read_struct
+from backends.sim.kvm.rmi_cmds import Rmi
 from backends.sim.rmm.rmi import Rmm, RmmLimits
 
 if TYPE_CHECKING:
@@ -130,11 +131,12 @@ class SimVm:
         self.ipa_bits = ipa
         self.is_realm = kind == abi.KVM_VM_TYPE_ARM_REALM
         self.realm = kvm_realm.KvmRealm() if self.is_realm else None
-        self.rmm = Rmm(host.slice_instructions, RmmLimits(
+        # The RMM this VM's realm lives in, reached only by RMI calls (rmi_cmds.py).
+        self.rmi = Rmi(Rmm(host.slice_instructions, RmmLimits(
             ipa_bits=host.ipa_limit, max_sve_vq=host.rmm_max_sve_vq if host.sve else None,
             pmu_counters=host.rmm_pmu_counters if host.pmu else None,
             hw_dfr0=host.id_aa64dfr0,
-        ))
+        )))
         self.memslots = Memslots()
         self.private_gfns: set[int] = set()  # KVM_MEMORY_ATTRIBUTE_PRIVATE, by guest frame
         self.vcpus: dict[int, SimVcpu] = {}

@@ -25,7 +25,6 @@ from backends.arch import MASK64
 from backends.sim.errno_ import errno, fail
 from backends.sim.kvm import rme_exit
 from backends.sim.kvm.memslots import read_struct
-from backends.sim.rmm.realm import Realm, Rec
 from backends.sim.rmm.smc_rmi import (
     REC_PARAMS_FLAG_RUNNABLE,
     REC_RUN_GPRS,
@@ -58,14 +57,16 @@ class KvmRealm:
     state: KvmRealmState = KvmRealmState.NONE
     hash_algo: int = abi.ARM_RME_CONFIG_HASH_ALGO_SHA256
     rpv: bytes = b""
-    rd: Realm | None = None
+    rd: int | None = None  # the RD granule's address
 
 
 @dataclass
 class KvmRec:
-    """vcpu->arch.rec: the REC handle and the rec_run page KVM shares with the RMM."""
+    """vcpu->arch.rec: the REC granule's address and the rec_run page KVM shares with the RMM
+    (its address, and KVM's view of its fields)."""
 
-    rmm_rec: Rec | None = None
+    rec_pa: int | None = None
+    run_pa: int = 0
     run: RecRun = field(default_factory=RecRun)
     mpidr: int = 0
 
@@ -89,7 +90,7 @@ def enable_cap(vm: SimVm, action: int, arg_addr: int) -> int:
         if realm.state is not KvmRealmState.NEW:
             raise fail(errno.EINVAL)
         assert realm.rd is not None
-        if rmi_status(vm.rmm.realm_activate(realm.rd)) != RmiStatus.SUCCESS:
+        if rmi_status(vm.rmi.realm_activate(realm.rd)) != RmiStatus.SUCCESS:
             raise fail(errno.ENXIO)
         realm.state = KvmRealmState.ACTIVE
         return 0
@@ -135,8 +136,8 @@ def _create(vm: SimVm, realm: KvmRealm) -> int:
         num_wps=((dfr0 >> 20) & 0xF) + 1,
         sve_vq=sve_vcpus[0].regs.vls.bit_length() if sve_vcpus else None,
     )
-    status, rd = vm.rmm.realm_create(params)
-    if rmi_status(status) != RmiStatus.SUCCESS or rd is None:
+    status, rd = vm.rmi.realm_create(params)
+    if rmi_status(status) != RmiStatus.SUCCESS:
         raise fail(errno.ENXIO)  # realm_create_rd: an RMM failure
     realm.rd = rd
     realm.state = KvmRealmState.NEW
@@ -159,7 +160,7 @@ def _init_ripas(vm: SimVm, realm: KvmRealm, addr: int) -> int:
     if realm.state is not KvmRealmState.NEW:
         raise fail(errno.EPERM)
     assert realm.rd is not None
-    status, _ = vm.rmm.rtt_init_ripas(realm.rd, base, top)
+    status, _ = vm.rmi.rtt_init_ripas(realm.rd, base, top)
     if rmi_status(status) != RmiStatus.SUCCESS:
         raise fail(errno.ENXIO)
     return 0
@@ -187,7 +188,8 @@ def _populate(vm: SimVm, realm: KvmRealm, addr: int) -> int:
         # alias" (userspace_addr) that RMI_DATA_CREATE copies from.
         data = vm.memslots.read(ipa, GRANULE)
         assert data is not None  # inside the slot, checked above
-        if rmi_status(vm.rmm.data_create(realm.rd, ipa, data)) != RmiStatus.SUCCESS:
+        flags = int(s.flags) & abi.KVM_ARM_RME_POPULATE_FLAGS_MEASURE  # RMI_MEASURE_CONTENT
+        if rmi_status(vm.rmi.data_create(realm.rd, ipa, data, flags)) != RmiStatus.SUCCESS:
             raise fail(errno.ENXIO)
     return 0
 
@@ -202,7 +204,7 @@ def create_rec(vcpu: SimVcpu) -> int:
         raise fail(errno.EINVAL)
     if vm.realm.state is not KvmRealmState.NEW:
         raise fail(errno.ENOENT)
-    if vcpu.rec.rmm_rec is not None:
+    if vcpu.rec.rec_pa is not None:
         raise fail(errno.EBUSY)
     if not vcpu.has(abi.KVM_ARM_VCPU_PSCI_0_2):
         raise fail(errno.EINVAL)
@@ -219,10 +221,10 @@ def create_rec(vcpu: SimVcpu) -> int:
         gprs=tuple(regs.x(n) for n in range(8)),
     )
     assert vm.realm.rd is not None
-    status, rec = vm.rmm.rec_create(vm.realm.rd, params)
-    if rmi_status(status) != RmiStatus.SUCCESS or rec is None:
+    status, rec_pa, run_pa = vm.rmi.rec_create(vm.realm.rd, params)
+    if rmi_status(status) != RmiStatus.SUCCESS:
         raise fail(errno.ENXIO)
-    vcpu.rec.rmm_rec = rec
+    vcpu.rec.rec_pa, vcpu.rec.run_pa = rec_pa, run_pa
     vcpu.rec.mpidr = mpidr
     return 0
 
@@ -231,9 +233,10 @@ def psci_complete(caller: SimVcpu, target: SimVcpu, status: int) -> int:
     """realm_psci_complete ([PATCH v9 23/43]): RMI_PSCI_COMPLETE on the two RECs; any RMM
     error is EINVAL. A vCPU whose REC does not exist yet has no REC granule to name, which
     the RMM refuses as bad input."""
-    src = caller.rec.rmm_rec if caller.rec is not None else None
-    dst = target.rec.rmm_rec if target.rec is not None else None
-    if rmi_status(caller.vm.rmm.psci_complete(src, dst, status)) != RmiStatus.SUCCESS:
+    src = caller.rec.rec_pa if caller.rec is not None else None
+    dst = target.rec.rec_pa if target.rec is not None else None
+    # A REC that does not exist yet has no granule: rec_page is NULL, physical address 0.
+    if rmi_status(caller.vm.rmi.psci_complete(src or 0, dst or 0, status)) != RmiStatus.SUCCESS:
         raise fail(errno.EINVAL)
     return 0
 
@@ -243,7 +246,7 @@ def rec_is_finalized(vcpu: SimVcpu) -> bool:
     as a REC, created, in an ACTIVE realm."""
     realm = vcpu.vm.realm
     return (
-        vcpu.rec is not None and vcpu.rec.rmm_rec is not None
+        vcpu.rec is not None and vcpu.rec.rec_pa is not None
         and realm is not None and realm.state is KvmRealmState.ACTIVE
     )
 
@@ -255,9 +258,9 @@ def rec_run_once(vcpu: SimVcpu) -> int:
     """kvm_rec_pre_enter, kvm_rec_enter (RMI_REC_ENTER) and handle_rec_exit: 1 to go round
     KVM_RUN's loop again, 0 to return to the VMM, or the errno raised."""
     krec = vcpu.rec
-    assert krec is not None and krec.rmm_rec is not None
+    assert krec is not None and krec.rec_pa is not None
     _pre_enter(vcpu)
-    status = vcpu.vm.rmm.rec_enter(krec.rmm_rec, krec.run)
+    status = vcpu.vm.rmi.rec_enter(krec.rec_pa, krec.run_pa, krec.run)
     return rme_exit.handle_rec_exit(vcpu, status)
 
 
@@ -265,7 +268,7 @@ def _pre_enter(vcpu: SimVcpu) -> None:
     """kvm_rec_pre_enter: keyed on the *previous* exit's reason."""
     vm = vcpu.vm
     krec = vcpu.rec
-    assert vm.realm is not None and krec is not None and krec.rmm_rec is not None
+    assert vm.realm is not None and krec is not None and krec.rec_pa is not None
     if vm.realm.state is not KvmRealmState.ACTIVE:
         raise fail(errno.EINVAL)
     prev = krec.run.exit.exit_reason
@@ -282,11 +285,12 @@ def _complete_ripas_change(vcpu: SimVcpu) -> None:
     """kvm_complete_ripas_change ([PATCH v9 17/43]): RMI_RTT_SET_RIPAS until the range is
     done or the RMM refuses."""
     krec = vcpu.rec
-    assert krec is not None and krec.rmm_rec is not None and vcpu.vm.realm is not None
+    assert krec is not None and krec.rec_pa is not None and vcpu.vm.realm is not None
     exit_ = krec.run.exit
     base, top = exit_.ripas_base, exit_.ripas_top
     while base < top:
-        status, base = vcpu.vm.rmm.rtt_set_ripas(vcpu.vm.realm.rd, krec.rmm_rec, base, top)
+        assert vcpu.vm.realm.rd is not None
+        status, base = vcpu.vm.rmi.rtt_set_ripas(vcpu.vm.realm.rd, krec.rec_pa, base, top)
         if rmi_status(status) != RmiStatus.SUCCESS:
             break
         exit_.ripas_base = base

@@ -21,22 +21,7 @@ from backends.arch import GRANULE_SIZE, MASK64
 from backends.sim.rmm.realm import Realm, Rec
 from backends.sim.rmm.rmi import Rmm
 from backends.sim.rmm.smc_rmi import (
-    REALM_FLAG_PMU,
-    REALM_FLAG_SVE,
-    REALM_PARAMS_FLAGS,
-    REALM_PARAMS_HASH_ALGO,
-    REALM_PARAMS_NUM_BPS,
-    REALM_PARAMS_NUM_WPS,
-    REALM_PARAMS_PMU_NUM_CTRS,
-    REALM_PARAMS_RPV,
-    REALM_PARAMS_S2SZ,
-    REALM_PARAMS_SVE_VL,
-    REC_CREATE_NR_GPRS,
     REC_EXIT_OFFSET,
-    REC_PARAMS_FLAGS,
-    REC_PARAMS_GPRS,
-    REC_PARAMS_MPIDR,
-    REC_PARAMS_PC,
     RMI_ABI_VERSION_1_0,
     RMI_DATA_CREATE,
     RMI_FEATURES,
@@ -53,13 +38,12 @@ from backends.sim.rmm.smc_rmi import (
     RMI_RTT_INIT_RIPAS,
     RMI_RTT_SET_RIPAS,
     RMI_VERSION,
-    RPV_SIZE,
-    RealmParams,
-    RecParams,
     RecRun,
     RmiStatus,
+    realm_params_from_bytes,
     rec_enter_from_bytes,
     rec_exit_to_bytes,
+    rec_params_from_bytes,
     rmi_pack,
     rmi_status,
 )
@@ -180,28 +164,10 @@ class RmiHandler:
         return rmi_pack(RmiStatus.SUCCESS), self.rmm.features0() if index == 0 else 0
 
     # --- realms (runtime/rmi/realm.c) -------------------------------------------------------------
-    def _ns_u64(self, pa: int, off: int) -> int:
-        return int.from_bytes(self.ns.read(pa + off, 8), "little")
-
     def _realm_create(self, rd: int, params_pa: int, *_: int) -> tuple[int, ...]:
         if not self._is(rd, GranuleState.DELEGATED) or not self._is(params_pa, GranuleState.NS):
             return (rmi_pack(RmiStatus.ERROR_INPUT),)
-        flags = self._ns_u64(params_pa, REALM_PARAMS_FLAGS)
-        params = RealmParams(
-            ipa_width=self._ns_u64(params_pa, REALM_PARAMS_S2SZ) & 0xFF,
-            hash_algo=self.ns.read(params_pa + REALM_PARAMS_HASH_ALGO, 1)[0],
-            rpv=self.ns.read(params_pa + REALM_PARAMS_RPV, RPV_SIZE),
-            pmu_num_ctrs=(
-                self._ns_u64(params_pa, REALM_PARAMS_PMU_NUM_CTRS) & 0x1F
-                if flags & REALM_FLAG_PMU else None
-            ),
-            num_bps=self._ns_u64(params_pa, REALM_PARAMS_NUM_BPS) & 0xFFFF_FFFF,
-            num_wps=self._ns_u64(params_pa, REALM_PARAMS_NUM_WPS) & 0xFFFF_FFFF,
-            sve_vq=(
-                (self._ns_u64(params_pa, REALM_PARAMS_SVE_VL) & 0xF) + 1
-                if flags & REALM_FLAG_SVE else None
-            ),
-        )
+        params = realm_params_from_bytes(self.ns.read(params_pa, GRANULE_SIZE))
         status, realm = self.rmm.realm_create(params)
         if realm is not None:
             self.state[rd] = GranuleState.RD
@@ -223,14 +189,7 @@ class RmiHandler:
         if (realm is None or not self._is(rec_pa, GranuleState.DELEGATED)
                 or not self._is(params_pa, GranuleState.NS)):
             return (rmi_pack(RmiStatus.ERROR_INPUT),)
-        params = RecParams(
-            flags=self._ns_u64(params_pa, REC_PARAMS_FLAGS),
-            mpidr=self._ns_u64(params_pa, REC_PARAMS_MPIDR),
-            pc=self._ns_u64(params_pa, REC_PARAMS_PC),
-            gprs=tuple(
-                self._ns_u64(params_pa, REC_PARAMS_GPRS + 8 * n) for n in range(REC_CREATE_NR_GPRS)
-            ),
-        )
+        params = rec_params_from_bytes(self.ns.read(params_pa, GRANULE_SIZE))
         status, rec = self.rmm.rec_create(realm, params)
         if rec is not None:
             self.state[rec_pa] = GranuleState.REC

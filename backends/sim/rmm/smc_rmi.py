@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import IntEnum
 
+from backends.arch import GRANULE_SIZE
+
 REC_RUN_GPRS = 31
 REC_CREATE_NR_GPRS = 8
 
@@ -156,11 +158,73 @@ class RecParams:
     gprs: tuple[int, ...]  # REC_CREATE_NR_GPRS of them
 
 
-# --- the rec_run page as bytes, for RMI_REC_ENTER through the SMC entry (handler.py) --------
+# --- the shared pages as bytes: the kernel writes them (rmi_smc.h), the RMM reads them ---------
+# (and the other way round for rec_exit). One encoder and one decoder per layout.
 
 
 def _u64(buf: bytes, off: int) -> int:
     return int.from_bytes(buf[off : off + 8], "little")
+
+
+def _put(out: bytearray, off: int, value: int, size: int = 8) -> None:
+    out[off : off + size] = (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little")
+
+
+def realm_params_to_bytes(p: RealmParams) -> bytes:
+    out = bytearray(GRANULE_SIZE)
+    flags = (REALM_FLAG_SVE if p.sve_vq else 0) | (REALM_FLAG_PMU if p.pmu_num_ctrs is not None
+                                                   else 0)
+    _put(out, REALM_PARAMS_FLAGS, flags)
+    _put(out, REALM_PARAMS_S2SZ, p.ipa_width, 4)
+    _put(out, REALM_PARAMS_SVE_VL, (p.sve_vq or 1) - 1, 4)
+    _put(out, REALM_PARAMS_NUM_BPS, p.num_bps, 4)
+    _put(out, REALM_PARAMS_NUM_WPS, p.num_wps, 4)
+    _put(out, REALM_PARAMS_PMU_NUM_CTRS, p.pmu_num_ctrs or 0, 4)
+    _put(out, REALM_PARAMS_HASH_ALGO, p.hash_algo, 1)
+    rpv = p.rpv[:RPV_SIZE]
+    out[REALM_PARAMS_RPV : REALM_PARAMS_RPV + len(rpv)] = rpv
+    return bytes(out)
+
+
+def realm_params_from_bytes(page: bytes) -> RealmParams:
+    flags = _u64(page, REALM_PARAMS_FLAGS)
+    u32 = lambda off: _u64(page, off) & 0xFFFF_FFFF  # noqa: E731
+    return RealmParams(
+        ipa_width=u32(REALM_PARAMS_S2SZ),
+        hash_algo=page[REALM_PARAMS_HASH_ALGO],
+        rpv=bytes(page[REALM_PARAMS_RPV : REALM_PARAMS_RPV + RPV_SIZE]),
+        pmu_num_ctrs=u32(REALM_PARAMS_PMU_NUM_CTRS) if flags & REALM_FLAG_PMU else None,
+        num_bps=u32(REALM_PARAMS_NUM_BPS),
+        num_wps=u32(REALM_PARAMS_NUM_WPS),
+        sve_vq=u32(REALM_PARAMS_SVE_VL) + 1 if flags & REALM_FLAG_SVE else None,
+    )
+
+
+def rec_params_to_bytes(p: RecParams) -> bytes:
+    out = bytearray(GRANULE_SIZE)
+    _put(out, REC_PARAMS_FLAGS, p.flags)
+    _put(out, REC_PARAMS_MPIDR, p.mpidr)
+    _put(out, REC_PARAMS_PC, p.pc)
+    for n, g in enumerate(p.gprs[:REC_CREATE_NR_GPRS]):
+        _put(out, REC_PARAMS_GPRS + 8 * n, g)
+    return bytes(out)
+
+
+def rec_params_from_bytes(page: bytes) -> RecParams:
+    return RecParams(
+        flags=_u64(page, REC_PARAMS_FLAGS),
+        mpidr=_u64(page, REC_PARAMS_MPIDR),
+        pc=_u64(page, REC_PARAMS_PC),
+        gprs=tuple(_u64(page, REC_PARAMS_GPRS + 8 * n) for n in range(REC_CREATE_NR_GPRS)),
+    )
+
+
+def rec_enter_to_bytes(e: RecEnter) -> bytes:
+    out = bytearray(REC_EXIT_OFFSET)
+    _put(out, REC_ENTER_FLAGS, e.flags)
+    for n, g in enumerate(e.gprs):
+        _put(out, REC_ENTER_GPRS + 8 * n, g)
+    return bytes(out)
 
 
 def rec_enter_from_bytes(page: bytes) -> RecEnter:
@@ -168,25 +232,27 @@ def rec_enter_from_bytes(page: bytes) -> RecEnter:
     return RecEnter(flags=_u64(page, REC_ENTER_FLAGS), gprs=gprs)
 
 
+_EXIT_FIELDS = (  # RecExit field, offset, size
+    ("esr", REC_EXIT_ESR, 8), ("far", REC_EXIT_FAR, 8), ("hpfar", REC_EXIT_HPFAR, 8),
+    ("cntp_ctl", REC_EXIT_CNTP_CTL, 8), ("cntp_cval", REC_EXIT_CNTP_CVAL, 8),
+    ("cntv_ctl", REC_EXIT_CNTV_CTL, 8), ("cntv_cval", REC_EXIT_CNTV_CVAL, 8),
+    ("ripas_base", REC_EXIT_RIPAS_BASE, 8), ("ripas_top", REC_EXIT_RIPAS_TOP, 8),
+    ("ripas_value", REC_EXIT_RIPAS_VALUE, 1), ("imm", REC_EXIT_IMM, 2),
+    ("pmu_ovf_status", REC_EXIT_PMU_OVF_STATUS, 1), ("exit_reason", REC_EXIT_REASON, 1),
+)
+
+
 def rec_exit_to_bytes(e: RecExit) -> bytes:
     out = bytearray(REC_RUN_SIZE - REC_EXIT_OFFSET)
-
-    def put(off: int, value: int, size: int = 8) -> None:
-        out[off : off + size] = (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little")
-
-    put(REC_EXIT_REASON, e.exit_reason, 1)
-    put(REC_EXIT_ESR, e.esr)
-    put(REC_EXIT_FAR, e.far)
-    put(REC_EXIT_HPFAR, e.hpfar)
+    for name, off, size in _EXIT_FIELDS:
+        _put(out, off, getattr(e, name), size)
     for n, g in enumerate(e.gprs):
-        put(REC_EXIT_GPRS + 8 * n, g)
-    put(REC_EXIT_CNTP_CTL, e.cntp_ctl)
-    put(REC_EXIT_CNTP_CVAL, e.cntp_cval)
-    put(REC_EXIT_CNTV_CTL, e.cntv_ctl)
-    put(REC_EXIT_CNTV_CVAL, e.cntv_cval)
-    put(REC_EXIT_RIPAS_BASE, e.ripas_base)
-    put(REC_EXIT_RIPAS_TOP, e.ripas_top)
-    put(REC_EXIT_RIPAS_VALUE, e.ripas_value, 1)
-    put(REC_EXIT_IMM, e.imm, 2)
-    put(REC_EXIT_PMU_OVF_STATUS, e.pmu_ovf_status, 1)
+        _put(out, REC_EXIT_GPRS + 8 * n, g)
     return bytes(out)
+
+
+def rec_exit_from_bytes(page: bytes) -> RecExit:
+    e = RecExit(gprs=[_u64(page, REC_EXIT_GPRS + 8 * n) for n in range(REC_RUN_GPRS)])
+    for name, off, size in _EXIT_FIELDS:
+        setattr(e, name, int.from_bytes(page[off : off + size], "little"))
+    return e
