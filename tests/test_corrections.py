@@ -314,3 +314,17 @@ def test_seed_reg_list_once_finalized_is_upstreams_full_list() -> None:
     assert regs.fw_id(0) in ids  # firmware registers: no v9-40 to hide them
     full = _vcpu("active").reg_list()
     assert regs.parse_register("SCTLR_EL1") not in full
+
+
+def test_the_session_shows_the_seeds_core_registers_until_the_kernel_lists() -> None:
+    from realmtui.context import Profile
+    from realmtui.session import Session, SessionConfig, Stage
+
+    s = Session(SessionConfig(profile=Profile.SEED, start=Stage.REC_CREATED))
+    names = {r.info.name for r in s.current.regs}
+    assert "x0" in names and "SCTLR_EL1" not in names
+    assert s.list_note is not None and "EPERM" in s.list_note
+    assert all(r.value is not None for r in s.current.regs)  # read one by one, all readable
+    assert s.advance().ok  # activate: now the kernel lists, upstream's full list
+    assert s.list_note is None
+    assert "SCTLR_EL1" in {r.info.name for r in s.current.regs}
