@@ -6,3 +6,5 @@ from __future__ import annotations
 
 MASK64 = (1 << 64) - 1
 GRANULE_SIZE = 0x1000  # PAGE_SIZE in the kernel, GRANULE_SIZE in TF-RMM
+# MPIDR_EL1's affinity fields Aff3 [39:32], Aff2-Aff0 [23:0] (MPIDR_HWID_BITMASK in the kernel).
+MPIDR_AFFINITY_MASK = 0xFF_00FF_FFFF

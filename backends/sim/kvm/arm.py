@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from backends import abi
 from backends.abi import ffi
+from backends.arch import MPIDR_AFFINITY_MASK
 from backends.reg_ids import OFF_PSTATE, OFF_SP, OFF_SP_EL1, reg_size
 from backends.sim.cpu import CpuState, run
 from backends.sim.errno_ import errno, fail
@@ -51,7 +52,7 @@ class SimVcpu:
 
     def mpidr(self) -> int:
         """kvm_vcpu_get_mpidr_aff: MPIDR_EL1's affinity fields."""
-        return self.regs.sysreg("MPIDR_EL1") & 0xFF_00FF_FFFF
+        return self.regs.sysreg("MPIDR_EL1") & MPIDR_AFFINITY_MASK
 
     # --- ioctl dispatch ------------------------------------------------------------------------
     def ioctl(self, request: int, arg: Any) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from backends import abi, reg_ids
+from backends.arch import MASK64
 from backends.reg_ids import (
     NR_CORE_WORDS,
     OFF_PC,
@@ -157,7 +158,7 @@ class VcpuRegs:
         return int.from_bytes(self.core[4 * off : 4 * off + 8], "little")
 
     def set_word64(self, off: int, value: int) -> None:
-        self.core[4 * off : 4 * off + 8] = (value & (1 << 64) - 1).to_bytes(8, "little")
+        self.core[4 * off : 4 * off + 8] = (value & MASK64).to_bytes(8, "little")
 
     def x(self, n: int) -> int:
         return self.word64(2 * n)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from backends import abi
 from backends.abi import ffi
 from backends.arch import GRANULE_SIZE as PAGE_SIZE
+from backends.arch import MPIDR_AFFINITY_MASK
 from backends.sim.errno_ import errno, fail
 from backends.sim.host import SimHost
 from backends.sim.kvm import rme as kvm_realm
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from backends.sim.kernel import SimKernel
 
 DEFAULT_IPA_BITS = 40
-MPIDR_AFFINITY_MASK = 0xFF_00FF_FFFF  # MPIDR_HWID_BITMASK
 
 
 class SimSystem:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from backends.arch import GRANULE_SIZE, MASK64
+from backends.arch import GRANULE_SIZE, MASK64, MPIDR_AFFINITY_MASK
 from backends.sim.rmm.realm import PsciRequest, RealmState, Rec, SetRipas
 from backends.sim.rmm.smc_rmi import RecExit, RmiExit
 from backends.smccc import (
@@ -63,7 +63,6 @@ PSCI_FEATURES_SUPPORTED = frozenset({
     PSCI_AFFINITY_INFO, PSCI_AFFINITY_INFO_64, PSCI_SYSTEM_OFF, PSCI_SYSTEM_RESET,
     PSCI_FEATURES, SMCCC_VERSION,
 })
-MPIDR_AFFINITY_MASK = 0xFF_00FF_FFFF
 
 
 @dataclass
