@@ -206,6 +206,14 @@ def _rec_cell(info: RegInfo, value: int | None, view: Any) -> RecCell:
         return RecCell(None, RecMark.NONE, why)
     if real == value:
         return RecCell(real, RecMark.SAME, "= KVM's copy")
+    if info.id == regs_mod.ID_AA64DFR0_EL1:
+        # TF-RMM runtime/core/sysregs.c: the realm reads the CPU's value with CTX_CMPs, trace,
+        # SPE and BRBE cleared; KVM's copy carries the realm parameters (num_bps/num_wps).
+        return RecCell(
+            real, RecMark.STALE,
+            "≠ KVM's copy: what the realm reads (the CPU's value with CTX_CMPs, trace, SPE and "
+            "BRBE cleared, TF-RMM sysregs.c); KVM's copy gave the realm parameters",
+        )
     return RecCell(
         real, RecMark.STALE,
         "≠ KVM's copy: the host's view is stale (sim only; no real host can read the REC)",

@@ -56,3 +56,11 @@ def test_a_realm_mmio_exit_explains_the_lost_unprotected_bit() -> None:
     notes = " ".join(line.note for line in explain_exit(e1, realm=True))
     assert f"{guests.REALM_UART_IPA:#x}" in notes  # 0x8009000000, what x20 holds
     assert f"{e1.exit.addr:#x}" == "0x9000000"  # type: ignore[union-attr]
+
+
+def test_dfr0_in_the_rec_is_what_the_realm_reads_not_a_stale_copy() -> None:
+    s = Session(SessionConfig(start=Stage.REC_CREATED))
+    cell = s.current.by_id()[regs.ID_AA64DFR0_EL1].rec
+    assert cell is not None and cell.value is not None
+    assert cell.value & 0xF << 28 == 0  # CTX_CMPs cleared (TF-RMM sysregs.c)
+    assert "what the realm reads" in cell.note and "stale" not in cell.note
