@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from backends.a64 import Assembler, Insn, ListingLine, X, hvc, ldr, mov_imm, smc, str_
+from backends.a64 import SP, Assembler, Insn, ListingLine, W, X, add, hvc, ldr, mov_imm, smc, str_
 from backends.arch import GRANULE_SIZE
 from backends.smccc import (
     HOST_CALL_GPRS_OFFSET,
@@ -233,3 +233,131 @@ def _normal_demo() -> Program:
 
 REALM_DEMO = _realm_demo()
 NORMAL_DEMO = _normal_demo()
+
+
+# --- the RMM probe guest (tests/rmm) --------------------------------------------------------------
+#
+# Not a demo the app offers: a realm guest for the real-RMM tier, which asks TF-RMM itself which
+# of the host's rec_enter.gprs reach the guest after each kind of exit. After every exit under
+# test the guest reports all of x0-x30 as it now holds them, in a host call whose struct it fills
+# with its registers (rec_exit.gprs then carries them to the host), and names the stage in the
+# struct's imm. The stages are the realm demo's exit kinds, in its order.
+
+# struct rsi_host_call for the reports: 0x100-aligned, in the same granule as the demo's struct
+# (HOSTCALL_IPA), which the probe uses for its own host call under test.
+PROBE_REPORT_IPA = HOSTCALL_IPA + HOSTCALL_SIZE
+PSCI_CPU_SUSPEND_64 = 0xC400_0001  # a PSCI exit the realm survives: the RMM only notifies
+
+
+@dataclass(frozen=True)
+class ProbeStage:
+    """One exit under test and the report that follows it."""
+
+    name: str  # "create" (before REC creation), "mmio-write", "mmio-read", "host-call", ...
+    code: int  # the report's rsi_host_call.imm
+    struct_report: bool = False  # also reports its host-call struct (what the host wrote there)
+
+
+PROBE_STAGES = (
+    ProbeStage("create", 1),
+    ProbeStage("mmio-write", 2),
+    ProbeStage("mmio-read", 3),
+    ProbeStage("host-call", 4, struct_report=True),
+    ProbeStage("ripas-change", 5),
+    ProbeStage("psci", 6),
+)
+PROBE_STRUCT_REPORT_IMM = 0x5A  # the imm the probe's own host-call struct carries
+
+# The realm's first instructions, where a REC started at the image base instead of the entry the
+# host gave REC_CREATE would run: PSCI SYSTEM_OFF, an exit the tier can tell from a report.
+PROBE_ENTRY = REALM_RAM_BASE + 0x40
+
+
+def _probe_report(g: _Builder, stage: ProbeStage) -> None:
+    """Store x0-x30 into the report struct, then RSI_HOST_CALL on it. x30 is parked in SP (not
+    a GPR of rec_enter) while x30 holds the struct's address, so every register is reported as
+    the guest found it."""
+    base = X[30]
+    code: list[Insn | tuple[Insn, ...]] = [add(SP, X[30], 0), mov_imm(base, PROBE_REPORT_IPA)]
+    code += [str_(X[n], base, HOSTCALL_GPRS_OFFSET + 8 * n) for n in range(30)]
+    code += [
+        add(X[0], SP, 0),
+        str_(X[0], base, HOSTCALL_GPRS_OFFSET + 8 * 30),
+        mov_imm(X[0], stage.code),
+        str_(W[0], base, 0),
+        mov_imm(X[0], RSI_HOST_CALL),
+        add(X[1], base, 0),
+        smc(0),
+    ]
+    g.step(f"R-{stage.name}", f"report x0-x30 after stage {stage.name}", *code)
+
+
+def _rmm_probe() -> Program:
+    g = _Builder(REALM_RAM_BASE)
+    g.step(
+        "wrong-entry",
+        "only reached if the REC did not start at the entry given to REC_CREATE",
+        mov_imm(X[0], PSCI_SYSTEM_OFF),
+        smc(0),
+    )
+    g.asm.align(PROBE_ENTRY - REALM_RAM_BASE)
+    g._start = g.asm.here
+    stages = {s.name: s for s in PROBE_STAGES}
+    _probe_report(g, stages["create"])
+    g.step(
+        "P-mmio-write", "write x19 to the UART", mov_imm(_UART, REALM_UART_IPA), str_(X[19], _UART)
+    )
+    _probe_report(g, stages["mmio-write"])
+    g.step("P-mmio-read", "read the UART into x5", ldr(X[5], _UART))
+    _probe_report(g, stages["mmio-read"])
+    g.step(
+        "P-host-call",
+        "RSI_HOST_CALL on the demo's struct",
+        mov_imm(X[1], HOSTCALL_IPA),
+        mov_imm(X[0], RSI_HOST_CALL),
+        smc(0),
+    )
+    _probe_report(g, stages["host-call"])
+    g.step(
+        "P-host-call-struct",
+        "RSI_HOST_CALL on the same struct again: its gprs are what the host wrote there",
+        mov_imm(X[1], HOSTCALL_IPA),
+        mov_imm(X[0], RSI_HOST_CALL),
+        smc(0),
+    )
+    g.step(
+        "P-ripas-change",
+        "RSI_IPA_STATE_SET to RAM on an EMPTY range",
+        mov_imm(X[0], RSI_IPA_STATE_SET),
+        mov_imm(X[1], RIPAS_CHANGE_BASE),
+        mov_imm(X[2], RIPAS_CHANGE_TOP),
+        mov_imm(X[3], RIPAS_RAM),
+        mov_imm(X[4], 0),
+        smc(0),
+    )
+    _probe_report(g, stages["ripas-change"])
+    g.step(
+        "P-psci",
+        "PSCI CPU_SUSPEND (standby): the RMM notifies the host and the realm runs on",
+        mov_imm(X[0], PSCI_CPU_SUSPEND_64),
+        mov_imm(X[1], 0),
+        smc(0),
+    )
+    _probe_report(g, stages["psci"])
+    g.step("P-off", "PSCI SYSTEM_OFF", mov_imm(X[0], PSCI_SYSTEM_OFF), smc(0))
+    g.spin("spin forever (not reached)")
+
+    asm = g.asm
+    asm.align(GRANULE_SIZE)
+    if asm.here != HOSTCALL_IPA:
+        raise AssertionError(f"probe code overruns the host-call struct at {HOSTCALL_IPA:#x}")
+    asm.word(PROBE_STRUCT_REPORT_IMM, "rsi_host_call.imm")
+    asm.word(0, "padding")
+    asm.zero(HOSTCALL_SIZE - HOSTCALL_GPRS_OFFSET, "rsi_host_call.gprs[0..30]")
+    asm.zero(HOSTCALL_SIZE, "the report struct")
+    asm.align(GRANULE_SIZE)
+    out = asm.assemble()
+    return Program("rmm probe", REALM_RAM_BASE, PROBE_ENTRY, out.image, out.lines, tuple(g.steps))
+
+
+RMM_PROBE = _rmm_probe()
