@@ -46,11 +46,13 @@ def _data_abort(rec: Rec, trap: Trap, rec_exit: RecExit) -> bool:
     ipa = trap.far
     rec.last_esr = trap.esr
     if ipa & realm.unprotected_bit:
-        # Emulatable: the host gets ISV, SAS, SF and WnR but not SRT or SSE, a page-
-        # masked FAR, and the value of a write in gprs[0].
+        # Emulatable: the host gets ISV, SAS, SF and WnR but not SRT or SSE, the FAR's
+        # offset within the granule (exit.c: FAR_EL2 & ~GRANULE_MASK, where GRANULE_MASK
+        # is ~0xfff; the page comes from HPFAR -- seen on TF-RMM by tests/rmm), and the
+        # value of a write in gprs[0].
         rec_exit.exit_reason = RmiExit.SYNC
         rec_exit.esr = trap.esr & ESR_EMULATED_ABORT_MASK
-        rec_exit.far = trap.far & ~0xFFF
+        rec_exit.far = trap.far & 0xFFF
         rec_exit.hpfar = trap.hpfar
         if esr_wnr(trap.esr) and esr_isv(trap.esr):
             srt = esr_srt(trap.esr)

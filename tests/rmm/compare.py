@@ -1,0 +1,157 @@
+"""Two record streams, TF-RMM's and the sim's, compared record by record and field by field.
+
+A difference names the realm, the record (an RMI command, an entry or an exit, by number) and
+the field, with both values. `check` holds the differences against the table of allowed ones
+(known_differences.py): the tier fails on a difference the table does not allow and on an
+allowed one that no longer occurs, as tests/arm64 does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from tests.rmm.sim_rmm import MODELLED
+
+EXIT_FIELDS = ("ret", "reason", "esr", "far", "hpfar", "ripas_base", "ripas_top", "ripas_value",
+               "imm", "cntv_ctl", "cntp_ctl")
+
+
+def normalize(records: Iterable[dict]) -> list[dict]:
+    """rmmhost prints numbers as hex strings (JSON has no 64-bit integers); make them ints."""
+
+    def num(v: object) -> object:
+        if isinstance(v, str) and v.startswith("0x"):
+            return int(v, 16)
+        if isinstance(v, list):
+            return [num(x) for x in v]
+        return v
+
+    return [{k: num(v) for k, v in r.items()} for r in records]
+
+
+def plumbing_failures(real: list[dict]) -> list[dict]:
+    """RMI commands the sim does not model (delegation, RTTs, REC_AUX_COUNT, VERSION, FEATURES)
+    that TF-RMM refused: each would stop the host, and none may happen."""
+    return [r for r in real if r["t"] == "rmi" and r["cmd"] not in MODELLED and r["ret"] != 0]
+
+
+def comparable(records: list[dict]) -> list[dict]:
+    """The records both hosts print: the modelled RMI commands, entries, exits, the end."""
+    keep = []
+    for r in records:
+        if r["t"] == "rmi" and r["cmd"] not in MODELLED:
+            continue
+        keep.append(r)
+    return keep
+
+
+@dataclass(frozen=True)
+class Difference:
+    record: str  # "exit", "enter", or the RMI command
+    field: str  # "esr", "gprs[3]", ...
+    where: str  # "demo exit 4 (SYNC)"
+    real: int | str
+    sim: int | str
+
+    def __str__(self) -> str:
+        def show(v: int | str) -> str:
+            return hex(v) if isinstance(v, int) else v
+
+        what = f"{self.record}.{self.field}"
+        return f"{self.where}: {what} real {show(self.real)}, sim {show(self.sim)}"
+
+
+REASONS = {0: "SYNC", 1: "IRQ", 2: "FIQ", 3: "PSCI", 4: "RIPAS_CHANGE", 5: "HOST_CALL"}
+
+
+def _where(names: list[str], r: dict) -> str:
+    name = names[r["realm"]] if "realm" in r and r["realm"] < len(names) else "?"
+    if r["t"] in ("enter", "exit"):
+        reason = REASONS.get(r.get("reason", -1), "")
+        return f"{name} {r['t']} {r['n']}" + (f" ({reason})" if reason and r["t"] == "exit" else "")
+    return f"{name} {r['t']} {r.get('cmd', '')}".rstrip()
+
+
+def differences(real: list[dict], sim: list[dict], names: list[str]) -> list[Difference]:
+    out: list[Difference] = []
+    a, b = comparable(real), comparable(sim)
+    for i in range(max(len(a), len(b))):
+        if i >= len(a) or i >= len(b):
+            extra = a[i] if i < len(a) else b[i]
+            out.append(Difference("stream", "record", _where(names, extra),
+                                  _label(a[i]) if i < len(a) else "(ended)",
+                                  _label(b[i]) if i < len(b) else "(ended)"))
+            break
+        r, s = a[i], b[i]
+        if _label(r) != _label(s):
+            out.append(Difference("stream", "record", _where(names, r), _label(r), _label(s)))
+            break
+        record = r["t"] if r["t"] != "rmi" else r["cmd"]
+        where = _where(names, r)
+        fields = [f for f in EXIT_FIELDS if f in r or f in s]
+        if r["t"] == "enter":
+            fields = ["flags"]
+        if r["t"] == "rmi":
+            fields = ["ret"] + (["x1"] if "x1" in r and "x1" in s else [])
+        for f in fields:
+            if r.get(f) != s.get(f):
+                out.append(Difference(record, f, where, r.get(f, "(absent)"), s.get(f, "(absent)")))
+        for n, (rv, sv) in enumerate(zip(r.get("gprs", []), s.get("gprs", []), strict=True)):
+            if rv != sv:
+                out.append(Difference(record, f"gprs[{n}]", where, rv, sv))
+    return out
+
+
+def _label(r: dict) -> str:
+    return f"{r['t']}:{r.get('cmd', '')}:{r.get('n', '')}"
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """A difference the tier accepts: which record and field, a test on the two values, and why."""
+
+    record: str
+    field: str
+    matches: object  # Callable[[int, int], bool] on (real, sim)
+    reason: str
+    kind: str = "legitimate"  # or "sim bug, listed": the sim is wrong and has not been fixed
+
+    def covers(self, d: Difference) -> bool:
+        return (d.record, d.field) == (self.record, self.field) and bool(
+            self.matches(d.real, d.sim)  # type: ignore[operator]
+        )
+
+
+@dataclass
+class Verdict:
+    unlisted: list[Difference] = field(default_factory=list)
+    stale: list[Allowed] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.unlisted and not self.stale
+
+    def explain(self) -> str:
+        lines = []
+        if self.unlisted:
+            lines.append("differences between TF-RMM and the sim's RMM that "
+                         "tests/rmm/known_differences.py does not allow:")
+            lines += [f"  {d}" for d in self.unlisted]
+        if self.stale:
+            lines.append("allowed differences that no longer occur (drop them from the table):")
+            lines += [f"  {a.record}.{a.field}: {a.reason}" for a in self.stale]
+        return "\n".join(lines)
+
+
+def check(diffs: list[Difference], allowed: tuple[Allowed, ...]) -> Verdict:
+    v = Verdict()
+    used: set[int] = set()
+    for d in diffs:
+        hit = [i for i, a in enumerate(allowed) if a.covers(d)]
+        if hit:
+            used.update(hit)
+        else:
+            v.unlisted.append(d)
+    v.stale = [a for i, a in enumerate(allowed) if i not in used]
+    return v
