@@ -5,7 +5,7 @@ Both use the sim's realm parameters (sim_rmm.demo_realm_params) and the demo's m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from backends import guests
 from backends.machine import DEMO_X0
@@ -58,7 +58,7 @@ def probe_points() -> list[ProbePoint]:
     return points
 
 
-def probe(params: RmiRealmParams) -> RealmScenario:
+def probe(params: RmiRealmParams, reject_ripas: bool = False) -> RealmScenario:
     """After each exit under test, the VMM sets every x<n> (KVM_SET_ONE_REG, which KVM carries
     to rec_enter only after a host call or PSCI exit) and the host also writes the same value
     straight into rec_enter.gprs[n] -- except gprs[0] after an MMIO read, which is KVM's (the
@@ -75,13 +75,19 @@ def probe(params: RmiRealmParams) -> RealmScenario:
                 ops.append(Op(p.exit_under_test, OpKind.ENTER_GPR, n, value))
         if name == "mmio-read":
             ops.append(Op(p.exit_under_test, OpKind.MMIO_DATA, 0, PROBE_MMIO_DATA))
+    if reject_ripas:
+        ops.append(Op(stages["ripas-change"].exit_under_test or 0, OpKind.RIPAS_REJECT))
     create = stages["create"].stage
     gprs = tuple(distinctive(create, n) for n in range(8))
-    return RealmScenario("probe", params, guests.RMM_PROBE, INIT_RIPAS, gprs, ops=tuple(ops))
+    name = "probe-reject" if reject_ripas else "probe"
+    return RealmScenario(name, params, guests.RMM_PROBE, INIT_RIPAS, gprs, ops=tuple(ops))
 
 
 def realms(params: RmiRealmParams) -> list[RealmScenario]:
-    """One boot's realms: the demo, then the probe (its own VMID)."""
-    from dataclasses import replace
-
-    return [demo(params), probe(replace(params, vmid=params.vmid + 1))]
+    """One boot's realms, each with its own VMID: the demo; the probe; the probe again with
+    the VMM refusing the RIPAS change (REC_ENTER_FLAG_RIPAS_RESPONSE)."""
+    return [
+        demo(params),
+        probe(replace(params, vmid=params.vmid + 1)),
+        probe(replace(params, vmid=params.vmid + 2), reject_ripas=True),
+    ]

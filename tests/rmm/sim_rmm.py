@@ -56,6 +56,18 @@ def demo_realm_params(spec: MachineSpec | None = None) -> RmiRealmParams:
     )
 
 
+def _sim_rmm() -> Rmm:
+    """The RMM a simulated VM gets, configured as the sim configures it (its host's CPU)."""
+    kernel = SimKernel()
+    machine = DemoMachine(kernel, MachineSpec())
+    machine.build()
+    try:
+        rmm: Rmm = kernel.object(machine._vm().fd).rmm  # type: ignore[attr-defined]
+    finally:
+        machine.close()
+    return rmm
+
+
 @dataclass
 class ExitFields:
     """The rec_exit fields both hosts print."""
@@ -75,7 +87,7 @@ class ExitFields:
 
 class SimRmmEndpoint:
     def __init__(self) -> None:
-        self.rmm = Rmm()
+        self.rmm = _sim_rmm()
 
     def realm_create(self, p: RmiRealmParams) -> tuple[int, Realm]:
         params = RealmParams(

@@ -26,7 +26,7 @@ from tests.rmm.verdicts import mismatches, observe, probe_exits, resumed_in_orde
 
 REALMS = cases.realms(demo_realm_params())
 NAMES = [r.name for r in REALMS]
-DEMO, PROBE = 0, 1
+DEMO, PROBE, PROBE_REJECT = 0, 1, 2
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +69,7 @@ def test_the_host_runs_both_realms_to_system_off_on_tf_rmm(boot: firmware.Boot) 
     assert boot.returncode == 0 and real and real[-1]["t"] == "done", boot.tail()
     assert not [r for r in real if r["t"] in ("fail", "crash")], boot.tail()
     assert plumbing_failures(real) == []
-    for realm in (DEMO, PROBE):
+    for realm in (DEMO, PROBE, PROBE_REJECT):
         last = [r for r in real if r["t"] == "exit" and r["realm"] == realm][-1]
         assert last["ret"] == 0x102, f"{NAMES[realm]}: REC_ENTER after SYSTEM_OFF gave {last}"
 
@@ -102,6 +102,21 @@ def test_the_verdicts_hold_on_tf_rmm(boot: firmware.Boot) -> None:
     exits = probe_exits(_real(boot), PROBE)
     assert resumed_in_order(exits) == []
     assert mismatches(observe(exits)) == []
+
+
+def test_a_refused_ripas_change_reaches_the_guest_as_reject_on_tf_rmm(
+    boot: firmware.Boot,
+) -> None:
+    """RIPAS_RESPONSE set and no RTT_SET_RIPAS: the guest gets RSI_SUCCESS, no progress
+    (x1 = base) and RSI_REJECT in x2 (TF-RMM run.c complete_set_ripas)."""
+    real = _real(boot)
+    ripas = next(p for p in cases.probe_points() if p.stage.name == "ripas-change")
+    for realm, progress, response in ((PROBE, guests.RIPAS_CHANGE_TOP, 0),
+                                      (PROBE_REJECT, guests.RIPAS_CHANGE_BASE, 1)):
+        report = probe_exits(real, realm)[ripas.report]
+        assert report["gprs"][:3] == [0, progress, response], NAMES[realm]
+    assert not [r for r in real if r["t"] == "rmi" and r["cmd"] == "RTT_SET_RIPAS"
+                and r["realm"] == PROBE_REJECT]
 
 
 def test_the_verdicts_hold_on_the_sim_rmm(sim: list[dict]) -> None:
