@@ -249,11 +249,12 @@ UNVERIFIED = """\
   private guest_memfd slot (`KVM_CREATE_GUEST_MEMFD`, `KVM_SET_USER_MEMORY_REGION2`,
   `KVM_SET_MEMORY_ATTRIBUTES`: 6.1 has none of them), the `KVM_CAP_ARM_RME`
   sub-commands (cap 243 for v9, 244 for v10), `KVM_ARM_VCPU_FINALIZE(REC)`, the SMCCC filter
-  that forwards the host call, the realm demo's exits E1-E9, and which register writes a real
-  RMM takes or ignores -- has run only against the simulated kernel. It needs a kernel with
-  the v9 or v10 CCA series and an RMM: an Arm FVP (Base AEM with RME, TF-A and TF-RMM) or CCA
-  hardware. On such a host the app shows the kernel's answer beside the rule's prediction and
-  says when they disagree.
+  that forwards the host call, the realm demo's exits E1-E9 through KVM, and KVM's half of
+  which register writes reach the guest -- has run only against the simulated kernel. (The RMM
+  half runs against TF-RMM: see "Proven against a real RMM".) It needs a kernel with the v9 or
+  v10 CCA series and an RMM: an Arm FVP (Base AEM with RME, TF-A and TF-RMM) or CCA hardware.
+  On such a host the app shows the kernel's answer beside the rule's prediction and says when
+  they disagree.
 - **Finding realm support.** The kvm backend never asks `KVM_CHECK_EXTENSION` for 243 or 244
   (upstream gave 243 to `KVM_CAP_ARM_CACHEABLE_PFNMAP_SUPPORTED`): it creates a VM of the realm
   type and explains EINVAL (no series) or EPERM (series, no RMM). The EPERM answer is tested
