@@ -30,10 +30,23 @@ def normalize(records: Iterable[dict]) -> list[dict]:
     return [{k: num(v) for k, v in r.items()} for r in records]
 
 
+RMI_INCOMPLETE = 13  # RMI 2.0: a stateful operation wants another step (OP_MEM_DONATE, ...)
+
+# RMI 2.0 (TF-RMM v0.9.0) renamed RMI_DATA_CREATE (same function id and arguments).
+RMI_2_0_RENAMES = {"RTT_DATA_MAP_INIT": "DATA_CREATE"}
+
+
 def plumbing_failures(real: list[dict]) -> list[dict]:
-    """RMI commands the sim does not model (delegation, RTTs, REC_AUX_COUNT, VERSION, FEATURES)
-    that TF-RMM refused: each would stop the host, and none may happen."""
-    return [r for r in real if r["t"] == "rmi" and r["cmd"] not in MODELLED and r["ret"] != 0]
+    """RMI commands the sim does not model (delegation, RTTs, REC_AUX_COUNT, VERSION, FEATURES,
+    RMI 2.0's RMM_ACTIVATE and memory donation) that TF-RMM refused: none may happen."""
+    return [r for r in real if r["t"] == "rmi" and r["cmd"] not in MODELLED
+            and r["ret"] & 0xFF not in (0, RMI_INCOMPLETE)]
+
+
+def as_rmi_1_0(records: list[dict]) -> list[dict]:
+    """An RMI 2.0 stream with RMI 1.0's command names, to hold against the sim's RMM 1.0."""
+    return [r | {"cmd": RMI_2_0_RENAMES[r["cmd"]]} if r.get("cmd") in RMI_2_0_RENAMES else r
+            for r in records]
 
 
 def comparable(records: list[dict]) -> list[dict]:

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.rmm.scenario import SCENARIO_OFFSET, RealmScenario, pack
+from tests.rmm.scenario import RMI_ABI_1_0, RMI_ABI_2_0, SCENARIO_OFFSET, RealmScenario, pack
 
 REPO = Path(__file__).resolve().parents[2]
 HOST_SRC = REPO / "tools" / "rmmhost"
@@ -37,8 +37,10 @@ QEMU_ARGS = [
     "-semihosting-config", "enable=on,target=native",
 ]
 
-# The images of the tier: folder -> the RMI ABI the host speaks to it.
+# The images of the tier, and the RMI ABI the host speaks to each.
 RMM_1_0 = ("rmm-1.0", "rmm-1.0-tf-rmm-v0.8.0")
+RMM_2_0 = ("rmm-2.0",)
+RMI_ABI = {"rmm-1.0": RMI_ABI_1_0, "rmm-1.0-tf-rmm-v0.8.0": RMI_ABI_1_0, "rmm-2.0": RMI_ABI_2_0}
 
 
 def qemu_version() -> tuple[int, int] | None:
@@ -60,7 +62,7 @@ def missing() -> str:
                 "(Debian: qemu-system-arm from bookworm-backports)")
     if shutil.which(CROSS_GCC) is None:
         return f"{CROSS_GCC} is not installed (Debian: gcc-aarch64-linux-gnu)"
-    absent = [d for d in RMM_1_0 if not (FIRMWARE / d / "qemu_fw_nobl33.bios").exists()]
+    absent = [d for d in RMM_1_0 + RMM_2_0 if not (FIRMWARE / d / "qemu_fw_nobl33.bios").exists()]
     if absent:
         return f"the RMM firmware is not at {FIRMWARE} ({', '.join(absent)}; REALMTUI_RMM_FIRMWARE)"
     return ""
@@ -93,7 +95,8 @@ class Boot:
 def boot(image: str, host: bytes, realms: list[RealmScenario], scratch: Path) -> Boot:
     """One boot of `image` with the host and the whole scenario; the host's JSON records."""
     scratch.mkdir(parents=True, exist_ok=True)
-    (scratch / "bl33.bin").write_bytes(host.ljust(SCENARIO_OFFSET, b"\0") + pack(realms))
+    blob = pack(realms, RMI_ABI[image])
+    (scratch / "bl33.bin").write_bytes(host.ljust(SCENARIO_OFFSET, b"\0") + blob)
     bios = FIRMWARE / image / "qemu_fw_nobl33.bios"
     t0 = time.monotonic()
     proc = subprocess.run(

@@ -62,3 +62,16 @@ ALLOWED: tuple[Allowed, ...] = (
         where=_report_of("psci"), kind=SIM_BUG,
     ),
 )
+
+
+# RMM 2.0 (TF-RMM v0.9.0, rmm-2.0/) against the sim's RMM, which models RMM 1.0 only: on top of
+# the entries above (which all occur there too), the one difference the demo's path shows.
+ALLOWED_2_0: tuple[Allowed, ...] = (
+    Allowed(
+        ("REC_CREATE",), ("ret",), lambda real, sim: (real, sim) == (0x10D, 0),
+        "RMI 2.0 makes REC_CREATE a stateful operation: its first answer is RMI_INCOMPLETE "
+        "with a donation request (RmiResultDataIncomplete MEM_REQ = DONATE) for the REC's "
+        "auxiliary granules, which RMI 1.0 took from REC_AUX_COUNT and rec_params. The host "
+        "completes it with OP_MEM_DONATE and OP_CONTINUE, which must succeed.",
+    ),
+)

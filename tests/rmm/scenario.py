@@ -17,6 +17,8 @@ SCENARIO_MAGIC = 0x314E_4353_4D4D_5252  # "RRMMSCN1"
 SCENARIO_OFFSET = 0x1_0000  # from the host's load address (SCENARIO_ADDR in scenario.h)
 MAX_REALMS = 8
 GRANULE = 0x1000
+RMI_ABI_1_0 = 0x1_0000  # (major << 16) | minor, as RMI_VERSION takes it
+RMI_ABI_2_0 = 0x2_0000
 REC_CREATE_NR_GPRS = 8
 
 # RMI_REALM_FLAGS (TF-RMM rmm-spec-v1.0-rel0 smc-rmi.h)
@@ -78,12 +80,12 @@ class RealmScenario:
         return [o for o in self.ops if o.at_exit == exit_no and o.kind is kind]
 
 
-def pack(realms: list[RealmScenario]) -> bytes:
-    """The blob tools/rmmhost reads at SCENARIO_ADDR."""
+def pack(realms: list[RealmScenario], rmi_abi: int = RMI_ABI_1_0) -> bytes:
+    """The blob tools/rmmhost reads at SCENARIO_ADDR, for an RMM speaking `rmi_abi`."""
     if not 0 < len(realms) <= MAX_REALMS:
         raise ValueError(f"1..{MAX_REALMS} realms, not {len(realms)}")
     q = struct.Struct("<Q")
-    header_size = 8 * (2 + MAX_REALMS)
+    header_size = 8 * (3 + MAX_REALMS)
     body = bytearray()
     offsets: list[int] = []
     images: list[tuple[int, bytes]] = []  # (offset of its image_off field, image)
@@ -103,7 +105,7 @@ def pack(realms: list[RealmScenario]) -> bytes:
         for o in r.ops:
             body += struct.pack("<4Q", o.at_exit, int(o.kind), o.idx, o.value & (2**64 - 1))
         body[ops_field - header_size : ops_field - header_size + 8] = q.pack(ops_at)
-    blob = bytearray(q.pack(SCENARIO_MAGIC) + q.pack(len(realms)))
+    blob = bytearray(q.pack(SCENARIO_MAGIC) + q.pack(rmi_abi) + q.pack(len(realms)))
     blob += b"".join(q.pack(o) for o in offsets + [0] * (MAX_REALMS - len(offsets)))
     blob += body
     for field_at, image in images:

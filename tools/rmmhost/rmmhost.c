@@ -33,9 +33,12 @@
 void power_off(void) __attribute__((noreturn));
 
 static struct realm_params realm_params __attribute__((aligned(GRANULE)));
+static struct realm_params_2 realm_params_2 __attribute__((aligned(GRANULE)));
+static u64 donate_list[GRANULE / 8] __attribute__((aligned(GRANULE)));
 static struct rec_params rec_params __attribute__((aligned(GRANULE)));
 static struct rec_run rec_run __attribute__((aligned(GRANULE)));
 static u64 pool_next = POOL_BASE;
+static u64 abi;	/* RMI_ABI_1_0 or RMI_ABI_2_0 */
 
 /* --- console -------------------------------------------------------------------------------- */
 
@@ -205,7 +208,11 @@ static u64 granule(void)
 		power_off();
 	}
 	pool_next += GRANULE;
-	rmi("GRANULE_DELEGATE", 1, RMI_GRANULE_DELEGATE, pa, 0, 0, 0, 0);
+	if (abi == RMI_ABI_2_0)
+		rmi("GRANULE_RANGE_DELEGATE", 1, RMI_GRANULE_RANGE_DELEGATE, pa, pa + GRANULE, 0, 0,
+		    0);
+	else
+		rmi("GRANULE_DELEGATE", 1, RMI_GRANULE_DELEGATE, pa, 0, 0, 0, 0);
 	return pa;
 }
 
@@ -348,6 +355,8 @@ static void print_exit(u64 exit_no, u64 ret)
 		field_hex("imm", x->imm & 0xffffffffUL);
 		field_hex("cntv_ctl", x->cntv_ctl);
 		field_hex("cntp_ctl", x->cntp_ctl);
+		if (abi == RMI_ABI_2_0)
+			field_hex("plane", x->plane);
 	}
 	end();
 }
@@ -360,6 +369,39 @@ static void print_enter(u64 entry_no)
 	field_hex("flags", rec_run.enter.flags);
 	field_gprs("gprs", rec_run.enter.gprs);
 	end();
+}
+
+/* RMI 2.0 REC_CREATE: a stateful operation. While it answers RMI_INCOMPLETE, give it the
+ * delegated granules it asks for (OP_MEM_DONATE), or let it go on (OP_CONTINUE). */
+static void rec_create_2(u64 rd, u64 rec)
+{
+	struct smc_res r = rmi("REC_CREATE", 0, RMI_REC_CREATE, rd, rec, (u64)&rec_params, 0, 0);
+	u64 handle = r.x1, req = r.x2;
+
+	for (int step = 0; step < 64 && (r.x0 & 0xff) == RMI_INCOMPLETE; step++) {
+		if (RMI_OP_MEM_REQ(r.x0) == RMI_OP_MEM_REQ_DONATE) {
+			u64 n = RMI_OP_DONATE_BLK_COUNT(req);
+
+			if (RMI_OP_DONATE_BLK_SIZE(req) != 0 || n == 0 || n > GRANULE / 8)
+				break;
+			for (u64 i = 0; i < n; i++)
+				donate_list[i] = RMI_ADDR_RDESC_4K(granule(), 1);
+			r = rmi("OP_MEM_DONATE", 0, RMI_OP_MEM_DONATE, handle, (u64)donate_list, n,
+				0, 0);
+			req = r.x2;
+		} else {
+			r = rmi("OP_CONTINUE", 0, RMI_OP_CONTINUE, handle, 0, 0, 0, 0);
+			req = r.x2;
+		}
+	}
+	if (r.x0 != 0) {
+		begin("fail");
+		field_dec("realm", current_realm);
+		field_str("cmd", "REC_CREATE");
+		field_hex("ret", r.x0);
+		end();
+		power_off();
+	}
 }
 
 static void run_realm(const u8 *blob, const struct realm_scn *s)
@@ -379,19 +421,37 @@ static void run_realm(const u8 *blob, const struct realm_scn *s)
 		granule();
 	rtt_root = granule();
 	granule();
-	zero(&realm_params, sizeof(realm_params));
-	realm_params.flags = s->flags;
-	realm_params.s2sz = s->s2sz;
-	realm_params.sve_vl = s->sve_vl;
-	realm_params.num_bps = s->num_bps;
-	realm_params.num_wps = s->num_wps;
-	realm_params.pmu_num_ctrs = s->pmu_num_ctrs;
-	realm_params.algorithm = (u8)s->algorithm;
-	realm_params.vmid = (unsigned short)s->vmid;
-	realm_params.rtt_base = rtt_root;
-	realm_params.rtt_level_start = (long)s->rtt_level_start;
-	realm_params.rtt_num_start = 2;
-	rmi("REALM_CREATE", 1, RMI_REALM_CREATE, rd, (u64)&realm_params, 0, 0, 0);
+	if (abi == RMI_ABI_2_0) {
+		/* The same parameters; RMI 2.0 picks the VMID itself and has no planes here. */
+		struct realm_params_2 *p = &realm_params_2;
+
+		zero(p, sizeof(*p));
+		p->flags0 = s->flags;
+		p->s2sz = s->s2sz;
+		p->sve_vl = s->sve_vl;
+		p->num_bps = s->num_bps;
+		p->num_wps = s->num_wps;
+		p->pmu_num_ctrs = s->pmu_num_ctrs;
+		p->algorithm = s->algorithm;
+		p->rtt_base = rtt_root;
+		p->rtt_level_start = (long)s->rtt_level_start;
+		p->rtt_num_start = 2;
+		rmi("REALM_CREATE", 1, RMI_REALM_CREATE, rd, (u64)p, 0, 0, 0);
+	} else {
+		zero(&realm_params, sizeof(realm_params));
+		realm_params.flags = s->flags;
+		realm_params.s2sz = s->s2sz;
+		realm_params.sve_vl = s->sve_vl;
+		realm_params.num_bps = s->num_bps;
+		realm_params.num_wps = s->num_wps;
+		realm_params.pmu_num_ctrs = s->pmu_num_ctrs;
+		realm_params.algorithm = (u8)s->algorithm;
+		realm_params.vmid = (unsigned short)s->vmid;
+		realm_params.rtt_base = rtt_root;
+		realm_params.rtt_level_start = (long)s->rtt_level_start;
+		realm_params.rtt_num_start = 2;
+		rmi("REALM_CREATE", 1, RMI_REALM_CREATE, rd, (u64)&realm_params, 0, 0, 0);
+	}
 
 	/* RTTs down to level 3 over the 2 MiB that holds the image and every RIPAS range. */
 	ipa = s->image_ipa & ~(S2_L1_BLOCK - 1);
@@ -414,12 +474,16 @@ static void run_realm(const u8 *blob, const struct realm_scn *s)
 		u64 data = granule();
 		u64 src = (u64)blob + s->image_off + (ipa - s->image_ipa);
 
-		rmi("DATA_CREATE", 1, RMI_DATA_CREATE, rd, data, ipa, src, RMI_MEASURE_CONTENT);
+		rmi(abi == RMI_ABI_2_0 ? "RTT_DATA_MAP_INIT" : "DATA_CREATE", 1, RMI_DATA_CREATE,
+		    rd, data, ipa, src, RMI_MEASURE_CONTENT);
 	}
 
 	/* kvm_create_rec ([PATCH v9 11/43]): x0-x7 and pc, vCPU 0 runnable. */
-	r = rmi("REC_AUX_COUNT", 1, RMI_REC_AUX_COUNT, rd, 0, 0, 0, 0);
-	aux_count = r.x1;
+	aux_count = 0;
+	if (abi == RMI_ABI_1_0) {
+		r = rmi("REC_AUX_COUNT", 1, RMI_REC_AUX_COUNT, rd, 0, 0, 0, 0);
+		aux_count = r.x1;
+	}
 	rec = granule();
 	zero(&rec_params, sizeof(rec_params));
 	rec_params.flags = REC_PARAMS_FLAG_RUNNABLE;
@@ -430,7 +494,10 @@ static void run_realm(const u8 *blob, const struct realm_scn *s)
 	rec_params.num_aux = aux_count;
 	for (u64 i = 0; i < aux_count && i < MAX_REC_AUX_GRANULES; i++)
 		rec_params.aux[i] = granule();
-	rmi("REC_CREATE", 1, RMI_REC_CREATE, rd, rec, (u64)&rec_params, 0, 0);
+	if (abi == RMI_ABI_2_0)
+		rec_create_2(rd, rec);
+	else
+		rmi("REC_CREATE", 1, RMI_REC_CREATE, rd, rec, (u64)&rec_params, 0, 0);
 
 	rmi("REALM_ACTIVATE", 1, RMI_REALM_ACTIVATE, rd, 0, 0, 0, 0);
 
@@ -466,7 +533,8 @@ void host_main(void)
 		end();
 		return;
 	}
-	r = rmi("VERSION", 0, RMI_VERSION, RMI_ABI_1_0, 0, 0, 0, 0);
+	abi = sc->rmi_abi == RMI_ABI_2_0 ? RMI_ABI_2_0 : RMI_ABI_1_0;
+	r = rmi("VERSION", 0, RMI_VERSION, abi, 0, 0, 0, 0);
 	if (r.x0 != 0) {
 		begin("fail");
 		field_str("cmd", "VERSION");
@@ -474,6 +542,8 @@ void host_main(void)
 		end();
 		return;
 	}
+	if (abi == RMI_ABI_2_0)
+		rmi("RMM_ACTIVATE", 1, RMI_RMM_ACTIVATE, 0, 0, 0, 0, 0);
 	rmi("FEATURES", 1, RMI_FEATURES, 0, 0, 0, 0, 0);
 	for (u64 i = 0; i < sc->n_realms; i++) {
 		current_realm = i;

@@ -14,13 +14,14 @@
 
 struct scenario {
 	u64 magic;
+	u64 rmi_abi;		/* RMI_ABI_1_0 or RMI_ABI_2_0: which RMI the firmware speaks */
 	u64 n_realms;
 	u64 realm_off[MAX_REALMS];
 };
 
 /* One realm, as KVM creates it for the VMM (the parameters already in RMI encoding). */
 struct realm_scn {
-	u64 flags, s2sz, sve_vl, num_bps, num_wps, pmu_num_ctrs, algorithm, vmid;
+	u64 flags, s2sz, sve_vl, num_bps, num_wps, pmu_num_ctrs, algorithm, vmid;	/* vmid: 1.0 */
 	u64 rtt_level_start;
 	u64 image_ipa, image_off, image_size;	/* image_off: 4 KiB aligned within the blob */
 	u64 init_ripas_base, init_ripas_top;
