@@ -361,3 +361,58 @@ def _rmm_probe() -> Program:
 
 
 RMM_PROBE = _rmm_probe()
+
+
+# --- the PSCI probe guest (tests/rmm) -------------------------------------------------------------
+#
+# A realm with two RECs, for the one RMI command the demo never needs: RMI_PSCI_COMPLETE. REC 0
+# turns REC 1 on (CPU_ON) and asks for its state (AFFINITY_INFO); each call exits to the host,
+# which completes it, and the guest then reports its registers as the RMM answered.
+
+PSCI_CPU_ON_64 = 0xC400_0003
+PSCI_AFFINITY_INFO_64 = 0xC400_0004
+PSCI_PROBE_CONTEXT = 0xC0DE_0000_5EC0_17D0  # CPU_ON's context id, for REC 1's x0
+PSCI_PROBE_STAGES = (ProbeStage("cpu-on", 0x11), ProbeStage("affinity-info", 0x12))
+PSCI_PROBE_SECONDARY = REALM_RAM_BASE + 0x800  # REC 1's entry point
+
+
+def _rmm_psci_probe() -> Program:
+    g = _Builder(REALM_RAM_BASE)
+    cpu_on, affinity = PSCI_PROBE_STAGES
+    g.step(
+        "P-cpu-on",
+        "PSCI CPU_ON for MPIDR 1 (REC 1): the host completes it with RMI_PSCI_COMPLETE",
+        mov_imm(X[0], PSCI_CPU_ON_64),
+        mov_imm(X[1], 1),
+        mov_imm(X[2], PSCI_PROBE_SECONDARY),
+        mov_imm(X[3], PSCI_PROBE_CONTEXT),
+        smc(0),
+    )
+    _probe_report(g, cpu_on)
+    g.step(
+        "P-affinity-info",
+        "PSCI AFFINITY_INFO for MPIDR 1: completed by the host too",
+        mov_imm(X[0], PSCI_AFFINITY_INFO_64),
+        mov_imm(X[1], 1),
+        mov_imm(X[2], 0),
+        smc(0),
+    )
+    _probe_report(g, affinity)
+    g.step("P-off", "PSCI SYSTEM_OFF", mov_imm(X[0], PSCI_SYSTEM_OFF), smc(0))
+    g.spin("spin forever (not reached)")
+    asm = g.asm
+    asm.align(PSCI_PROBE_SECONDARY - REALM_RAM_BASE)
+    g._start = asm.here
+    g.step("secondary", "REC 1: PSCI SYSTEM_OFF (the host never runs it)",
+           mov_imm(X[0], PSCI_SYSTEM_OFF), smc(0))
+    asm.align(GRANULE_SIZE)
+    if asm.here != HOSTCALL_IPA:
+        raise AssertionError(f"PSCI probe code overruns the host-call struct at {HOSTCALL_IPA:#x}")
+    asm.zero(2 * HOSTCALL_SIZE, "rsi_host_call structs (the second one is the reports')")
+    asm.align(GRANULE_SIZE)
+    out = asm.assemble()
+    return Program("rmm psci probe", REALM_RAM_BASE, REALM_RAM_BASE, out.image, out.lines,
+                   tuple(g.steps))
+
+
+RMM_PSCI_PROBE = _rmm_psci_probe()

@@ -83,11 +83,26 @@ def probe(params: RmiRealmParams, reject_ripas: bool = False) -> RealmScenario:
     return RealmScenario(name, params, guests.RMM_PROBE, INIT_RIPAS, gprs, ops=tuple(ops))
 
 
+def psci_probe(params: RmiRealmParams) -> RealmScenario:
+    """Two RECs: REC 0 turns REC 1 on and asks for its state; the host completes both calls."""
+    return RealmScenario(
+        "psci-probe", params, guests.RMM_PSCI_PROBE, INIT_RIPAS, (0,) * 8, n_recs=2,
+        secondary_pc=guests.PSCI_PROBE_SECONDARY,
+    )
+
+
+def psci_report(stage: guests.ProbeStage) -> int:
+    """The exit number of a PSCI probe stage's report."""
+    exits = [s.name for s in guests.RMM_PSCI_PROBE.steps if s.name not in ("end", "secondary")]
+    return exits.index(f"R-{stage.name}")
+
+
 def realms(params: RmiRealmParams) -> list[RealmScenario]:
     """One boot's realms, each with its own VMID: the demo; the probe; the probe again with
-    the VMM refusing the RIPAS change (REC_ENTER_FLAG_RIPAS_RESPONSE)."""
+    the VMM refusing the RIPAS change (REC_ENTER_FLAG_RIPAS_RESPONSE); the PSCI probe."""
     return [
         demo(params),
         probe(replace(params, vmid=params.vmid + 1)),
         probe(replace(params, vmid=params.vmid + 2), reject_ripas=True),
+        psci_probe(replace(params, vmid=params.vmid + 3)),
     ]

@@ -87,8 +87,19 @@ def _where(names: list[str], r: dict) -> str:
 
 
 def differences(real: list[dict], sim: list[dict], names: list[str]) -> list[Difference]:
+    """Realm by realm, record by record; within a realm the comparison stops at the first
+    record that is not the same kind in both streams (what follows would not line up)."""
     out: list[Difference] = []
     a, b = comparable(real), comparable(sim)
+    realms = sorted({r["realm"] for r in a + b if "realm" in r})
+    for realm in [None, *realms]:
+        out += _realm_differences([r for r in a if r.get("realm") == realm],
+                                  [r for r in b if r.get("realm") == realm], names)
+    return out
+
+
+def _realm_differences(a: list[dict], b: list[dict], names: list[str]) -> list[Difference]:
+    out: list[Difference] = []
     for i in range(max(len(a), len(b))):
         if i >= len(a) or i >= len(b):
             extra = a[i] if i < len(a) else b[i]

@@ -61,8 +61,18 @@ ALLOWED: tuple[Allowed, ...] = (
         "backends/sim/rsi.py: drop this entry when that lands and the tier says it is stale.",
         where=_report_of("psci"), kind=SIM_BUG,
     ),
+    Allowed(
+        ("exit", "stream"), ("reason", "imm", "gprs[0]", "gprs[2]", "gprs[3]", "record"),
+        lambda real, sim: True,
+        "The PSCI probe realm from its first exit on: TF-RMM forwards CPU_ON for another REC to "
+        "the host (RMI_EXIT_PSCI, gprs[0] = FID, gprs[1] = target MPIDR) and waits for "
+        "RMI_PSCI_COMPLETE; the sim's RMM (backends/sim/rsi.py _psci) answers CPU_ON and "
+        "AFFINITY_INFO with NOT_SUPPORTED and no exit, and has no PSCI_COMPLETE. H1's "
+        "Corrections work (PsciRequest, Rmm.psci_complete) matches TF-RMM exactly here: drop this "
+        "entry when that lands and the tier says it is stale.",
+        where=("psci-probe",), kind=SIM_BUG,
+    ),
 )
-
 
 # RMM 2.0 (TF-RMM v0.9.0, rmm-2.0/) against the sim's RMM, which models RMM 1.0 only: on top of
 # the entries above (which all occur there too), the one difference the demo's path shows.

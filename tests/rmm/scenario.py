@@ -66,6 +66,8 @@ class RealmScenario:
     ops: tuple[Op, ...] = ()
     max_exits: int = 40
     rec_pc: int = field(default=-1)
+    n_recs: int = 1  # RECs 1.. start not runnable at secondary_pc (KVM: vCPUs 1..)
+    secondary_pc: int = 0
 
     @property
     def pc(self) -> int:
@@ -92,15 +94,18 @@ def pack(realms: list[RealmScenario], rmi_abi: int = RMI_ABI_1_0) -> bytes:
     for r in realms:
         offsets.append(header_size + len(body))
         p = r.params
+        # struct realm_scn, in its order; image_off and ops_off are filled in below.
         words = [p.flags, p.s2sz, p.sve_vl, p.num_bps, p.num_wps, p.pmu_num_ctrs, p.algorithm,
                  p.vmid, p.rtt_level_start, r.program.load_address, 0, len(r.image),
-                 *r.init_ripas, r.pc, *r.rec_gprs, r.max_exits, len(r.ops), 0]
+                 *r.init_ripas, r.pc, *r.rec_gprs, r.max_exits, len(r.ops), 0, r.n_recs,
+                 r.secondary_pc]
         if len(r.rec_gprs) != REC_CREATE_NR_GPRS:
             raise ValueError("REC_CREATE takes exactly 8 gprs")
+        image_field, ops_field_index = 10, 15 + REC_CREATE_NR_GPRS + 2
         start = len(body)
         body += b"".join(q.pack(w & (2**64 - 1)) for w in words)
-        images.append((header_size + start + 8 * 10, r.image))
-        ops_field = header_size + len(body) - 8
+        images.append((header_size + start + 8 * image_field, r.image))
+        ops_field = header_size + start + 8 * ops_field_index
         ops_at = header_size + len(body)
         for o in r.ops:
             body += struct.pack("<4Q", o.at_exit, int(o.kind), o.idx, o.value & (2**64 - 1))

@@ -20,6 +20,8 @@ REC_ENTER_FLAG_EMULATED_MMIO = 1 << 0
 REC_ENTER_FLAG_RIPAS_RESPONSE = 1 << 4
 REC_PARAMS_FLAG_RUNNABLE = 1
 EC_DABT_LOW = 0x24
+# [PATCH v9 23/43]: the PSCI calls KVM completes with RMI_PSCI_COMPLETE (status SUCCESS).
+PSCI_COMPLETED = frozenset({0x8400_0003, 0xC400_0003, 0x8400_0004, 0xC400_0004})
 ESR_ISV = 1 << 24
 ESR_SF = 1 << 15
 ESR_WNR = 1 << 6
@@ -81,9 +83,17 @@ class SimHost:
         for off in range(0, len(image), GRANULE):
             ret = self.rmm.data_create(rd, s.program.load_address + off, image[off : off + GRANULE])
             self._rmi("DATA_CREATE", ret)
-        ret, rec = self.rmm.rec_create(rd, REC_PARAMS_FLAG_RUNNABLE, 0, s.pc, s.rec_gprs)
-        self._rmi("REC_CREATE", ret)
+        recs = []
+        for idx in range(max(1, s.n_recs)):
+            first = idx == 0
+            ret, made = self.rmm.rec_create(
+                rd, REC_PARAMS_FLAG_RUNNABLE if first else 0, idx,
+                s.pc if first else s.secondary_pc, s.rec_gprs if first else (0,) * 8,
+            )
+            self._rmi("REC_CREATE", ret)
+            recs.append(made)
         self._rmi("REALM_ACTIVATE", self.rmm.realm_activate(rd))
+        rec = recs[0]
         assert rec is not None
         v = KvmVcpu()
         gprs = [0] * 31
@@ -100,6 +110,8 @@ class SimHost:
             self.records.append(record)
             if ret != 0 or not self._handle_exit(v, record):
                 return
+            if record["reason"] == RMI_EXIT_PSCI:
+                self._psci_complete(record, recs)
             for op in s.ops_at(n, OpKind.SET_REG):
                 v.x[op.idx] = op.value & MASK64
 
@@ -137,6 +149,13 @@ class SimHost:
         for op in s.ops_at(n, OpKind.ENTER_GPR):
             gprs[op.idx] = op.value & MASK64
         return flags
+
+    def _psci_complete(self, x: dict, recs: list) -> None:
+        """realm_psci_complete ([PATCH v9 23/43]) for CPU_ON / AFFINITY_INFO."""
+        target = x["gprs"][1] & 0xFF
+        if x["gprs"][0] & 0xFFFF_FFFF in PSCI_COMPLETED and target < len(recs):
+            self._rmi("PSCI_COMPLETE", self.rmm.psci_complete(recs[0], recs[target], 0),
+                      must=False)
 
     @staticmethod
     def _handle_exit(v: KvmVcpu, x: dict) -> bool:

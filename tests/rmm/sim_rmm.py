@@ -24,8 +24,9 @@ from tests.rmm.scenario import RMI_REALM_FLAG_PMU, RMI_REALM_FLAG_SVE, RmiRealmP
 
 MODELLED = frozenset(
     {"REALM_CREATE", "RTT_INIT_RIPAS", "DATA_CREATE", "REC_CREATE", "REALM_ACTIVATE",
-     "RTT_SET_RIPAS"}
+     "RTT_SET_RIPAS", "PSCI_COMPLETE"}
 )
+NOT_IN_THIS_SIM = -1  # the status the adapter gives a command this sim's RMM lacks
 
 
 def demo_realm_params(spec: MachineSpec | None = None) -> RmiRealmParams:
@@ -110,6 +111,12 @@ class SimRmmEndpoint:
         self, rd: Realm, flags: int, mpidr: int, pc: int, gprs: tuple[int, ...]
     ) -> tuple[int, Rec | None]:
         return self.rmm.rec_create(rd, RecParams(flags=flags, mpidr=mpidr, pc=pc, gprs=gprs))
+
+    def psci_complete(self, caller: Rec, target: Rec, status: int) -> int:
+        complete = getattr(self.rmm, "psci_complete", None)
+        if complete is None:
+            return NOT_IN_THIS_SIM
+        return int(complete(caller, target, status))
 
     def realm_activate(self, rd: Realm) -> int:
         return self.rmm.realm_activate(rd)

@@ -27,7 +27,7 @@ from tests.rmm.verdicts import mismatches, observe, probe_exits, resumed_in_orde
 
 REALMS = cases.realms(demo_realm_params())
 NAMES = [r.name for r in REALMS]
-DEMO, PROBE, PROBE_REJECT = 0, 1, 2
+DEMO, PROBE, PROBE_REJECT, PSCI_PROBE = 0, 1, 2, 3
 ALL_IMAGES = firmware.RMM_1_0 + firmware.RMM_2_0
 SHUTDOWN = 0x102  # REC_ENTER on a SYSTEM_OFF realm: RMI_ERROR_REALM, index 1
 
@@ -74,7 +74,7 @@ def test_the_host_runs_every_realm_to_system_off_on_tf_rmm(boots: Boots, image: 
     assert boot.returncode == 0 and real and real[-1]["t"] == "done", boot.tail()
     assert not [r for r in real if r["t"] in ("fail", "crash")], boot.tail()
     assert plumbing_failures(real) == []
-    for realm in (DEMO, PROBE, PROBE_REJECT):
+    for realm in (DEMO, PROBE, PROBE_REJECT, PSCI_PROBE):
         last = [r for r in real if r["t"] == "exit" and r["realm"] == realm][-1]
         assert last["ret"] == SHUTDOWN, f"{NAMES[realm]}: REC_ENTER after SYSTEM_OFF gave {last}"
 
@@ -149,6 +149,26 @@ def test_a_refused_ripas_change_reaches_the_guest_as_reject_on_tf_rmm(
         assert report["gprs"][:3] == [0, progress, response], NAMES[realm]
     assert not [r for r in real if r["t"] == "rmi" and r["cmd"] == "RTT_SET_RIPAS"
                 and r["realm"] == PROBE_REJECT]
+
+
+@pytest.mark.parametrize("image", ALL_IMAGES)
+def test_psci_complete_answers_cpu_on_and_affinity_info_on_tf_rmm(
+    boots: Boots, image: str
+) -> None:
+    """CPU_ON and AFFINITY_INFO for REC 1 exit with the FID and the target MPIDR only; once
+    the host completes each (RMI_PSCI_COMPLETE, status SUCCESS) the caller sees PSCI_SUCCESS,
+    then ON, with x1-x3 cleared (TF-RMM psci.c psci_complete_request)."""
+    real = [r for r in boots(image)[1] if r.get("realm") == PSCI_PROBE]
+    exits = probe_exits(real, PSCI_PROBE)
+    cpu_on, affinity = guests.PSCI_PROBE_STAGES
+    for fid, stage in ((guests.PSCI_CPU_ON_64, cpu_on), (guests.PSCI_AFFINITY_INFO_64, affinity)):
+        report = cases.psci_report(stage)
+        call = exits[report - 1]
+        assert (call["reason"], call["gprs"][:2], set(call["gprs"][2:])) == (3, [fid, 1], {0})
+        assert exits[report]["imm"] == stage.code
+        assert exits[report]["gprs"][:4] == [0, 0, 0, 0]  # SUCCESS / AFFINITY_INFO ON (0)
+    completes = [r["ret"] for r in real if r["t"] == "rmi" and r["cmd"] == "PSCI_COMPLETE"]
+    assert completes == [0, 0]
 
 
 def test_the_verdicts_hold_on_the_sim_rmm(sim: list[dict]) -> None:

@@ -62,6 +62,7 @@ typedef unsigned char u8;
 #define REC_ENTER_FLAG_RIPAS_RESPONSE (1UL << 4)
 
 #define REC_CREATE_NR_GPRS 8
+#define MAX_RECS 2
 #define REC_RUN_GPRS 31
 #define MAX_REC_AUX_GRANULES 16
 

@@ -27,6 +27,11 @@
 #define ESR_WNR (1UL << 6)
 #define EC_DABT_LOW 0x24
 
+#define PSCI_CPU_ON_32 0x84000003UL
+#define PSCI_CPU_ON_64 0xC4000003UL
+#define PSCI_AFFINITY_INFO_32 0x84000004UL
+#define PSCI_AFFINITY_INFO_64 0xC4000004UL
+
 #define S2_L1_BLOCK (1UL << 30)
 #define S2_L2_BLOCK (1UL << 21)
 
@@ -303,6 +308,22 @@ static void pre_enter(struct kvm_vcpu *v, u64 rd, u64 rec, long exit_no)
 			e->gprs[ops[i].idx] = ops[i].value;
 }
 
+static u64 recs[MAX_RECS];
+static u64 n_recs;
+
+/* [PATCH v9 23/43]: KVM completes CPU_ON and AFFINITY_INFO aimed at another REC with
+ * RMI_PSCI_COMPLETE (realm_psci_complete), status PSCI_SUCCESS, before re-entering. */
+static void psci_complete(const struct rec_exit *x)
+{
+	u64 fid = x->gprs[0] & 0xffffffffUL, target = x->gprs[1] & 0xff;
+
+	if (fid != PSCI_CPU_ON_32 && fid != PSCI_CPU_ON_64 && fid != PSCI_AFFINITY_INFO_32 &&
+	    fid != PSCI_AFFINITY_INFO_64)
+		return;
+	if (target < n_recs)
+		rmi("PSCI_COMPLETE", 0, RMI_PSCI_COMPLETE, recs[0], recs[target], 0, 0, 0);
+}
+
 /* handle_rec_exit: what KVM takes from rec_exit; 0 to stop (nothing KVM would re-enter). */
 static int handle_exit(struct kvm_vcpu *v)
 {
@@ -322,6 +343,9 @@ static int handle_exit(struct kvm_vcpu *v)
 	case RMI_EXIT_FIQ:
 		return 1;
 	case RMI_EXIT_PSCI:
+		psci_complete(x);
+		/* KVM's copy takes the published gprs either way */
+		__attribute__((fallthrough));
 	case RMI_EXIT_HOST_CALL:
 		for (int i = 0; i < REC_RUN_GPRS; i++)
 			v->x[i] = x->gprs[i];
@@ -478,26 +502,31 @@ static void run_realm(const u8 *blob, const struct realm_scn *s)
 		    rd, data, ipa, src, RMI_MEASURE_CONTENT);
 	}
 
-	/* kvm_create_rec ([PATCH v9 11/43]): x0-x7 and pc, vCPU 0 runnable. */
+	/* kvm_create_rec ([PATCH v9 11/43]) for each vCPU in MPIDR order: x0-x7 and pc as the
+	 * VMM set them; only vCPU 0 starts runnable. */
 	aux_count = 0;
 	if (abi == RMI_ABI_1_0) {
 		r = rmi("REC_AUX_COUNT", 1, RMI_REC_AUX_COUNT, rd, 0, 0, 0, 0);
 		aux_count = r.x1;
 	}
-	rec = granule();
-	zero(&rec_params, sizeof(rec_params));
-	rec_params.flags = REC_PARAMS_FLAG_RUNNABLE;
-	rec_params.mpidr = 0;
-	rec_params.pc = s->rec_pc;
-	for (int i = 0; i < REC_CREATE_NR_GPRS; i++)
-		rec_params.gprs[i] = s->rec_gprs[i];
-	rec_params.num_aux = aux_count;
-	for (u64 i = 0; i < aux_count && i < MAX_REC_AUX_GRANULES; i++)
-		rec_params.aux[i] = granule();
-	if (abi == RMI_ABI_2_0)
-		rec_create_2(rd, rec);
-	else
-		rmi("REC_CREATE", 1, RMI_REC_CREATE, rd, rec, (u64)&rec_params, 0, 0);
+	n_recs = s->n_recs < 1 ? 1 : (s->n_recs > MAX_RECS ? MAX_RECS : s->n_recs);
+	for (u64 idx = 0; idx < n_recs; idx++) {
+		recs[idx] = granule();
+		zero(&rec_params, sizeof(rec_params));
+		rec_params.flags = idx == 0 ? REC_PARAMS_FLAG_RUNNABLE : 0;
+		rec_params.mpidr = idx;
+		rec_params.pc = idx == 0 ? s->rec_pc : s->secondary_pc;
+		for (int i = 0; i < REC_CREATE_NR_GPRS; i++)
+			rec_params.gprs[i] = idx == 0 ? s->rec_gprs[i] : 0;
+		rec_params.num_aux = aux_count;
+		for (u64 i = 0; i < aux_count && i < MAX_REC_AUX_GRANULES; i++)
+			rec_params.aux[i] = granule();
+		if (abi == RMI_ABI_2_0)
+			rec_create_2(rd, recs[idx]);
+		else
+			rmi("REC_CREATE", 1, RMI_REC_CREATE, rd, recs[idx], (u64)&rec_params, 0, 0);
+	}
+	rec = recs[0];
 
 	rmi("REALM_ACTIVATE", 1, RMI_REALM_ACTIVATE, rd, 0, 0, 0, 0);
 

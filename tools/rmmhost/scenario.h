@@ -28,6 +28,8 @@ struct realm_scn {
 	u64 rec_pc, rec_gprs[REC_CREATE_NR_GPRS];
 	u64 max_exits;
 	u64 n_ops, ops_off;
+	u64 n_recs;		/* RECs 1.. start not runnable, at secondary_pc, gprs zero */
+	u64 secondary_pc;
 };
 
 /* What the VMM does between exit `at_exit` (0-based) and the next REC_ENTER. */
