@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tests.rmm.scenario import GRANULE, OpKind, RealmScenario
-from tests.rmm.sim_rmm import SimRmmEndpoint
+from tests.rmm.sim_rmm import endpoint
 
 MASK64 = (1 << 64) - 1
 RMI_EXIT_SYNC, RMI_EXIT_IRQ, RMI_EXIT_FIQ = 0, 1, 2
@@ -45,7 +45,7 @@ class KvmVcpu:
 
 class SimHost:
     def __init__(self) -> None:
-        self.rmm = SimRmmEndpoint()
+        self.rmm = endpoint()
         self.records: list[dict] = []
         self.realm_no = 0
 
