@@ -62,6 +62,8 @@ def missing() -> str:
                 "(Debian: qemu-system-arm from bookworm-backports)")
     if shutil.which(CROSS_GCC) is None:
         return f"{CROSS_GCC} is not installed (Debian: gcc-aarch64-linux-gnu)"
+    if shutil.which("make") is None:
+        return "make is not installed (Debian: make)"
     absent = [d for d in RMM_1_0 + RMM_2_0 if not (FIRMWARE / d / "qemu_fw_nobl33.bios").exists()]
     if absent:
         return f"the RMM firmware is not at {FIRMWARE} ({', '.join(absent)}; REALMTUI_RMM_FIRMWARE)"
@@ -99,13 +101,26 @@ def boot(image: str, host: bytes, realms: list[RealmScenario], scratch: Path) ->
     (scratch / "bl33.bin").write_bytes(host.ljust(SCENARIO_OFFSET, b"\0") + blob)
     bios = FIRMWARE / image / "qemu_fw_nobl33.bios"
     t0 = time.monotonic()
-    proc = subprocess.run(
-        [QEMU, *QEMU_ARGS, "-bios", str(bios)], cwd=scratch, stdin=subprocess.DEVNULL,
-        capture_output=True, timeout=BOOT_TIMEOUT_S, check=False,
-    )
+    try:
+        proc = subprocess.run(
+            [QEMU, *QEMU_ARGS, "-bios", str(bios)], cwd=scratch, stdin=subprocess.DEVNULL,
+            capture_output=True, timeout=BOOT_TIMEOUT_S, check=False,
+        )
+        out, returncode = proc.stdout, proc.returncode
+    except subprocess.TimeoutExpired as e:  # a hang: keep what the UART said so far
+        out, returncode = e.stdout or b"", 124
     wall = time.monotonic() - t0
-    console = proc.stdout.decode(errors="replace")
+    console = out.decode(errors="replace")
     (scratch / "console.log").write_text(console)
-    records = [json.loads(line[len(PREFIX):]) for line in console.replace("\r", "").splitlines()
-               if line.startswith(PREFIX)]
-    return Boot(image, records, console, wall, proc.returncode)
+    return Boot(image, _records(console), console, wall, returncode)
+
+
+def _records(console: str) -> list[dict]:
+    records = []
+    for line in console.replace("\r", "").splitlines():
+        if line.startswith(PREFIX):
+            try:
+                records.append(json.loads(line[len(PREFIX):]))
+            except json.JSONDecodeError:
+                records.append({"t": "garbled", "line": line})
+    return records
