@@ -18,6 +18,10 @@ import pytest
 
 from backends import guests
 from backends.machine import DEMO_X0
+from realmtui import rules
+from realmtui.context import ExitCause, Profile, RealmState, VcpuContext, VmKind
+from realmtui.regs import PC, describe, x_id
+from realmtui.verdict import Access
 from tests.rmm import cases, firmware
 from tests.rmm.compare import as_rmi_1_0, check, differences, normalize, plumbing_failures
 from tests.rmm.known_differences import ALLOWED, ALLOWED_2_0
@@ -121,6 +125,22 @@ def test_the_verdicts_hold_on_tf_rmm(boots: Boots, image: str) -> None:
     exits = probe_exits(boots(image)[1], PROBE)
     assert resumed_in_order(exits) == []
     assert mismatches(observe(exits)) == []
+
+
+@pytest.mark.parametrize("image", ALL_IMAGES)
+def test_after_system_off_no_write_reaches_the_guest_on_tf_rmm(boots: Boots, image: str) -> None:
+    """The demo's E8: the REC_ENTER after PSCI SYSTEM_OFF fails (so the guest never runs to
+    see anything), and the rules call every x0-x30 and pc write ignored there, whether the
+    app still shows the PSCI exit or already the shutdown."""
+    exits = [r for r in boots(image)[1] if r["t"] == "exit" and r["realm"] == DEMO]
+    assert exits[-2]["reason"] == 3 and exits[-2]["gprs"][0] == guests.PSCI_SYSTEM_OFF
+    assert exits[-1]["ret"] == SHUTDOWN
+    regs = [describe(x_id(n)) for n in range(31)] + [describe(PC)]
+    for cause in (ExitCause.PSCI, ExitCause.SHUTDOWN):
+        for profile in Profile:
+            ctx = VcpuContext(VmKind.REALM, profile, RealmState.ACTIVE, rec_created=True,
+                              last_exit=cause, has_run=True)
+            assert {rules.verdict(r, ctx).access for r in regs} == {Access.IGNORED}
 
 
 @pytest.mark.parametrize("image", firmware.RMM_2_0)
