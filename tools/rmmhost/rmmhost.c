@@ -342,6 +342,10 @@ static int handle_exit(struct kvm_vcpu *v)
 	case RMI_EXIT_IRQ:
 	case RMI_EXIT_FIQ:
 		return 1;
+	/* Every host call goes to the VMM (the scenario) untouched, as the demo VMM's SMCCC
+	 * filter forwards its function id; KVM's own SMCCC handling (x0 = NOT_SUPPORTED for an
+	 * unknown id) is not modelled, nor KVM's PSCI results in its copy: only the RMM reads
+	 * rec_enter here, and it reads nothing after a PSCI exit. */
 	case RMI_EXIT_PSCI:
 		psci_complete(x);
 		/* KVM's copy takes the published gprs either way */
