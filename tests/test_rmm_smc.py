@@ -59,8 +59,8 @@ def _build(rmi: RmiHandler, ns: PhysicalMemory) -> None:
     for pa in (RD, REC, DATA):
         assert rmi.smc(RMI_GRANULE_DELEGATE, pa)[0] == SUCCESS
     ns.write(REALM_PARAMS + REALM_PARAMS_S2SZ, _u64(40))
-    ns.write(REALM_PARAMS + REALM_PARAMS_NUM_BPS, _u64(6))
-    ns.write(REALM_PARAMS + REALM_PARAMS_NUM_WPS, _u64(4))
+    ns.write(REALM_PARAMS + REALM_PARAMS_NUM_BPS, _u64(5))  # counts minus one: 6 and 4
+    ns.write(REALM_PARAMS + REALM_PARAMS_NUM_WPS, _u64(3))
     assert rmi.smc(RMI_REALM_CREATE, RD, REALM_PARAMS)[0] == SUCCESS
     assert rmi.smc(RMI_RTT_INIT_RIPAS, RD, BASE, BASE + 0x1000)[:2] == (SUCCESS, BASE + 0x1000)
     ns.write(SRC, _guest())
@@ -106,4 +106,4 @@ def test_features_register_0_describes_the_rmm_limits() -> None:
     rmi, _ = _host()
     status, f0, *_ = rmi.smc(RMI_FEATURES, 0)
     assert status == SUCCESS
-    assert f0 & 0xFF == 48 and (f0 >> 14) & 0xF == 5 and (f0 >> 18) & 0xF == 3
+    assert f0 & 0xFF == 48 and (f0 >> 14) & 0x3F == 5 and (f0 >> 20) & 0x3F == 3

@@ -6,15 +6,15 @@ what both hosts see (RMI status codes, output IPAs, rec_enter, rec_exit), so no 
 for them. A difference in a report exit shows again in the next `enter` record, because the host
 copies a host call's gprs into rec_enter as KVM does; entries cover both.
 
-Found and fixed in the sim instead of listed: rec_exit.far of an emulatable abort is the offset
-within the granule, not the page (backends/sim/rmm.py; TF-RMM exit.c `& ~GRANULE_MASK`).
+Found and fixed in the sim instead of listed (README, "Proven against a real RMM"): rec_exit.far
+of an emulatable abort (backends/sim/rmm/exit.py), x3 after RSI_IPA_STATE_SET
+(backends/sim/rmm/rsi.py), the RMI encoding of num_bps/num_wps (backends/sim/rmm/smc_rmi.py)
+and RMI_FEATURES' field layout (backends/sim/rmm/rmi.py).
 """
 
 from __future__ import annotations
 
-from backends import guests
-from tests.rmm.cases import probe_points
-from tests.rmm.compare import SIM_BUG, Allowed
+from tests.rmm.compare import Allowed
 
 DFSC_LEVEL = 0x3  # ESR_EL2.ISS.DFSC[1:0]: the level of a translation fault
 DFSC_TRANSLATION = 0b0001_00  # DFSC[5:2] = 0b0001: translation fault, level in [1:0]
@@ -27,56 +27,53 @@ def _only_the_fault_level(real: int | str, sim: int | str) -> bool:
     return both_translation and (real ^ sim) & ~DFSC_LEVEL == 0
 
 
-def _report_of(stage: str) -> tuple[str, ...]:
-    """The `where` of a stage's report exit and of the entry after it."""
-    p = next(p for p in probe_points() if p.stage.name == stage)
-    return (f"exit {p.report} ", f"enter {p.report + 1}")
+SHA_256_512 = 0x3 << 32  # RmiFeatureRegister0.HASH_SHA_256/512 (TF-RMM rel0 smc-rmi.h)
 
 
-ALLOWED: tuple[Allowed, ...] = (
-    Allowed(
-        ("exit",), ("esr",), _only_the_fault_level,
-        "The level of the stage-2 translation fault behind an MMIO exit (DFSC[1:0]). TF-RMM "
-        "passes the hardware's: level 1, because no RTT exists below the root for the "
-        "unprotected UART IPA (the host, like KVM, maps nothing there). The sim has no stage-2 "
-        "tables and its CPU reports every stage-2 fault at level 3 (backends/sim/cpu.py). KVM "
-        "only checks that it is a translation fault, so no verdict depends on the level.",
-    ),
-    Allowed(
-        ("exit", "enter"), ("gprs[3]",), lambda real, sim: (real, sim) == (0, guests.RIPAS_RAM),
-        "x3 after RSI_IPA_STATE_SET: TF-RMM answers the call with UPDATE_REC_EXIT_TO_HOST "
-        "(runtime/rsi/memory.c: x0 = RSI_SUCCESS, x1 = top), and handle_realm_rsi (exit.c) "
-        "writes x0-x4 back from a zeroed result, so x3 (the requested RIPAS) reads 0 after the "
-        "change completes; the sim leaves x3 as the guest set it. Fix: backends/sim/rsi.py "
-        "_ipa_state_set should update the REC (x0 = RSI_SUCCESS, x1 = top, x2-x3 = 0) and exit; "
-        "not done here because H1's branch rewrites that function.",
-        where=_report_of("ripas-change"), kind=SIM_BUG,
-    ),
-    Allowed(
-        ("exit", "enter"), ("gprs[2]", "gprs[3]"), lambda real, sim: (real, sim) == (0, 1),
-        "x2 and x3 after PSCI CPU_SUSPEND, where they still held what the RIPAS change left "
-        "(x3: the RIPAS the sim did not clear; x2: RSI_REJECT in the refused case): TF-RMM's "
-        "PSCI handler returns UPDATE_REC_EXIT_TO_HOST, which zeroes x1-x3 (cca-semantics.md "
-        "Corrections 10); the sim sets only x0. H1's Corrections commit (19a9454) fixes it in "
-        "backends/sim/rsi.py: drop this entry when that lands and the tier says it is stale.",
-        where=_report_of("psci"), kind=SIM_BUG,
-    ),
-    Allowed(
-        ("exit", "stream"), ("reason", "imm", "gprs[0]", "gprs[2]", "gprs[3]", "record"),
-        lambda real, sim: True,
-        "The PSCI probe realm from its first exit on: TF-RMM forwards CPU_ON for another REC to "
-        "the host (RMI_EXIT_PSCI, gprs[0] = FID, gprs[1] = target MPIDR) and waits for "
-        "RMI_PSCI_COMPLETE; the sim's RMM (backends/sim/rsi.py _psci) answers CPU_ON and "
-        "AFFINITY_INFO with NOT_SUPPORTED and no exit, and has no PSCI_COMPLETE. H1's "
-        "Corrections work (PsciRequest, Rmm.psci_complete) matches TF-RMM exactly here: drop this "
-        "entry when that lands and the tier says it is stale.",
-        where=("psci-probe",), kind=SIM_BUG,
-    ),
+def _same_layout(real: int | str, sim: int | str) -> bool:
+    if not isinstance(real, int) or not isinstance(sim, int):
+        return False
+    return all(v & SHA_256_512 == SHA_256_512 and v >> 42 == 0 for v in (real, sim))
+
+
+FAULT_LEVEL = Allowed(
+    ("exit",), ("esr",), _only_the_fault_level,
+    "The level of the stage-2 translation fault behind an MMIO exit (DFSC[1:0]). TF-RMM passes "
+    "the hardware's: level 1, because no RTT exists below the root for the unprotected UART "
+    "IPA (the host, like KVM, maps nothing there). The sim has no stage-2 tables and its CPU "
+    "reports every stage-2 fault at level 3 (backends/sim/cpu.py). KVM only checks that it is "
+    "a translation fault, so no verdict depends on the level.",
+)
+FEATURES_1_0 = Allowed(
+    ("FEATURES",), ("x1",), _same_layout,
+    "RMI_FEATURES register 0 describes the CPU under the RMM: QEMU's `max` CPU for TF-RMM "
+    "(52-bit S2SZ with LPA2, SVE up to VL 15, 6 breakpoints, 4 watchpoints, 6 PMU counters), "
+    "the sim's imaginary host for the sim (48-bit, VL 3, the same debug counts). Both must use "
+    "TF-RMM's field layout (SHA-256 and SHA-512 at bits 32-33, nothing above bit 41).",
+)
+REC_AUX_1_0 = Allowed(
+    ("REC_AUX_COUNT",), ("x1",), lambda real, sim: (real, sim) == (16, 0),
+    "TF-RMM keeps part of a REC's state (SIMD context, attestation buffers) in 16 auxiliary "
+    "granules the host donates at REC_CREATE; the sim keeps it all in the REC itself and asks "
+    "for none. The host delegates what each RMM asks for.",
 )
 
-# RMM 2.0 (TF-RMM v0.9.0, rmm-2.0/) against the sim's RMM, which models RMM 1.0 only: on top of
-# the entries above (which all occur there too), the one difference the demo's path shows.
+ALLOWED: tuple[Allowed, ...] = (FAULT_LEVEL, FEATURES_1_0, REC_AUX_1_0)
+
+# RMM 2.0 (TF-RMM v0.9.0, rmm-2.0/) against the sim's RMM, which models RMM 1.0 only: the
+# entries above but the two RMI 1.0 answers (RMI 2.0 has no REC_AUX_COUNT and another FEATURES
+# layout), and what RMI 2.0 changes on the demo's path.
 ALLOWED_2_0: tuple[Allowed, ...] = (
+    FAULT_LEVEL,
+    Allowed(
+        ("VERSION",), ("x1",), lambda real, sim: (real, sim) == (0x2_0000, 0x1_0000),
+        "RMI_VERSION's lower revision: TF-RMM v0.9.0 implements RMI 2.0 only, the sim 1.0.",
+    ),
+    Allowed(
+        ("FEATURES",), ("x1",), lambda real, sim: True,
+        "RMI 2.0 lays RMI_FEATURES register 0 out differently (no hash-algorithm bits at "
+        "32-33, new plane and device-assignment fields); the sim answers in RMI 1.0's layout.",
+    ),
     Allowed(
         ("REC_CREATE",), ("ret",), lambda real, sim: (real, sim) == (0x10D, 0),
         "RMI 2.0 makes REC_CREATE a stateful operation: its first answer is RMI_INCOMPLETE "

@@ -71,16 +71,17 @@ class Rmm:
 
     # --- RMI_FEATURES register 0 (runtime/rmi/feature.c) -----------------------------------
     def features0(self) -> int:
-        """RmiFeatureRegister0: S2SZ [7:0], SVE_EN [9], SVE_VL [13:10], NUM_BPS [17:14],
-        NUM_WPS [21:18], PMU_EN [22], PMU_NUM_CTRS [27:23], HASH_SHA_256 [28], HASH_SHA_512
-        [29] (counts minus one, as the fields are encoded)."""
+        """RmiFeatureRegister0 as TF-RMM rmm-spec-v1.0-rel0 lays it out (lib/smc/include/
+        smc-rmi.h): S2SZ [7:0], SVE_EN [9], SVE_VL [13:10], NUM_BPS [19:14], NUM_WPS [25:20],
+        PMU_EN [26], PMU_NUM_CTRS [31:27], HASH_SHA_256 [32], HASH_SHA_512 [33] (counts minus
+        one, as the fields are encoded). The real-RMM tier reads TF-RMM's value this way."""
         lim = self.limits
-        value = lim.ipa_bits | (lim.num_bps - 1) << 14 | (lim.num_wps - 1) << 18
+        value = lim.ipa_bits | (lim.num_bps - 1) << 14 | (lim.num_wps - 1) << 20
         if lim.max_sve_vq:
             value |= 1 << 9 | (lim.max_sve_vq - 1) << 10
         if lim.pmu_counters is not None:
-            value |= 1 << 22 | lim.pmu_counters << 23
-        return value | 1 << 28 | 1 << 29
+            value |= 1 << 26 | lim.pmu_counters << 27
+        return value | 1 << 32 | 1 << 33
 
     # --- realm lifecycle (runtime/rmi/realm.c) ---------------------------------------------
     def realm_create(self, params: RealmParams) -> tuple[int, Realm | None]:

@@ -148,7 +148,10 @@ def _ipa_state_set(rec: Rec, rec_exit: RecExit, res: RsiResult) -> None:
     rec_exit.ripas_base = base
     rec_exit.ripas_top = top
     rec_exit.ripas_value = ripas
-    res.update_rec, res.exit_to_host = False, True
+    # memory.c: UPDATE_REC_EXIT_TO_HOST with x0 = RSI_SUCCESS, x1 = top, so x2-x3 read 0 until
+    # complete_set_ripas writes x0-x2 (x3 stays 0: seen on TF-RMM by tests/rmm).
+    res.x[0], res.x[1] = RSI_SUCCESS, top
+    res.exit_to_host = True
 
 
 def _ipa_state_get(rec: Rec, res: RsiResult) -> None:

@@ -177,8 +177,11 @@ def realm_params_to_bytes(p: RealmParams) -> bytes:
     _put(out, REALM_PARAMS_FLAGS, flags)
     _put(out, REALM_PARAMS_S2SZ, p.ipa_width, 4)
     _put(out, REALM_PARAMS_SVE_VL, (p.sve_vq or 1) - 1, 4)
-    _put(out, REALM_PARAMS_NUM_BPS, p.num_bps, 4)
-    _put(out, REALM_PARAMS_NUM_WPS, p.num_wps, 4)
+    # On the wire the counts are minus one: KVM passes ID_AA64DFR0_EL1.BRPs/WRPs as they are
+    # ([PATCH v9 34/43] realm_create_rd), which TF-RMM checks against RMI_FEATURES' fields
+    # (realm.c validate_realm_params); a count of 6 is refused on a CPU with 6 (tests/rmm).
+    _put(out, REALM_PARAMS_NUM_BPS, p.num_bps - 1, 4)
+    _put(out, REALM_PARAMS_NUM_WPS, p.num_wps - 1, 4)
     _put(out, REALM_PARAMS_PMU_NUM_CTRS, p.pmu_num_ctrs or 0, 4)
     _put(out, REALM_PARAMS_HASH_ALGO, p.hash_algo, 1)
     rpv = p.rpv[:RPV_SIZE]
@@ -194,8 +197,8 @@ def realm_params_from_bytes(page: bytes) -> RealmParams:
         hash_algo=page[REALM_PARAMS_HASH_ALGO],
         rpv=bytes(page[REALM_PARAMS_RPV : REALM_PARAMS_RPV + RPV_SIZE]),
         pmu_num_ctrs=u32(REALM_PARAMS_PMU_NUM_CTRS) if flags & REALM_FLAG_PMU else None,
-        num_bps=u32(REALM_PARAMS_NUM_BPS),
-        num_wps=u32(REALM_PARAMS_NUM_WPS),
+        num_bps=u32(REALM_PARAMS_NUM_BPS) + 1,
+        num_wps=u32(REALM_PARAMS_NUM_WPS) + 1,
         sve_vq=u32(REALM_PARAMS_SVE_VL) + 1 if flags & REALM_FLAG_SVE else None,
     )
 
