@@ -8,6 +8,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from backends.guest_file import GuestFileError, load_guest
 from realmtui.backend import BACKENDS, BackendUnavailable
 from realmtui.context import Profile, VmKind
 from realmtui.session import SessionConfig, SessionError, Stage
@@ -35,6 +36,20 @@ def _common(p: argparse.ArgumentParser) -> None:
                    "(default: before REC creation), rec-created, active")
     p.add_argument("--pmu", action="store_true", help="give the vCPU a PMU (PMU_V3)")
     p.add_argument("--sve", action="store_true", help="give the vCPU SVE")
+    p.add_argument("--guest", metavar="FILE",
+                   help="run your own guest: an ELF64 AArch64 executable or a raw image "
+                   "(see the README's 'Your own guest')")
+    p.add_argument("--load-addr", type=_address, metavar="ADDR",
+                   help="where a raw image loads (default: the start of guest RAM)")
+    p.add_argument("--entry", type=_address, metavar="ADDR",
+                   help="the first pc (default: the ELF's entry, or a raw image's load address)")
+
+
+def _address(text: str) -> int:
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an address: {text!r} (decimal or 0x-hex)") from None
 
 
 def parser() -> argparse.ArgumentParser:
@@ -59,6 +74,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def config_from(args: argparse.Namespace) -> SessionConfig:
+    program = None
+    if getattr(args, "guest", None):
+        program = load_guest(args.guest, realm=args.vm == VmKind.REALM.value,
+                             load_addr=args.load_addr, entry=args.entry)
     return SessionConfig(
         backend=args.backend,
         vm=VmKind(args.vm),
@@ -66,6 +85,7 @@ def config_from(args: argparse.Namespace) -> SessionConfig:
         pmu=args.pmu,
         sve=args.sve,
         start=START_STAGES[args.start],
+        program=program,
     )
 
 
@@ -92,6 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(e), EXIT_UNAVAILABLE)
     except SessionError as e:
         return _fail(str(e), EXIT_UNAVAILABLE)
+    except GuestFileError as e:
+        return _fail(str(e), EXIT_USAGE)
     except KeyboardInterrupt:
         return 130
 

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from backends import guests
+from backends.guest_file import load_guest
 from backends.exits import HypercallExit, MemoryFaultExit, MmioExit, SystemEventExit
-from backends.sim.cpu import EC_SVC64, CpuState, Cpu, Region, TrapKind, buffer_address
+from backends.sim.cpu import EC_SVC64, Cpu, CpuState, Region, TrapKind, buffer_address
 from backends.sim.syndrome import EC_DABT_LOW, ESR_ISV, ESR_SF, ESR_WNR, esr_ec, esr_srt
 from realmtui.session import Session, SessionConfig, VmKind
 
@@ -36,21 +37,23 @@ def _cross_compiler() -> str:
     return path
 
 
-@pytest.fixture(scope="module")
-def c_guest(tmp_path_factory: pytest.TempPathFactory) -> guests.Program:
+def build_c_guest(out: Path) -> Path:
+    """Compile tests/cguest into an ELF64 AArch64 executable linked at guest RAM."""
     gcc = _cross_compiler()
-    out = tmp_path_factory.mktemp("cguest")
-    elf, raw = out / "guest.elf", out / "guest.bin"
+    elf = out / "guest.elf"
     subprocess.run(
         [gcc, "-O1", "-ffreestanding", "-nostdlib", "-fno-pic", "-static",
          "-mgeneral-regs-only", "-Wl,--build-id=none", "-Wl,--no-warn-rwx-segments",
          "-T", str(SRC / "guest.ld"), str(SRC / "start.S"), str(SRC / "guest.c"), "-o", str(elf)],
         check=True, capture_output=True,
     )
-    subprocess.run(["aarch64-linux-gnu-objcopy", "-O", "binary", str(elf), str(raw)], check=True)
-    image = raw.read_bytes()
-    base = guests.REALM_RAM_BASE
-    return guests.Program("C guest", base, base, image, (), ())
+    return elf
+
+
+@pytest.fixture(scope="module")
+def c_guest(tmp_path_factory: pytest.TempPathFactory) -> guests.Program:
+    # Loaded as `--guest` loads it: segments and entry from the ELF.
+    return load_guest(build_c_guest(tmp_path_factory.mktemp("cguest")), realm=True)
 
 
 def _run_to_system_off(s: Session) -> tuple[list[int], list[object]]:
