@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from backends import guests
-from backends.guest_file import load_guest
 from backends.exits import HypercallExit, MemoryFaultExit, MmioExit, SystemEventExit
+from backends.guest_file import load_guest
 from backends.sim.cpu import EC_SVC64, Cpu, CpuState, Region, TrapKind, buffer_address
 from backends.sim.syndrome import EC_DABT_LOW, ESR_ISV, ESR_SF, ESR_WNR, esr_ec, esr_srt
 from realmtui.session import Session, SessionConfig, VmKind
