@@ -38,7 +38,8 @@ class RamRange:
 
 def ram_of(realm: bool) -> RamRange:
     if realm:
-        return RamRange(guests.REALM_RAM_BASE, guests.REALM_RAM_SIZE)
+        # Only the part the VMM sets to RIPAS RAM before populating can hold the image.
+        return RamRange(guests.REALM_RAM_BASE, guests.REALM_INIT_RIPAS_SIZE)
     return RamRange(guests.NORMAL_RAM_BASE, guests.NORMAL_RAM_SIZE)
 
 
