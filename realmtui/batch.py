@@ -11,6 +11,8 @@ import shlex
 from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
+from backends.ioctl_log import IoctlRecord
+from realmtui import regs
 from realmtui.regs import UnknownRegister
 from realmtui.session import ExitInfo, RegView, RunOutcome, Session, SessionError, SetOutcome
 from realmtui.values import format_value
@@ -26,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "activate": "activate the realm",
     "state": "the VM, its lifecycle stage and the last exit",
     "restart": "throw the VM away and build it again",
+    "ioctls [N]": "every ioctl of the session so far (or the last N), decoded",
     "help": "this list",
 }
 
@@ -64,6 +67,17 @@ def exit_json(info: ExitInfo) -> dict[str, Any]:
     return out
 
 
+def ioctl_json(rec: IoctlRecord) -> dict[str, Any]:
+    return rec.as_json(regs.name_of(rec.reg) if rec.reg is not None else None)
+
+
+def write_ioctl_log(session: Session, path: str) -> None:
+    """`--ioctl-log FILE`: one JSON object per ioctl of the session."""
+    with open(path, "w", encoding="utf-8") as f:
+        for rec in session.ioctl_log:
+            f.write(json.dumps(ioctl_json(rec)) + "\n")
+
+
 class Batch:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -79,6 +93,7 @@ class Batch:
             "state": self.state,
             "restart": self.restart,
             "help": lambda a: {"ok": True, "commands": COMMANDS},
+            "ioctls": self.ioctls,
         }
 
     def handle(self, line: str) -> dict[str, Any] | None:
@@ -109,6 +124,15 @@ class Batch:
         if len(args) != n:
             return {"ok": False, "error": f"expected: {usage}"}
         return None
+
+    def ioctls(self, args: list[str]) -> dict[str, Any]:
+        """The session's ioctls so far, decoded; `ioctls N`: the last N."""
+        if len(args) > 1 or (args and not args[0].isdigit()):
+            return {"ok": False, "message": "usage: ioctls [N] (N: how many of the newest)"}
+        records = list(self.session.ioctl_log)
+        if args:
+            records = records[-int(args[0]):] if int(args[0]) else []
+        return {"ok": True, "ioctls": [ioctl_json(r) for r in records]}
 
     def regs(self, args: list[str]) -> dict[str, Any]:
         if bad := self._arity(args, 0, "regs"):

@@ -64,6 +64,8 @@ def parser() -> argparse.ArgumentParser:
     _common(b)
     b.add_argument("--strict", action="store_true",
                    help="exit 1 if any command answered ok: false")
+    b.add_argument("--ioctl-log", metavar="FILE",
+                   help="write every ioctl of the session to FILE, one JSON object a line")
     s = sub.add_parser("screenshot", help="write SVG screenshots of the app's named states")
     s.add_argument("--out", default="screenshots", help="directory for the SVGs")
     v = sub.add_parser("serve", help="serve the app to a browser (textual-serve)")
@@ -126,6 +128,13 @@ def _batch(args: argparse.Namespace) -> int:
     try:
         return run_batch(session, sys.stdin, sys.stdout, strict=args.strict)
     finally:
+        if args.ioctl_log:
+            from realmtui.batch import write_ioctl_log
+
+            try:
+                write_ioctl_log(session, args.ioctl_log)
+            except OSError as e:
+                print(f"realmtui: cannot write the ioctl log: {e}", file=sys.stderr)
         session.close()
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-from backends import abi, guests
+from backends import abi, guests, ioctl_log
 from backends.errors import KvmError
 from backends.exits import Exit, HypercallExit, MmioExit
 from backends.kernel import Kernel
@@ -234,6 +234,7 @@ class Session:
     def _start(self) -> None:
         cfg = self.config
         self.kernel = self._kernel_arg or open_kernel(cfg.backend, cfg.profile)
+        self.ioctl_log = ioctl_log.attach(self.kernel)  # every ioctl, across restarts too
         self.realm = cfg.vm is VmKind.REALM
         self.stage = Stage.REALM_NEW if self.realm else Stage.INITIALISED
         self.exits: list[ExitInfo] = []
