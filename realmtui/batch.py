@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
 from backends.ioctl_log import IoctlRecord
-from realmtui import regs
+from realmtui import exit_diff, regs
 from realmtui.regs import UnknownRegister
 from realmtui.session import ExitInfo, RegView, RunOutcome, Session, SessionError, SetOutcome
 from realmtui.values import format_value
@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "activate": "activate the realm",
     "state": "the VM, its lifecycle stage and the last exit",
     "restart": "throw the VM away and build it again",
+    "diff N M": "the registers that differ between exit N and exit M (0: the start; now)",
     "ioctls [N]": "every ioctl of the session so far (or the last N), decoded",
     "help": "this list",
 }
@@ -67,6 +68,17 @@ def exit_json(info: ExitInfo) -> dict[str, Any]:
     return out
 
 
+def _side(row: RegView | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    out: dict[str, Any] = {"access": str(row.verdict.access)}
+    if row.value is not None:
+        out["value"] = format_value(row.value, row.info.bits)
+    else:
+        out["errno"] = row.read_errno
+    return out
+
+
 def ioctl_json(rec: IoctlRecord) -> dict[str, Any]:
     return rec.as_json(regs.name_of(rec.reg) if rec.reg is not None else None)
 
@@ -94,6 +106,7 @@ class Batch:
             "restart": self.restart,
             "help": lambda a: {"ok": True, "commands": COMMANDS},
             "ioctls": self.ioctls,
+            "diff": self.diff,
         }
 
     def handle(self, line: str) -> dict[str, Any] | None:
@@ -133,6 +146,26 @@ class Batch:
         if args:
             records = records[-int(args[0]):] if int(args[0]) else []
         return {"ok": True, "ioctls": [ioctl_json(r) for r in records]}
+
+    def diff(self, args: list[str]) -> dict[str, Any]:
+        if len(args) != 2:
+            usage = "usage: diff N M (exit numbers, 0 for the start, or now)"
+            return {"ok": False, "message": usage}
+        history = self.session.history
+        points = [exit_diff.find(history, a) for a in args]
+        for arg, snap in zip(args, points, strict=True):
+            if snap is None:
+                have = ", ".join(str(s.index) for s in history)
+                return {"ok": False, "message": f"no exit {arg!r}: this session has {have}, now"}
+        a, b = points
+        assert a is not None and b is not None
+        return {
+            "ok": True, "from": a.label, "to": b.label,
+            "regs": [
+                {"name": d.name, "from": _side(d.before), "to": _side(d.after)}
+                for d in exit_diff.diff(a, b)
+            ],
+        }
 
     def regs(self, args: list[str]) -> dict[str, Any]:
         if bad := self._arity(args, 0, "regs"):
