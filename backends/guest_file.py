@@ -92,6 +92,7 @@ def _from_elf(p: Path, data: bytes, ram: RamRange, entry: int | None) -> guests.
                 raise GuestFileError(f"{p} is truncated: a segment runs past the end of the file")
             segments.append((seg["p_paddr"], seg["p_memsz"], body))
         start = elf["e_entry"] if entry is None else entry
+        symbols = _symbols(elf)
     except (ELFError, ValueError, OSError) as e:
         if isinstance(e, GuestFileError):
             raise
@@ -111,7 +112,23 @@ def _from_elf(p: Path, data: bytes, ram: RamRange, entry: int | None) -> guests.
     image = bytearray(max(a + len(b) for a, _, b in segments) - base)
     for addr, _, body in segments:
         image[addr - base : addr - base + len(body)] = body
-    return guests.Program(p.name, base, start, bytes(image), (), ())
+    return guests.Program(p.name, base, start, bytes(image), (), (), symbols)
+
+
+def _symbols(elf: ELFFile) -> tuple[tuple[int, int, str], ...]:
+    """Functions and objects from .symtab, by address (for the disassembly's labels)."""
+    table = elf.get_section_by_name(".symtab")
+    if table is None:
+        return ()
+    out = []
+    for sym in table.iter_symbols():  # type: ignore[attr-defined]
+        kind = sym["st_info"]["type"]
+        if sym.name and kind in ("STT_FUNC", "STT_OBJECT", "STT_NOTYPE") and sym["st_value"]:
+            if sym.name.startswith("$"):  # mapping symbols ($x, $d) name no code
+                continue
+            out.append((int(sym["st_value"]), int(sym["st_size"]), sym.name))
+    # Sized symbols first at an address, so a function wins over a bare label.
+    return tuple(sorted(out, key=lambda s: (s[0], -s[1])))
 
 
 def _check_entry(entry: int, ranges: list[tuple[int, int]]) -> None:

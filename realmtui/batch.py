@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
 from backends.ioctl_log import IoctlRecord
-from realmtui import exit_diff, regs
+from realmtui import disasm, exit_diff, regs
 from realmtui.regs import UnknownRegister
 from realmtui.session import ExitInfo, RegView, RunOutcome, Session, SessionError, SetOutcome
 from realmtui.values import format_value
@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "state": "the VM, its lifecycle stage and the last exit",
     "restart": "throw the VM away and build it again",
     "diff N M": "the registers that differ between exit N and exit M (0: the start; now)",
+    "disasm": "the instructions around pc (a realm's only on the sim, labelled sim only)",
     "ioctls [N]": "every ioctl of the session so far (or the last N), decoded",
     "help": "this list",
 }
@@ -107,6 +108,7 @@ class Batch:
             "help": lambda a: {"ok": True, "commands": COMMANDS},
             "ioctls": self.ioctls,
             "diff": self.diff,
+            "disasm": self.disasm,
         }
 
     def handle(self, line: str) -> dict[str, Any] | None:
@@ -164,6 +166,21 @@ class Batch:
             "regs": [
                 {"name": d.name, "from": _side(d.before), "to": _side(d.after)}
                 for d in exit_diff.diff(a, b)
+            ],
+        }
+
+    def disasm(self, args: list[str]) -> dict[str, Any]:
+        if bad := self._arity(args, 0, "disasm"):
+            return bad
+        d = disasm.at_pc(self.session)
+        if d.note:
+            return {"ok": False, "message": d.note}
+        return {
+            "ok": True, "source": d.source, "pc": f"0x{d.pc:x}" if d.pc is not None else None,
+            "lines": [
+                {"address": f"0x{ln.address:x}", "insn": ln.text, "current": ln.current,
+                 **({"symbol": ln.symbol} if ln.symbol else {})}
+                for ln in d.lines
             ],
         }
 

@@ -126,3 +126,10 @@ def kvm_rec_exit_reason(kernel: Any, vcpu_fd: int) -> int | None:
     if vcpu is None or vcpu.rec is None or vcpu.rec.rec_pa is None:
         return None
     return int(vcpu.rec.run.exit.exit_reason)
+
+
+def read_protected(kernel: Any, vcpu_fd: int, ipa: int, size: int) -> bytes | None:
+    """The realm's protected memory as the RMM holds it (no host can read it); None outside
+    RIPAS-RAM granules, without a REC, or without the sim."""
+    rec = _rec_of(kernel, vcpu_fd)
+    return None if rec is None else rec.realm.memory.read(ipa, size)
