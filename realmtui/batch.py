@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
 from backends.ioctl_log import IoctlRecord
-from realmtui import disasm, exit_diff, regs
+from realmtui import disasm, exit_diff, export, regs
 from realmtui.regs import UnknownRegister
 from realmtui.session import ExitInfo, RegView, RunOutcome, Session, SessionError, SetOutcome
 from realmtui.values import format_value
@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "restart": "throw the VM away and build it again",
     "diff N M": "the registers that differ between exit N and exit M (0: the start; now)",
     "disasm": "the instructions around pc (a realm's only on the sim, labelled sim only)",
+    "export FILE": "the register grid as it is now, to FILE (.csv: CSV, else JSON)",
     "ioctls [N]": "every ioctl of the session so far (or the last N), decoded",
     "help": "this list",
 }
@@ -109,6 +110,7 @@ class Batch:
             "ioctls": self.ioctls,
             "diff": self.diff,
             "disasm": self.disasm,
+            "export": self.export,
         }
 
     def handle(self, line: str) -> dict[str, Any] | None:
@@ -168,6 +170,15 @@ class Batch:
                 for d in exit_diff.diff(a, b)
             ],
         }
+
+    def export(self, args: list[str]) -> dict[str, Any]:
+        if bad := self._arity(args, 1, "export FILE"):
+            return bad
+        try:
+            path = export.write(self.session.current, args[0])
+        except OSError as e:
+            return {"ok": False, "message": f"cannot write {args[0]}: {e.strerror or e}"}
+        return {"ok": True, "message": f"the grid went to {path}", "file": str(path)}
 
     def disasm(self, args: list[str]) -> dict[str, Any]:
         if bad := self._arity(args, 0, "disasm"):
