@@ -34,25 +34,28 @@ from dataclasses import dataclass, field
 from enum import StrEnum, auto
 from typing import Protocol
 
-from unicorn import (
-    UC_ARCH_ARM64,
-    UC_HOOK_INTR,
-    UC_HOOK_MEM_FETCH_UNMAPPED,
-    UC_HOOK_MEM_READ_UNMAPPED,
-    UC_HOOK_MEM_WRITE_PROT,
-    UC_HOOK_MEM_WRITE_UNMAPPED,
-    UC_MEM_FETCH_UNMAPPED,
-    UC_MEM_WRITE_PROT,
-    UC_MEM_WRITE_UNMAPPED,
-    UC_MODE_ARM,
-    UC_PROT_EXEC,
-    UC_PROT_READ,
-    UC_PROT_WRITE,
-    UC_TLB_CPU,
-    Uc,
-    UcError,
-)
-from unicorn import arm64_const as r
+try:  # the sim's kernel imports without unicorn; only running a guest needs it
+    from unicorn import (
+        UC_ARCH_ARM64,
+        UC_HOOK_INTR,
+        UC_HOOK_MEM_FETCH_UNMAPPED,
+        UC_HOOK_MEM_READ_UNMAPPED,
+        UC_HOOK_MEM_WRITE_PROT,
+        UC_HOOK_MEM_WRITE_UNMAPPED,
+        UC_MEM_FETCH_UNMAPPED,
+        UC_MEM_WRITE_PROT,
+        UC_MEM_WRITE_UNMAPPED,
+        UC_MODE_ARM,
+        UC_PROT_EXEC,
+        UC_PROT_READ,
+        UC_PROT_WRITE,
+        UC_TLB_CPU,
+        Uc,
+        UcError,
+    )
+    from unicorn import arm64_const as r
+except ImportError:  # pragma: no cover -- e.g. the arm64 tier's guest, which has no wheel
+    Uc = None  # type: ignore[assignment,misc]
 
 from backends.arch import MASK64 as _MASK64
 from backends.sim.syndrome import (
@@ -92,8 +95,7 @@ _VEC_CUR_SP0, _VEC_CUR_SPX, _VEC_LOWER_A64 = 0x000, 0x200, 0x400
 # (CRn, CRm, op0, op1, op2) of the EL1 registers unicorn names only by encoding.
 _SPSR_EL1 = (4, 0, 3, 0, 0)
 
-_X = [getattr(r, f"UC_ARM64_REG_X{n}") for n in range(29)]
-_X += [r.UC_ARM64_REG_X29, r.UC_ARM64_REG_X30]
+_X: list[int] = []  # unicorn's ids of x0-x30, filled when the first engine is made
 
 
 @dataclass(frozen=True)
@@ -280,6 +282,11 @@ class Cpu:
     # -- memory --
     def _engine(self) -> Uc:
         if self._uc is None:
+            if Uc is None:
+                raise RuntimeError("the sim's CPU needs unicorn: pip install 'unicorn>=2.1'")
+            if not _X:
+                _X.extend(getattr(r, f"UC_ARM64_REG_X{n}") for n in range(29))
+                _X.extend((r.UC_ARM64_REG_X29, r.UC_ARM64_REG_X30))
             uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
             uc.ctl_set_tlb_mode(UC_TLB_CPU)  # the guest's own stage-1 tables translate
             uc.hook_add(UC_HOOK_INTR, self._on_exception)
