@@ -260,8 +260,6 @@ def _app(args: argparse.Namespace) -> int:
         from realmtui.lifeline import hold_to_server
 
         hold_to_server(int(served_by))
-    elif problem := _no_terminal():
-        return _fail(problem, EXIT_USAGE)
     # Start-up allocates some 90 000 objects and frees few: the cyclic garbage collector
     # would walk them over and over (some 100 collections before the first frame). It is
     # paused until the app's first frame is up; the app then collects once and resumes it.
@@ -270,6 +268,9 @@ def _app(args: argparse.Namespace) -> int:
         # Build the session before the app takes the terminal, so that a missing /dev/kvm or
         # a kernel without realms is reported as a plain line, not inside a half-drawn screen.
         session = Session(config_from(args))
+        if served_by is None and (problem := _no_terminal()):
+            session.close()
+            return _fail(problem, EXIT_USAGE)
         from realmtui.app import RealmApp
 
         RealmApp(session, resume_gc=True).run()
