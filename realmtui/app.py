@@ -44,7 +44,6 @@ from widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:  # imported when first needed, after the first frame
     from textual.command import Provider
-    from textual_serve.server import Server
 
     from widgets.filter_bar import FilterBar
     from widgets.inline_editor import Anchor, InlineEditor
@@ -700,11 +699,3 @@ class RealmApp(App[int]):
         yield SystemCommand("Save an SVG screenshot", "to the current directory (ctrl+s)",
                             self.action_screenshot)
         yield SystemCommand("Help: keys and verdicts", "(?)", self.action_help)
-
-
-def browser_server(command: str, host: str, port: int, public_url: str) -> Server:
-    """A textual-serve server that runs `command` (this app) for each browser visit; its
-    `serve()` blocks. ImportError when textual-serve is not installed."""
-    from textual_serve.server import Server
-
-    return Server(command, host=host, port=port, title="realmtui", public_url=public_url)

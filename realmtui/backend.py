@@ -50,11 +50,18 @@ def check_kvm_host(kvm_path: str = KVM_PATH, machine: str | None = None) -> None
 
 
 def permission_message(kvm_path: str = KVM_PATH) -> str:
+    """Advice that is true of the node: a group only when that group can read and write it."""
     try:
         st = os.stat(kvm_path)
         group = grp.getgrgid(st.st_gid).gr_name
     except (OSError, KeyError):
-        group = "kvm"
+        st, group = None, "kvm"
+    if st is not None and st.st_mode & 0o060 != 0o060:
+        return (
+            f"permission denied opening {kvm_path}: it needs read and write access, which only "
+            f"its owner has (mode {st.st_mode & 0o777:o}) — run as root, or ask the "
+            "administrator to give it a kvm group with read and write (e.g. a udev rule)"
+        )
     return (
         f"permission denied opening {kvm_path}: it needs read and write access, which the "
         f"'{group}' group has — add yourself with `sudo usermod -aG {group} $USER` and log in "

@@ -129,8 +129,22 @@ async def take_all(out: Path) -> list[Path]:
     return written
 
 
-def main(out_dir: str) -> int:
-    for path in asyncio.run(take_all(Path(out_dir))):
+def main(out_dir: str, force: bool = False) -> int:
+    """Write the SVGs; one clear line and status 1 when the directory cannot take them, or
+    when they exist and `force` is not given (status 2)."""
+    out = Path(out_dir)
+    existing = [str(out / f"{s.name}.svg") for s in SHOTS if (out / f"{s.name}.svg").exists()]
+    if existing and not force:
+        print(f"realmtui: {len(existing)} screenshot(s) already exist ({existing[0]}, ...): "
+              "--force overwrites them, or choose another --out", file=sys.stderr)
+        return 2
+    try:
+        written = asyncio.run(take_all(out))
+    except OSError as e:
+        print(f"realmtui: cannot write screenshots to {out_dir}: {e.strerror or e}",
+              file=sys.stderr)
+        return 1
+    for path in written:
         print(path)
     return 0
 

@@ -10,12 +10,12 @@ import sys
 import pytest
 
 from realmtui import serve
-from realmtui.cli import main, parser
+from realmtui.cli import main, parse_args
 from realmtui.screenshots import SHOTS
 
 
 def test_serve_runs_the_same_app_with_the_same_options() -> None:
-    args = parser().parse_args(["serve", "--vm", "normal", "--profile", "seed", "--pmu"])
+    args = parse_args(["serve", "--vm", "normal", "--profile", "seed", "--pmu"])
     assert args.host == "127.0.0.1"  # loopback unless --host says otherwise
     argv = shlex.split(serve.app_command(args))
     assert argv[:3] == [sys.executable, "-m", "realmtui"]

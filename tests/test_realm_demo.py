@@ -211,7 +211,11 @@ def test_realm_demo_through_batch() -> None:
     ("get nosuchreg", "unknown register"),
     ("frobnicate", "unknown command"),
     ("mmio 1", "no MMIO read is pending"),
-    ('set "x0', "cannot parse"),
+    ('set "x0', "no quotes"),
+    ("set x1 1 2", "expected: set REG VALUE"),
+    ("help me", "expected: help"),
+    ("set x0 " + "9" * 4301, "too wide"),
+    ("get S3_0_C１_C0_0", "non-ASCII"),
 ])
 def test_batch_answers_malformed_lines_with_what_was_expected(line: str, needle: str) -> None:
     (answer,) = _batch(line + "\n")
@@ -226,3 +230,17 @@ def test_batch_regs_lists_every_register_with_its_verdict() -> None:
     assert set(x0) >= {"id", "name", "size", "group", "value", "access", "reason"}
     assert (x0["name"], x0["access"]) == ("x0", "effective")
     assert {r["access"] for r in rows} == {"effective", "ignored", "refused"}
+
+
+def test_batch_answers_every_line_around_bad_bytes_and_long_lines() -> None:
+    """Issue 12 items 6, 8, 9: a non-UTF-8 line, a line over the limit, CR-only endings and
+    a BOM each get an answer (or none is lost) and the lines after them are answered."""
+    data = (b"\xef\xbb\xbfstate\rstate\n\xffbad\n" + b"0" * (70 * 1024)
+            + b"\nstate\n")
+    proc = subprocess.run([sys.executable, "-m", "realmtui", "batch"], input=data,
+                          capture_output=True, timeout=60)
+    assert proc.returncode == 0 and b"Traceback" not in proc.stderr
+    answers = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [a["line"] for a in answers] == [1, 2, 3, 4, 5]
+    assert [a["ok"] for a in answers] == [True, True, False, False, True]
+    assert "byte 0xff" in answers[2]["error"] and "longer than" in answers[3]["error"]
