@@ -188,7 +188,7 @@ class RealmApp(App[int]):
         self.call_after_refresh(self._after_first_frame)
 
     async def _after_first_frame(self) -> None:
-        await self._mount_hidden()
+        await self._mount_hidden()  # nothing, if the first key was ctrl+q
         if self._resume_gc:
             self._resume_gc = False
             # One collection of what start-up left, then the survivors (modules, classes,
@@ -198,8 +198,13 @@ class RealmApp(App[int]):
             gc.freeze()
             gc.enable()
 
-    async def _mount_hidden(self) -> None:
-        """Mount what the first frame did without. Idempotent: also awaited before use."""
+    async def _mount_hidden(self) -> bool:
+        """Mount what the first frame did without. Idempotent: also awaited before use.
+        False when the app is already closing (ctrl+q as the very first key): nothing is
+        mounted then, and the caller drops what it meant to show."""
+        bodies = self.query("#body")
+        if not bodies or not bodies.first().is_attached:
+            return False
         if not self.query("#side"):
             await self.query_one("#body").mount(self._side_panels())
             if self.panels_visible:
@@ -210,6 +215,7 @@ class RealmApp(App[int]):
             await self.query_one("#main").mount(FilterBar(id="filter"), before="#grid")
         if not self.editor.is_attached:
             await self.mount(self.editor)
+        return True
 
     @property
     def grid(self) -> RegisterGrid:
@@ -464,13 +470,13 @@ class RealmApp(App[int]):
         return Anchor(main.x + 1, top if row is None else row, width, top, main.bottom)
 
     async def _open_editor(self, reg: RegView, anyway: bool) -> None:
-        await self._mount_hidden()
-        self.editor.edit(reg, self._anchor(), anyway=anyway)
+        if await self._mount_hidden():
+            self.editor.edit(reg, self._anchor(), anyway=anyway)
 
     async def _note(self, title: str, text: str, severity: str) -> None:
-        await self._mount_hidden()
-        self.editor.note(title, text, severity, self._anchor())
-        self.grid.focus()
+        if await self._mount_hidden():
+            self.editor.note(title, text, severity, self._anchor())
+            self.grid.focus()
 
     def _close_editor(self) -> None:
         if self.editor_open:
@@ -592,7 +598,8 @@ class RealmApp(App[int]):
     # --- finding your way -------------------------------------------------------------------
     async def action_filter(self) -> None:
         self._close_editor()
-        await self._mount_hidden()
+        if not await self._mount_hidden():
+            return
         from widgets.filter_bar import FilterBar
 
         self.query_one("#filter", FilterBar).open()
@@ -636,7 +643,8 @@ class RealmApp(App[int]):
         self.message.say("values in " + ("decimal" if self.grid.radix == "dec" else "hex"))
 
     async def action_toggle_panels(self) -> None:
-        await self._mount_hidden()
+        if not await self._mount_hidden():
+            return
         self.panels_flipped = not self.panels_flipped
         self._fit_layout(self.size.width)
         if self.panels_visible:

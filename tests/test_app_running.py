@@ -288,3 +288,13 @@ async def test_a_resized_terminal_resizes_the_grid_and_its_scrolling() -> None:
         assert not app.has_class("-narrow")
         assert grid.cursor_screen_row() is not None
         assert app.view.regs[-1].info.name in app.export_screenshot()
+
+
+async def test_ctrl_q_as_the_very_first_key_quits_cleanly() -> None:
+    # Issue 12 item 11: the panels mounted after the first frame met a screen already going
+    # away, and the app ended in a MountError traceback instead of quitting.
+    for size in ((80, 24), (140, 42)):
+        app = make()
+        async with app.run_test(size=size) as pilot:
+            await pilot.press("ctrl+q")
+        assert app.return_code == 0

@@ -219,6 +219,7 @@ class RegisterGrid(ScrollView, can_focus=True):
         self._base = Style()  # the grid's background and colour, as of the last frame
         self._cursor_style: Style | None = None
         self._cursor = 0
+        self._scroll_pending = False  # the cursor is to be scrolled into view once laid out
         self._highlighted_key: str | None = None
         # The visible row keys and what they were worked out from (no filter on).
         self._visible_for: tuple[tuple[object, ...], list[str]] | None = None
@@ -542,6 +543,10 @@ class RegisterGrid(ScrollView, can_focus=True):
             self._spans_drawn[id(cell)] = segments
         return segments[1]
 
+    def on_resize(self, event: events.Resize) -> None:
+        if self._scroll_pending:
+            self._scroll_to_cursor()
+
     def on_focus(self, event: events.Focus) -> None:
         self._restyle_cursor()
 
@@ -565,9 +570,13 @@ class RegisterGrid(ScrollView, can_focus=True):
 
     def _scroll_to_cursor(self) -> None:
         rows = self.scrollable_content_region.height - HEADER
-        if rows <= 0:  # not laid out yet
-            self.call_after_refresh(self._scroll_to_cursor)
+        if rows <= 0:
+            # Not laid out yet, or a terminal too short for any row (3 lines): scrolled when
+            # the grid gets a size (on_resize). Asking again after every refresh instead kept
+            # a 3-row terminal busy forever.
+            self._scroll_pending = True
             return
+        self._scroll_pending = False
         top = round(self.scroll_y)
         if self._cursor < top:
             self.scroll_to(y=self._cursor, animate=False)
