@@ -49,3 +49,8 @@ class KeyFooter(Footer):
                     footer_key.set_class(not on, "-disabled")
             return
         await self.recompose()
+        # Each new key watches the footer's `compact` (Footer.compose data-binds it), and a
+        # watcher is dropped only when that reactive is next set: without this, every
+        # rebuild kept the old keys alive (64 a walk of the demo, 46 -> 106 MB over 40
+        # restarts). Setting it again, to the same value, prunes the keys that are gone.
+        self.mutate_reactive(Footer.compact)
