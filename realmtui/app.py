@@ -94,6 +94,24 @@ class VcpuFailed(Message):
 Job = Callable[[], Message]
 
 
+def write_new_file(directory: Path, stem: str, suffix: str, text: str) -> Path:
+    """Write `text` to stem+suffix in `directory`, or stem-2, stem-3... if taken: never over
+    an existing file (exclusive create, so two writers can't pick the same name)."""
+    for n in range(1, 1000):
+        path = directory / f"{stem}{'' if n == 1 else f'-{n}'}{suffix}"
+        try:
+            with path.open("x", encoding="utf-8") as f:
+                try:
+                    f.write(text)
+                except OSError:  # a full disk: no half-written picture left behind
+                    path.unlink(missing_ok=True)
+                    raise
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(f"{directory / stem}-*{suffix}: 999 files already")
+
+
 def register_commands() -> type[Provider]:
     """The palette's `Go to <register>` commands, imported when the palette first opens."""
     from widgets.commands import RegisterCommands
@@ -148,6 +166,7 @@ class RealmApp(App[int]):
         self._jobs_lock = threading.Lock()
         self._draining = False
         self._highlighted_id: int | None = None  # the register the cursor is on
+        self.screenshot_dir: str | None = None  # ctrl+s writes here; None: the current dir
         # What the footer's keys depend on in the view (check_action); the first draw needs
         # no refresh: the footer is composed from this state.
         self._bindings_for: tuple[object, ...] | None = (self.view.stage, self.view.realm)
@@ -666,11 +685,23 @@ class RealmApp(App[int]):
             self.message.explain(self.grid.selected)
 
     def action_screenshot(self) -> None:
-        filename = f"realmtui-{time.strftime('%Y%m%d-%H%M%S')}.svg"
-        path = os.getcwd()
-        self.deliver_screenshot(filename, path=path)  # Textual notifies when it is written
-        where = "sent to the browser" if self.is_web else f"saved to {os.path.join(path, filename)}"
-        self.message.say(f"screenshot {where}", "success")
+        """An SVG of the screen as it is: to the browser when served, else a new file in the
+        current directory (never over an earlier one: two presses in a second get -2)."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        if self.is_web:
+            self.deliver_screenshot(f"realmtui-{stamp}.svg")
+            self.message.say("screenshot sent to the browser", "success")
+            return
+        svg = self.export_screenshot()
+        try:
+            path = write_new_file(Path(self.screenshot_dir or os.getcwd()), f"realmtui-{stamp}",
+                                  ".svg", svg)
+        except OSError as e:
+            # Said here and not as a toast: a toast would be in the next screenshot.
+            self.message.say(f"screenshot NOT saved: {e.strerror or e} ({e.filename or ''})",
+                             "error")
+            return
+        self.message.say(f"screenshot saved to {path}", "success")
 
     # --- the command palette ----------------------------------------------------------------
     def palette_registers(self) -> Sequence[RegView]:

@@ -325,3 +325,31 @@ async def test_r_is_a_letter_in_the_filter_and_the_editor_not_a_run() -> None:
         await pilot.press("r")  # back in the grid: now it runs
         await settle(pilot)
         assert len(app.session.exits) == 1
+
+
+async def test_ctrl_s_saves_a_new_file_each_time_and_says_when_it_cannot(tmp_path) -> None:  # noqa: ANN001
+    # Issue 12 item 16: three presses in a second overwrote one file (1-second names), and
+    # an unwritable directory still got "screenshot saved"; issue 8 item 6: the toast of one
+    # screenshot was in the next.
+    app = make()
+    app.screenshot_dir = str(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        for _ in range(3):
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+        files = sorted(tmp_path.glob("realmtui-*.svg"))
+        assert len(files) == 3, files
+        assert "screenshot saved to" in app.message.text
+        assert str(files[-1]) in app.message.text or any(str(f) in app.message.text
+                                                         for f in files)
+        assert not app._notifications, "a toast would be in the next screenshot"
+        assert "Saved" not in files[-1].read_text()
+        blocker = tmp_path / "a-file"
+        blocker.write_text("")
+        for unwritable in (blocker / "sub", "/proc/no-such-dir"):
+            app.screenshot_dir = str(unwritable)
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            assert "NOT saved" in app.message.text, app.message.text
+            assert app.message.severity == "error"
+        assert len(list(tmp_path.glob("realmtui-*.svg"))) == 3
