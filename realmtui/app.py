@@ -50,7 +50,8 @@ if TYPE_CHECKING:  # imported when first needed, after the first frame
     from widgets.inline_editor import Anchor, InlineEditor
 
 VIEW_TOGGLES = Binding.Group("Show")
-SIDE_MIN = 52  # the side panels need this much beside the grid, or they fold away
+SIDE_MIN = 52  # the side panels need this much beside the full grid, or the grid is compact
+SIDE_COMPACT_MIN = 34  # and this much beside the compact grid, or they fold away
 NEXT_STAGE = {Stage.REALM_NEW: "create", Stage.REALM_CREATED: "finalize",
               Stage.REC_CREATED: "activate"}
 STAGE_AFTER = {"create": Stage.REALM_CREATED, "finalize": Stage.REC_CREATED,
@@ -184,8 +185,10 @@ class RealmApp(App[int]):
         yield StatusBar(id="status")
         with Horizontal(id="body"):
             with Vertical(id="main") as main:
-                main.styles.width = "1fr" if narrow else grid_width(self.view)
-                yield RegisterGrid(id="grid")
+                main.styles.width = self._main_width()
+                grid = RegisterGrid(id="grid")
+                grid.compact = self.has_class("-compact")
+                yield grid
                 yield MessageBar(id="message")
             if not narrow:
                 yield self._side_panels()
@@ -277,18 +280,31 @@ class RealmApp(App[int]):
         self._draw_panels()
 
     def _fit_layout(self, width: int) -> None:
-        """Side panels beside the grid when they fit; else folded away (i brings them up
-        in place of the grid). The grid's name, value and verdict columns always show."""
-        needed = grid_width(self.view)
-        narrow = width < needed + SIDE_MIN
+        """Three layouts, by width: the full grid with the side panels beside it (from about
+        129 columns on a sim realm); the compact grid (names and the REC column narrower)
+        with compact panels (from about 96: 100x30, a 1024x768 browser); below that the grid
+        alone, and i shows the panels in its place. The grid's name, value and verdict
+        columns always show."""
+        compact = width < grid_width(self.view) + SIDE_MIN
+        narrow = compact and width < grid_width(self.view, compact=True) + SIDE_COMPACT_MIN
         # A class on the app restyles every widget: set only what changed (no-ops are free).
         self.set_class(narrow, "-narrow")
+        self.set_class(compact and not narrow, "-compact")
         self.set_class(self.panels_flipped, "-flipped")
-        for main in self.query("#main"):  # none yet while composing
-            main.styles.width = "1fr" if narrow else needed
+        for grid in self.query("#grid").results(RegisterGrid):  # none yet while composing
+            grid.set_compact(self.has_class("-compact"))
+        for main in self.query("#main"):
+            main.styles.width = self._main_width()
         if self.editor_open:
             # Follow the row after the layout settles; an open edit keeps its text.
             self.call_after_refresh(lambda: self.editor.move_to(self._anchor()))
+
+    def _main_width(self) -> int | str:
+        """The grid's column: as wide as its columns beside the panels, else all there is
+        (a wide terminal with the panels hidden leaves no empty third)."""
+        if self.has_class("-narrow") or not self.panels_visible:
+            return "1fr"
+        return grid_width(self.view, compact=self.has_class("-compact"))
 
     @property
     def panels_visible(self) -> bool:
@@ -311,7 +327,8 @@ class RealmApp(App[int]):
             return  # folded away: drawn when they come back (i), not at every step
         from widgets.realm_panel import RealmPanel
 
-        self.query_one("#realm", RealmPanel).show(self.view, self.palette)
+        self.query_one("#realm", RealmPanel).show(self.view, self.palette,
+                                                  compact=self.has_class("-compact"))
         self._draw_detail(self.grid.selected)
 
     def _draw_detail(self, reg: RegView | None) -> None:

@@ -86,16 +86,23 @@ async def test_radix_toggle_shows_decimal() -> None:
         assert app.grid.get_cell(x0, "value").plain == f"0x{value:016x}"
 
 
-async def test_wide_registers_are_cut_with_an_ellipsis() -> None:
-    app = make()
+async def test_wide_registers_show_their_low_digits() -> None:
+    # Issue 8 item 4: a u128 (v0-v31) or the 512-bit SVE_VLS was cut at its low end
+    # ("0x000000000000000…"), so writing 0x3 changed only the edit mark.
+    from realmtui.screenshots import edit
+
+    app = make(SessionConfig(vm=VmKind.NORMAL))
     async with app.run_test(size=SIZE) as pilot:
-        v0 = app.grid.get_cell(f"{parse_register('v0'):#x}", "value").plain
-        assert len(v0) == 18 and v0.endswith("…")
-        app.jump_to(parse_register("v0"))
-        await pilot.pause()
+        assert cell_text(app, "v0", "value") == "0x0"
+        await edit(pilot, "v0", "0x3")
+        assert cell_text(app, "v0", "value") == "0x3"
+        big = (1 << 127) | 0xABCF
+        await edit(pilot, "v0", hex(big))
+        shown = cell_text(app, "v0", "value")
+        assert len(shown) == 18 and shown.startswith("0x…") and shown.endswith("abcf"), shown
         assert app.grid.selected.info.name == "v0"
         # the detail panel has the whole u128
-        assert "0x0000000000000000_0000000000000000" in app.export_screenshot()
+        assert "0x8000000000000000_000000000000abcf" in app.export_screenshot()
 
 
 async def test_help_explains_keys_and_verdicts() -> None:
@@ -353,3 +360,34 @@ async def test_ctrl_s_saves_a_new_file_each_time_and_says_when_it_cannot(tmp_pat
             assert "NOT saved" in app.message.text, app.message.text
             assert app.message.severity == "error"
         assert len(list(tmp_path.glob("realmtui-*.svg"))) == 3
+
+
+@pytest.mark.parametrize("vm", [VmKind.REALM, VmKind.NORMAL])
+@pytest.mark.parametrize("size", [(97, 28), (100, 30), (120, 36), (128, 40)])
+async def test_grid_and_last_exit_side_by_side_from_100_columns(
+        vm: VmKind, size: tuple[int, int]) -> None:
+    # Issue 8 item 1: below ~129 columns the panels folded away, and i replaced the grid
+    # with them. From ~97 columns the grid (compact) and the last exit show together.
+    app = make(SessionConfig(vm=vm))
+    async with app.run_test(size=size) as pilot:
+        if vm is VmKind.REALM:
+            await run_to(pilot, 1)
+        else:
+            await pilot.press("r")
+            await settle(pilot)
+        grid, realm = app.grid, app.query_one("#realm")
+        assert grid.region.width > 0 and realm.region.width >= 34
+        assert grid.region.right <= realm.region.x  # beside it, not over it
+        assert realm.region.right <= size[0]
+        screen = app.export_screenshot()
+        assert "KVM_EXIT_MMIO" in screen  # the decoded exit, in the panel
+        for column in ("name", "value", "verdict"):  # the grid keeps its columns
+            c = grid.columns[column]
+            assert c.width >= 8
+        if vm is VmKind.REALM:
+            assert "REC" in grid.columns["real"].label
+        # i hides the panels and the grid takes the whole width (no empty third)
+        await pilot.press("i")
+        await pilot.pause()
+        assert not app.query_one("#side").display
+        assert app.query_one("#main").region.width == size[0]

@@ -39,6 +39,11 @@ from widgets.text_segments import drawn
 VALUE_WIDTH = 18  # "0x" and 16 hex digits: a u64 at full width
 REC_WIDTH = 20  # "≠ " and a u64
 NAME_MAX = 18
+# Compact columns, so the grid and the side panels fit side by side from about 96 columns
+# (100x30, a 1024x768 browser): long names cut, and the REC column says only whether the
+# REC's copy differs, with its low digits (the detail panel has the whole value).
+COMPACT_NAME_MAX = 12
+COMPACT_REC_WIDTH = 12
 PAD = 1  # blank cells either side of a column's text
 HEADER = 1  # the line of column labels, which stays put while the rows scroll
 GROUP_PREFIX = "g:"
@@ -55,23 +60,25 @@ class Column:
         return self.width + 2 * PAD
 
 
-def column_specs(view: SessionView) -> list[Column]:
-    """The columns the grid shows for this view."""
+def column_specs(view: SessionView, compact: bool = False) -> list[Column]:
+    """The columns the grid shows for this view (`compact`: narrower name and REC)."""
     longest = max((len(r.info.name) for r in view.regs), default=6)
     columns = [
         Column("mark", "Δ", 1),
-        Column("name", "register", max(8, min(NAME_MAX, longest))),
+        Column("name", "register",
+               max(8, min(COMPACT_NAME_MAX if compact else NAME_MAX, longest))),
         Column("value", "value (KVM)" if view.shows_rec else "value", VALUE_WIDTH),
         Column("verdict", "write now", BADGE_WIDTH),
     ]
     if view.shows_rec:
-        columns.append(Column("real", "REC (sim only)", REC_WIDTH))
+        columns.append(Column("real", "REC (sim)" if compact else "REC (sim only)",
+                              COMPACT_REC_WIDTH if compact else REC_WIDTH))
     return columns
 
 
-def grid_width(view: SessionView) -> int:
+def grid_width(view: SessionView, compact: bool = False) -> int:
     """Columns the grid needs: each column with its padding, and the scrollbar."""
-    return sum(c.span for c in column_specs(view)) + 1
+    return sum(c.span for c in column_specs(view, compact)) + 1
 
 
 def row_key(reg_id: int) -> str:
@@ -86,6 +93,15 @@ def same_cell(a: Text, b: Text) -> bool:
 def fit(text: str, width: int) -> str:
     """Cut to the column, with an ellipsis so a cut value never passes for a whole one."""
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def fit_value(text: str, width: int) -> str:
+    """A number cut at its high end, which keeps the low digits, the ones a write of a
+    small value changes: `0x…0000000003` rather than `0x00000000000…`."""
+    if len(text) <= width:
+        return text
+    head = "0x…" if text.startswith("0x") else "…"
+    return head + text[len(text) - (width - len(head)):]
 
 
 def line_segments(
@@ -202,6 +218,7 @@ class RegisterGrid(ScrollView, can_focus=True):
         self.view: SessionView | None = None
         self.filter = GridFilter()
         self.radix = "hex"
+        self.compact = False  # narrower columns, for the side panels beside it (app)
         self.collapsed: set[Group] = set()
         self.columns: dict[str, Column] = {}
         self._by_id: dict[int, RegView] = {}
@@ -294,7 +311,7 @@ class RegisterGrid(ScrollView, can_focus=True):
         """Draw a new view: changed rows only, unless the visible rows changed."""
         self.view = view
         self._by_id = {r.id: r for r in view.regs}
-        columns = column_specs(view)
+        columns = column_specs(view, self.compact)
         if columns != self._column_list or self._visible_keys() != self._order:
             self._rebuild()
             return
@@ -329,6 +346,11 @@ class RegisterGrid(ScrollView, can_focus=True):
     def set_filter(self, flt: GridFilter) -> None:
         self.filter = flt
         self._refilter()
+
+    def set_compact(self, compact: bool) -> None:
+        if compact != self.compact:
+            self.compact = compact
+            self._refilter()
 
     def set_radix(self, radix: str) -> None:
         self.radix = radix
@@ -393,7 +415,7 @@ class RegisterGrid(ScrollView, can_focus=True):
         """Make every visible row again, keeping the cursor on the same register."""
         assert self.view is not None
         current = self._cursor_key()
-        self._column_list = column_specs(self.view)
+        self._column_list = column_specs(self.view, self.compact)
         self.columns = {c.key: c for c in self._column_list}
         self._columns_width = sum(c.span for c in self._column_list)
         self._order = list(self._visible_keys())
@@ -442,7 +464,7 @@ class RegisterGrid(ScrollView, can_focus=True):
         if reg.value is None:
             value = Text(fit(f"read: {reg.read_errno}", VALUE_WIDTH), style=p.error)
         else:
-            value = Text(fit(self.format(reg.value, reg.info.bits), VALUE_WIDTH), style=style)
+            value = Text(self.format(reg.value, reg.info.bits, VALUE_WIDTH), style=style)
         cells = [mark, name, value, self._badge(reg.verdict.access)]
         if "real" in self.columns:
             cells.append(self._render_real(reg))
@@ -461,10 +483,19 @@ class RegisterGrid(ScrollView, can_focus=True):
             return Text("—", style=p.muted)
         if reg.real == reg.value:
             return Text("= KVM", style=p.muted)
-        return Text(fit("≠ " + self.format(reg.real, reg.info.bits), REC_WIDTH), style=p.stale)
+        return Text("≠ " + self.format(reg.real, reg.info.bits, self.columns["real"].width - 2),
+                    style=p.stale)
 
-    def format(self, value: int, bits: int) -> str:
-        return format_value(value, bits, self.radix)
+    def format(self, value: int, bits: int, width: int | None = None) -> str:
+        """The value as the grid shows it; within `width`, the full-width form if it fits,
+        else without leading zeros, else its low digits (the whole value is in the detail
+        panel): a 128-bit v0 holding 3 reads 0x3, not 0x0000000000000000…"""
+        text = format_value(value, bits, self.radix)
+        if width is None or len(text) <= width:
+            return text
+        if self.radix == "hex":
+            text = f"{value:#x}"
+        return fit_value(text, width)
 
     # --- drawing ------------------------------------------------------------------------------
     def _size_updated(
