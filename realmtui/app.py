@@ -51,7 +51,7 @@ if TYPE_CHECKING:  # imported when first needed, after the first frame
 
 VIEW_TOGGLES = Binding.Group("Show")
 SIDE_MIN = 52  # the side panels need this much beside the full grid, or the grid is compact
-SIDE_COMPACT_MIN = 34  # and this much beside the compact grid, or they fold away
+SIDE_COMPACT_MIN = 33  # and this much beside the compact grid, or they fold away
 NEXT_STAGE = {Stage.REALM_NEW: "create", Stage.REALM_CREATED: "finalize",
               Stage.REC_CREATED: "activate"}
 STAGE_AFTER = {"create": Stage.REALM_CREATED, "finalize": Stage.REC_CREATED,

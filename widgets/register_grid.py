@@ -42,7 +42,7 @@ NAME_MAX = 18
 # Compact columns, so the grid and the side panels fit side by side from about 96 columns
 # (100x30, a 1024x768 browser): long names cut, and the REC column says only whether the
 # REC's copy differs, with its low digits (the detail panel has the whole value).
-COMPACT_NAME_MAX = 12
+COMPACT_NAME_MAX = 11
 COMPACT_REC_WIDTH = 12
 PAD = 1  # blank cells either side of a column's text
 HEADER = 1  # the line of column labels, which stays put while the rows scroll
