@@ -50,6 +50,7 @@ if TYPE_CHECKING:  # imported when first needed, after the first frame
     from widgets.inline_editor import Anchor, InlineEditor
 
 VIEW_TOGGLES = Binding.Group("Show")
+PANEL_SCROLL = Binding.Group("Scroll")
 SIDE_MIN = 52  # the side panels need this much beside the full grid, or the grid is compact
 SIDE_COMPACT_MIN = 33  # and this much beside the compact grid, or they fold away
 NEXT_STAGE = {Stage.REALM_NEW: "create", Stage.REALM_CREATED: "finalize",
@@ -143,6 +144,15 @@ class RealmApp(App[int]):
         Binding("w", "toggle_writable", "writable now only", group=VIEW_TOGGLES),
         Binding("d", "toggle_changed", "changed only", group=VIEW_TOGGLES),
         Binding("x", "toggle_radix", "hex or decimal", group=VIEW_TOGGLES),
+        # The side panels scroll without leaving the grid; shown only while they are.
+        Binding("left_square_bracket", "scroll_panel('detail', -1)", "register panel up",
+                group=PANEL_SCROLL),
+        Binding("right_square_bracket", "scroll_panel('detail', 1)", "register panel down",
+                group=PANEL_SCROLL),
+        Binding("left_curly_bracket", "scroll_panel('realm', -1)", "exit panel up",
+                show=False),
+        Binding("right_curly_bracket", "scroll_panel('realm', 1)", "exit panel down",
+                show=False),
         Binding("ctrl+r", "restart", "Restart", show=False),
         Binding("ctrl+s", "screenshot", "Screenshot", show=False),
         Binding("escape", "dismiss", "Close", show=False),
@@ -167,6 +177,7 @@ class RealmApp(App[int]):
         self._jobs_lock = threading.Lock()
         self._draining = False
         self._highlighted_id: int | None = None  # the register the cursor is on
+        self._panels_shown: bool | None = None  # as of the last layout
         self.screenshot_dir: str | None = None  # ctrl+s writes here; None: the current dir
         # What the footer's keys depend on in the view (check_action); the first draw needs
         # no refresh: the footer is composed from this state.
@@ -295,6 +306,11 @@ class RealmApp(App[int]):
             grid.set_compact(self.has_class("-compact"))
         for main in self.query("#main"):
             main.styles.width = self._main_width()
+        visible = self.panels_visible
+        if visible != self._panels_shown:
+            if self._panels_shown is not None:
+                self.refresh_bindings()  # the footer's [ ] come and go with the panels
+            self._panels_shown = visible
         if self.editor_open:
             # Follow the row after the layout settles; an open edit keeps its text.
             self.call_after_refresh(lambda: self.editor.move_to(self._anchor()))
@@ -560,6 +576,8 @@ class RealmApp(App[int]):
                 return off
             case "lifecycle":
                 return v.realm and NEXT_STAGE.get(v.stage) == parameters[0]
+            case "scroll_panel":
+                return self.panels_visible and not self._typing_or_dialog()
         return True
 
     def _typing_or_dialog(self) -> bool:
@@ -689,6 +707,12 @@ class RealmApp(App[int]):
             self.query_one("#realm").focus()  # the grid is folded away
         else:
             self.grid.focus()
+
+    def action_scroll_panel(self, panel: str, direction: int) -> None:
+        """[ ] (the register panel) and { } (the exit panel): most of a page at a time."""
+        for widget in self.query(f"#{panel}"):
+            height = max(1, widget.scrollable_content_region.height - 2)
+            widget.scroll_relative(y=direction * height, animate=False)
 
     def action_help(self) -> None:
         from widgets.help_screen import HelpScreen

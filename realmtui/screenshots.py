@@ -100,7 +100,7 @@ SHOTS: tuple[Shot, ...] = (
          "after E3 (host call): x1 edited, effective"),
     Shot("einval-inline", SessionConfig(), einval_inline, "sp is refused: EINVAL inline"),
     Shot("mmio-prompt-E5", SessionConfig(), mmio_prompt_e5, "E5: the MMIO read asks for data"),
-    Shot("normal-vm", SessionConfig(vm=VmKind.NORMAL), normal_vm, "a normal VM after N1"),
+    Shot("normal-vm", SessionConfig(vm=VmKind.NORMAL), normal_vm, "a normal VM after E1"),
 )
 
 

@@ -10,7 +10,7 @@ from textual.color import Color
 
 from realmtui.context import Profile, VmKind
 from realmtui.regs import parse_register
-from realmtui.screenshots import run_to, settle
+from realmtui.screenshots import run_to, select, settle
 from realmtui.session import Session, SessionConfig
 
 SIZE = (140, 42)
@@ -391,3 +391,31 @@ async def test_grid_and_last_exit_side_by_side_from_100_columns(
         await pilot.pause()
         assert not app.query_one("#side").display
         assert app.query_one("#main").region.width == size[0]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30)])
+@pytest.mark.parametrize("vm", [VmKind.REALM, VmKind.NORMAL])
+async def test_the_top_line_and_the_line_under_the_grid_fit_or_say_they_are_cut(
+        size: tuple[int, int], vm: VmKind) -> None:
+    # Issue 8 item 3: at 80 columns the top line lost the guest's next step and the two
+    # lines under the grid stopped mid-citation; at 100 the hint ended with no ellipsis.
+    app = make(SessionConfig(vm=vm))
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("r")
+        await settle(pilot)
+        status = app.query_one("#status")
+        top = status.render_line(0).text.rstrip()
+        assert len(top) <= size[0]
+        assert "next E" in top or "MMIO read waits" in top, top  # the hint starts in sight
+        full = status.text.plain.rstrip()
+        assert top == full or top.endswith("…"), top
+        if vm is VmKind.NORMAL:  # no realm series, so no profile; exits and steps both E
+            assert "normal VM · sim" in top and "v9" not in top
+            assert "N1" not in app.view.next_step and "N2" not in app.message.text
+        await select(pilot, "x0")
+        bar = app.message
+        lines = [bar.render_line(y).text.rstrip() for y in range(bar.size.height)]
+        assert all(len(line) <= size[0] for line in lines)
+        shown = " ".join(lines).replace("…", "")
+        if len(shown) < len(bar.text) - 4:  # cut: the last line says so
+            assert lines[-1].endswith("…"), lines

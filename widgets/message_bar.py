@@ -107,7 +107,16 @@ class MessageBar(Widget):
             if len(plain) <= width and cell_len(plain) == len(plain) and "\n" not in plain:
                 lines = [text]  # it fits on the first line: no need to wrap
             else:
-                lines = list(text.wrap(console, width)[: self.size.height])
+                wrapped = text.wrap(console, width)
+                lines = list(wrapped[: self.size.height])
+                if len(wrapped) > len(lines) and lines:
+                    # Cut: say so (the full text is in the register panel, or the help).
+                    last = lines[-1]
+                    last.rstrip()
+                    if last.cell_len > width - 1:
+                        last.truncate(max(0, width - 1), overflow="crop")
+                        last.rstrip()
+                    last.append("…")
             for line in lines:
                 line.rstrip()
                 strip = Strip(list(line.render(console, end=""))).apply_style(style)

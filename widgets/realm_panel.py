@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     from realmtui.exit_explain import Line
 
 
-def _table() -> TextTable:
-    return TextTable(columns=2, min_width=9, first_style="bold")
+def _table(stacked: bool = False) -> TextTable:
+    return TextTable(columns=2, min_width=9, first_style="bold", stacked=stacked)
 
 
 def _cell(line: Line, palette: Palette) -> Text:
@@ -60,14 +60,14 @@ def realm_renderable(view: SessionView, palette: Palette, compact: bool = False)
     # terminal, where the panel is folded away.
     from realmtui.exit_explain import explain_exit
 
-    exit_table = _table()
+    exit_table = _table(stacked=compact)
     if view.last_exit is None:
         exit_table.add_row(Text("exit", style=palette.muted),
                            Text("none yet: the vCPU has not run", style=palette.muted))
     else:
         for line in explain_exit(view.last_exit, view.realm, view.mmio_data):
             exit_table.add_row(Text(line.label, style=palette.muted), _cell(line, palette))
-    nxt = _table()
+    nxt = _table(stacked=compact)
     if view.stage is Stage.OFF:
         nxt.add_row(Text("next", style=palette.muted),
                     Text("the guest has powered off — r restarts the VM", style=palette.error))
