@@ -353,7 +353,10 @@ class RealmApp(App[int]):
         panel = self.query_one("#detail", DetailPanel)
         if reg is None:
             group = self.grid.selected_group
-            panel.show("a group row: enter folds or unfolds it", str(group or "register"))
+            if group is None:
+                panel.show(self.grid.empty_text(), "no register")
+            else:
+                panel.show("a group row: enter folds or unfolds it", str(group))
             return
         history = self.session.value_history(reg.id)
         palette, shows_rec, last_write = self.palette, self.view.shows_rec, self.last_write
@@ -555,7 +558,10 @@ class RealmApp(App[int]):
             self.armed = None
         if self.editor_open and not self.editing:
             self.editor.close()
-        self.message.explain(event.reg)
+        if event.reg is None and self.grid.selected_group is None:
+            self._say_filter()  # an empty grid: why, and how to get back
+        else:
+            self.message.explain(event.reg)
         if self.panels_visible:
             self._draw_detail(event.reg)
 
@@ -679,18 +685,33 @@ class RealmApp(App[int]):
         flt: GridFilter = self.grid.filter
         total = len(self.view.regs)
         shown = self.grid.shown_count
-        parts = []
-        if flt.text:
-            parts.append(f"name or group has {flt.text!r}")
-        if flt.writable_only:
-            parts.append("writable now (w)")
-        if flt.changed_only:
-            parts.append("changed (d)")
-        if parts:
-            self.message.say(f"showing {shown} of {total}: " + " · ".join(parts))
+        if not shown and flt.active:
+            self.message.say(self.grid.empty_text(), "warning")
+        elif flt.active:
+            self.message.say(f"showing {shown} of {total}: {flt.describe()} — esc shows all")
         else:
             self.message.say(f"showing all {total} registers")
-        self.grid.border_subtitle = f"{shown}/{total}" if parts else ""
+        self.grid.border_subtitle = f"{shown}/{total}" if flt.active else ""
+        self.refresh_bindings()  # the footer marks w and d when they are on
+
+    def get_key_display(self, binding: Binding) -> str:
+        """The footer's w and d carry a ✓ while they filter the grid."""
+        shown = super().get_key_display(binding)
+        if binding.action in ("toggle_writable", "toggle_changed") and self.query("#grid"):
+            flt = self.grid.filter
+            on = flt.writable_only if binding.action == "toggle_writable" else flt.changed_only
+            if on:
+                return shown + "✓"
+        return shown
+
+    def clear_filter(self) -> None:
+        """Every register again: no text, no w, no d."""
+        from widgets.filter_bar import FilterBar
+
+        for bar in self.query(FilterBar):
+            bar.reset()
+        self.grid.set_filter(GridFilter())
+        self._say_filter()
 
     def action_toggle_radix(self) -> None:
         self.grid.set_radix("dec" if self.grid.radix == "hex" else "hex")
@@ -720,10 +741,13 @@ class RealmApp(App[int]):
         self.push_screen(HelpScreen())
 
     def action_dismiss(self) -> None:
+        """esc: close the editor or its note; else clear a kept filter."""
         self.armed = None
         if self.editor_open:
             self._close_editor()
             self.message.explain(self.grid.selected)
+        elif self.grid.filter.active:
+            self.clear_filter()
 
     def action_screenshot(self) -> None:
         """An SVG of the screen as it is: to the browser when served, else a new file in the

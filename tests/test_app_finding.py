@@ -419,3 +419,61 @@ async def test_the_top_line_and_the_line_under_the_grid_fit_or_say_they_are_cut(
         shown = " ".join(lines).replace("…", "")
         if len(shown) < len(bar.text) - 4:  # cut: the last line says so
             assert lines[-1].endswith("…"), lines
+
+
+async def test_an_empty_grid_says_why_and_esc_brings_every_register_back() -> None:
+    # Issue 8 item 5: `d` before any exit, or `/timers` on a realm (no timers listed), gave
+    # an empty grid and "a group row: enter folds or unfolds it".
+    app = make()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("d")
+        await pilot.pause()
+        assert app.grid.shown_count == 0
+        assert "nothing changed yet" in app.message.text
+        assert "group row" not in app.message.text
+        assert "nothing changed yet" in app.grid.render_line(1).text  # in the grid itself
+        assert "d✓" in app.export_screenshot()  # the footer says d is on
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.grid.shown_count == len(app.view.regs)
+        assert "d✓" not in app.export_screenshot()
+        await pilot.press("slash", *"timers", "enter")
+        await pilot.pause()
+        assert app.grid.shown_count == 0
+        assert "no register matches" in app.message.text and "esc" in app.message.text
+        await pilot.press("escape")  # the kept filter: esc on the grid clears it
+        await pilot.pause()
+        assert app.grid.shown_count == len(app.view.regs)
+        assert not app.grid.filter.active
+
+
+async def test_clearing_a_filter_keeps_the_cursor_row_in_sight() -> None:
+    # Issue 8 item 8: after clearing a filter the view was at the top, the cursor far below.
+    app = make()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("slash", *"spsr", "enter")
+        await pilot.pause()
+        await pilot.press("end")
+        await pilot.pause()
+        assert app.grid.selected.info.name == "spsr_fiq"
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.pause()
+        assert app.grid.selected.info.name == "spsr_fiq"
+        assert app.grid.cursor_screen_row() is not None
+
+
+async def test_a_register_name_filter_does_not_pull_in_a_group_named_alike() -> None:
+    # Issue 8 item 8: `/sp` matched the group "PC/SP/PSTATE", so pc and pstate showed.
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"sp", "enter")
+        await pilot.pause()
+        names = {r.info.name for r in app.view.regs
+                 if f"{r.id:#x}" in app.grid._index}
+        assert "sp" in names and "sp_el1" in names
+        assert "pc" not in names and "pstate" not in names
+        await pilot.press("escape", "slash", *"gpr", "enter")  # a group by its name still
+        await pilot.pause()
+        assert app.grid.shown_count == 31

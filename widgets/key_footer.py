@@ -16,7 +16,7 @@ from textual.widgets._footer import FooterKey
 
 class KeyFooter(Footer):
     _pending = False
-    _shown: tuple[tuple[str, str, str, bool], ...] | None = None
+    _shown: tuple[tuple[str, str, str, str, bool], ...] | None = None
 
     def bindings_changed(self, screen: Screen) -> None:
         self._bindings_ready = True  # what Footer.bindings_changed sets before composing
@@ -30,18 +30,19 @@ class KeyFooter(Footer):
         self._pending = False
         if not self.is_attached:
             return  # its screen went away (a dialog was dismissed) before the refresh
+        display = self.app.get_key_display
         shown = tuple(
-            (binding.key, binding.action, binding.description, enabled)
+            (binding.key, binding.action, binding.description, display(binding), enabled)
             for _node, binding, enabled, _tooltip in self.screen.active_bindings.values()
             if binding.show
         )
         if shown == self._shown:
             return
         before, self._shown = self._shown, shown
-        if before is not None and [k[:3] for k in before] == [k[:3] for k in shown]:
+        if before is not None and [k[:4] for k in before] == [k[:4] for k in shown]:
             # The same keys, only dimmed or lit (e on a register whose verdict flipped): set
             # that on the keys in place. A recompose rebuilds every key, some 40 ms here.
-            enabled = {(key, action): on for key, action, _description, on in shown}
+            enabled = {(key, action): on for key, action, _description, _display, on in shown}
             for footer_key in self.query(FooterKey):
                 on = enabled.get((footer_key.key, footer_key.action))
                 if on is not None and footer_key._disabled == on:

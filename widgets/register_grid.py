@@ -143,15 +143,36 @@ class GridFilter:
     def active(self) -> bool:
         return bool(self.text or self.writable_only or self.changed_only)
 
-    def keeps(self, reg: RegView, view: SessionView) -> bool:
+    def keeps(self, reg: RegView, view: SessionView, by_group: bool = True) -> bool:
+        """`by_group`: the text may pick a whole group (see `groups_match`)."""
         if self.writable_only and not reg.verdict.access.accepted:
             return False
         if self.changed_only and reg.id not in view.changed and reg.id not in view.edits:
             return False
         if self.text:
             needle = self.text.strip().lower()
-            return needle in reg.info.name.lower() or needle in str(reg.info.group).lower()
+            if needle in reg.info.name.lower():
+                return True
+            return by_group and str(reg.info.group).lower().startswith(needle)
         return True
+
+    def groups_match(self, view: SessionView) -> bool:
+        """Whether the text picks groups by the start of their name (`timers`, `EL1`,
+        `gpr`): only when it is in no register's name, so `/sp` is sp and sp_el1, not the
+        whole PC/SP/PSTATE group."""
+        needle = self.text.strip().lower()
+        return not any(needle in r.info.name.lower() for r in view.regs)
+
+    def describe(self) -> str:
+        """What is on, in words, for the line under the grid."""
+        parts = []
+        if self.text:
+            parts.append(f"name or group has {self.text!r}")
+        if self.writable_only:
+            parts.append("writable now (w)")
+        if self.changed_only:
+            parts.append("changed (d)")
+        return " · ".join(parts)
 
 
 
@@ -292,6 +313,17 @@ class RegisterGrid(ScrollView, can_focus=True):
     def shown_count(self) -> int:
         return sum(1 for k in self._order if not k.startswith(GROUP_PREFIX))
 
+    def empty_text(self) -> str:
+        """Why no row shows, and how to get them back ("" when some do)."""
+        if self._order or self.view is None:
+            return ""
+        view, flt = self.view, self.filter
+        if flt.changed_only and not flt.text and not flt.writable_only and not (
+                view.changed or view.edits):
+            return ("nothing changed yet: d shows what the last exit changed and what you "
+                    "wrote since — d or esc shows every register")
+        return f"no register matches ({flt.describe()}) — esc shows every register"
+
     def get_cell(self, key: str, column: str) -> Text:
         """What a cell shows now (KeyError for a row or column not on screen)."""
         return self._cells[key][list(self.columns).index(column)]
@@ -399,8 +431,9 @@ class RegisterGrid(ScrollView, can_focus=True):
         assert self.view is not None
         keys: list[str] = []
         by_group: dict[Group, list[RegView]] = {}
+        groups_ok = self.filter.groups_match(self.view)
         for reg in self.view.regs:
-            if self.filter.keeps(reg, self.view):
+            if self.filter.keeps(reg, self.view, groups_ok):
                 by_group.setdefault(reg.info.group, []).append(reg)
         for group in GROUP_ORDER:
             regs = by_group.get(group)
@@ -431,6 +464,9 @@ class RegisterGrid(ScrollView, can_focus=True):
         else:
             # First start, or the register went away: the first register, not a header.
             self.move_cursor(1 if len(self._order) > 1 else 0)
+        # Again once the new height is laid out: scrolling now is clamped to the old one
+        # (a cleared filter left the view at the top and the cursor far below it).
+        self.call_after_refresh(self._scroll_to_cursor)
 
     def _render_row(self, key: str) -> tuple[Text, ...]:
         if key.startswith(GROUP_PREFIX):
@@ -441,7 +477,8 @@ class RegisterGrid(ScrollView, can_focus=True):
         assert self.view is not None
         p = self.palette
         members = [r for r in self.view.regs if r.info.group is group]
-        shown = sum(1 for r in members if self.filter.keeps(r, self.view))
+        groups_ok = self.filter.groups_match(self.view)
+        shown = sum(1 for r in members if self.filter.keeps(r, self.view, groups_ok))
         plural = "" if len(members) == 1 else "s"
         count = f"{len(members)} register{plural}" if shown == len(members) else (
             f"{shown} of {len(members)} shown"
@@ -531,6 +568,11 @@ class RegisterGrid(ScrollView, can_focus=True):
         else:
             index = y - HEADER + scroll_y
             if index >= len(self._order):
+                if index == 0:  # nothing to show: say why, and how to get back
+                    text = fit(self.empty_text(), self._columns_width - 3 - 2 * PAD)
+                    return self._line((Text(""), Text(text,
+                                                      style=self.palette.warning)),
+                                      self._base, empty=True).crop_extend(0, width, self._base)
                 return Strip.blank(width, self._base)
             strip = self._cursor_strip() if index == self._cursor else self._row_strip(index)
         if scroll_x == 0 and strip.cell_length == width:
@@ -557,9 +599,14 @@ class RegisterGrid(ScrollView, can_focus=True):
             self._header = self._line(labels, style)
         return self._header
 
-    def _line(self, cells: tuple[Text, ...], under: Style) -> Strip:
-        """A row, as wide as its columns or, if wider, the grid (a repaint copies it)."""
-        segments = line_segments(cells, self._column_list, under, self._drawn)
+    def _line(self, cells: tuple[Text, ...], under: Style, empty: bool = False) -> Strip:
+        """A row, as wide as its columns or, if wider, the grid (a repaint copies it).
+        `empty`: the one line of an empty grid, its text across the columns."""
+        columns = self._column_list
+        if empty:
+            columns = [columns[0], Column("text", "", self._columns_width - columns[0].span
+                                          - 2 * PAD)]
+        segments = line_segments(cells, columns, under, self._drawn)
         width = self._columns_width
         if self._width > width:
             segments.append(Segment(" " * (self._width - width), self._base))
