@@ -323,3 +323,18 @@ async def test_footer_rebuilds_leave_no_widgets_behind() -> None:
             if cycle in (1, 7):
                 counts.append(live_keys())
         assert counts[1] == counts[0], f"live footer keys {counts[0]} -> {counts[1]}"
+
+
+async def test_the_restart_dialog_footer_says_what_its_buttons_say() -> None:
+    # Issue 8 item 8: the footer said "⏎ Yes n No" under a "Restart (y)" button.
+    app = make()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+r")
+        await pilot.pause(0.3)
+        keys = {(k.key_display, k.description) for k in app.screen.query(FooterKey)}
+        assert ("y", "Restart") in keys and ("n", "Cancel") in keys, keys
+        screen = app.export_screenshot()
+        assert "Restart&#160;(y)" in screen or "Restart (y)" in screen
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.screen is app.screen_stack[0]
