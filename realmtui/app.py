@@ -22,7 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -52,6 +52,9 @@ if TYPE_CHECKING:  # imported when first needed, after the first frame
 VIEW_TOGGLES = Binding.Group("Show")
 PANEL_SCROLL = Binding.Group("Scroll")
 SIDE_MIN = 52  # the side panels need this much beside the full grid, or the grid is compact
+# A click this soon after the app gets the focus (a browser page or a terminal window
+# clicked into) is the click that gave it: it focuses, and does nothing else.
+FOCUS_CLICK = 0.5  # seconds
 SIDE_COMPACT_MIN = 33  # and this much beside the compact grid, or they fold away
 NEXT_STAGE = {Stage.REALM_NEW: "create", Stage.REALM_CREATED: "finalize",
               Stage.REC_CREATED: "activate"}
@@ -178,6 +181,8 @@ class RealmApp(App[int]):
         self._draining = False
         self._highlighted_id: int | None = None  # the register the cursor is on
         self._panels_shown: bool | None = None  # as of the last layout
+        self._focused_at = float("-inf")  # when the app last got the focus (monotonic)
+        self._swallowing = False  # the rest of a focusing click (its mouse up)
         self.screenshot_dir: str | None = None  # ctrl+s writes here; None: the current dir
         # What the footer's keys depend on in the view (check_action); the first draw needs
         # no refresh: the footer is composed from this state.
@@ -285,6 +290,24 @@ class RealmApp(App[int]):
         self._palette = None
         self.grid.restyle()
         self._draw_panels()
+
+    async def on_event(self, event: events.Event) -> None:
+        """The first click into a browser page (or a terminal window) focuses the app and
+        nothing else: it used to open the editor on the cursor row, or the palette from the
+        footer, so the next keys typed went into them. Filtered here, before Textual makes
+        the mouse up into a click, as the driver's events arrive."""
+        if isinstance(event, events.AppFocus):
+            self._focused_at = time.monotonic()
+        elif isinstance(event, events.MouseDown) and not event.is_forwarded:
+            if not self.app_focus or time.monotonic() - self._focused_at < FOCUS_CLICK:
+                self.app_focus = True
+                self._swallowing = True
+                return
+            self._swallowing = False
+        elif isinstance(event, events.MouseUp) and not event.is_forwarded and self._swallowing:
+            self._swallowing = False
+            return
+        await super().on_event(event)
 
     def on_resize(self, event: Resize) -> None:
         self._fit_layout(event.size.width)
