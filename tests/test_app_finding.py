@@ -191,7 +191,9 @@ async def test_80x24_keeps_name_value_and_verdict_visible(vm: VmKind) -> None:
         text = app.export_screenshot()
         assert "effective" in text or "writable" in text
         # every key the footer shows fits, the view toggles as one entry
-        from textual.widgets._footer import FooterKey, FooterLabel
+        from textual.widgets._footer import FooterLabel
+
+        from widgets.textual_private import FooterKey
 
         keys = list(app.query(FooterKey)) + list(app.query(FooterLabel))
         assert {k.key for k in app.query(FooterKey)} >= {"r", "w", "d", "x", "question_mark"}
@@ -349,7 +351,7 @@ async def test_ctrl_s_saves_a_new_file_each_time_and_says_when_it_cannot(tmp_pat
         assert "screenshot saved to" in app.message.text
         assert str(files[-1]) in app.message.text or any(str(f) in app.message.text
                                                          for f in files)
-        assert not app._notifications, "a toast would be in the next screenshot"
+        assert not app.screen.query("Toast"), "a toast would be in the next screenshot"
         assert "Saved" not in files[-1].read_text()
         blocker = tmp_path / "a-file"
         blocker.write_text("")

@@ -3,12 +3,11 @@ restart, and errors from the session that must end inline, not as a traceback.""
 
 from __future__ import annotations
 
-from textual.widgets._footer import FooterKey
-
 from realmtui.context import VmKind
 from realmtui.regs import parse_register
 from realmtui.screenshots import run_to, settle
 from realmtui.session import Session, SessionConfig, Stage
+from widgets.textual_private import FooterKey
 
 SIZE = (140, 42)
 

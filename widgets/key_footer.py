@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from textual.screen import Screen
 from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
+
+from widgets.textual_private import FooterKey, mark_bindings_ready, set_footer_key_enabled
 
 
 class KeyFooter(Footer):
@@ -19,7 +20,7 @@ class KeyFooter(Footer):
     _shown: tuple[tuple[str, str, str, str, bool], ...] | None = None
 
     def bindings_changed(self, screen: Screen) -> None:
-        self._bindings_ready = True  # what Footer.bindings_changed sets before composing
+        mark_bindings_ready(self)  # what Footer.bindings_changed does before composing
         if not screen.app.app_focus:
             return
         if self.is_attached and screen is self.screen and not self._pending:
@@ -45,9 +46,8 @@ class KeyFooter(Footer):
             enabled = {(key, action): on for key, action, _description, _display, on in shown}
             for footer_key in self.query(FooterKey):
                 on = enabled.get((footer_key.key, footer_key.action))
-                if on is not None and footer_key._disabled == on:
-                    footer_key._disabled = not on  # what FooterKey reads on a click
-                    footer_key.set_class(not on, "-disabled")
+                if on is not None:
+                    set_footer_key_enabled(footer_key, on)
             return
         await self.recompose()
         # Each new key watches the footer's `compact` (Footer.compose data-binds it), and a

@@ -25,7 +25,6 @@ from textual import events
 from textual.binding import Binding, BindingType
 from textual.geometry import Region, Size
 from textual.message import Message
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from realmtui.regs import GROUP_ORDER, Group
@@ -35,6 +34,7 @@ from realmtui.verdict import Access
 from realmtui.view import SessionView
 from widgets.palette import BADGE_WIDTH, CHANGED_MARK, EDITED_MARK, Palette
 from widgets.text_segments import drawn
+from widgets.textual_private import SteadyScrollView
 
 VALUE_WIDTH = 18  # "0x" and 16 hex digits: a u64 at full width
 REC_WIDTH = 20  # "≠ " and a u64
@@ -177,7 +177,7 @@ class GridFilter:
 
 
 
-class RegisterGrid(ScrollView, can_focus=True):
+class RegisterGrid(SteadyScrollView, can_focus=True):
     """The grid. It renders a SessionView; it never asks the session for anything."""
 
     DEFAULT_CSS = """
@@ -253,7 +253,6 @@ class RegisterGrid(ScrollView, can_focus=True):
         self._column_list: list[Column] = []
         self._columns_width = 0  # the columns with their padding
         self._width = 0  # the grid's, as of the last frame
-        self._sizes_seen: tuple[Size, Size, Size] | None = None  # by the last layout
         self._base = Style()  # the grid's background and colour, as of the last frame
         self._cursor_style: Style | None = None
         self._cursor = 0
@@ -535,20 +534,6 @@ class RegisterGrid(ScrollView, can_focus=True):
         return fit_value(text, width)
 
     # --- drawing ------------------------------------------------------------------------------
-    def _size_updated(
-        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True,
-    ) -> bool:
-        # Textual's ScrollView compares the virtual size the compositor hands it (the
-        # viewport's) with its own (the rows'), so at every layout anywhere on the screen it
-        # takes the grid for resized and redraws its scrollbar: some 6 ms a step on a wide
-        # terminal, where the side panels change height at each exit. Passed on only when
-        # something did change (Textual 8's ScrollView._size_updated).
-        seen = (size, container_size, self.virtual_size)
-        if seen == self._sizes_seen:
-            return False
-        self._sizes_seen = seen
-        return super()._size_updated(size, virtual_size, container_size, layout)
-
     def render_lines(self, crop: Region) -> list[Strip]:
         # The grid's own style is a walk up the DOM: worked out once a frame, and the strips
         # made on the old one dropped when it changed (focus tints it, a theme recolours it).
