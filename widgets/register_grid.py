@@ -23,6 +23,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
+from textual.color import Color
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.strip import Strip
@@ -32,7 +33,7 @@ from realmtui.session import RegView
 from realmtui.values import format_value
 from realmtui.verdict import Access
 from realmtui.view import SessionView
-from widgets.palette import BADGE_WIDTH, CHANGED_MARK, EDITED_MARK, Palette
+from widgets.palette import BADGE_WIDTH, CHANGED_MARK, EDITED_MARK, Palette, readable
 from widgets.text_segments import drawn
 from widgets.textual_private import SteadyScrollView
 
@@ -106,11 +107,13 @@ def fit_value(text: str, width: int) -> str:
 
 def line_segments(
     cells: tuple[Text, ...], columns: list[Column], under: Style,
-    drawn: Callable[[Text], list[Segment]],
+    drawn: Callable[[Text], list[Segment]], cursor: bool = False,
 ) -> list[Segment]:
     """A row as segments on the `under` style (the grid's background, or the cursor's): each
     cell cut or padded to its column, with the padding between. A cell's own colours go over
-    `under`, so a badge keeps its colour on the cursor row. `drawn` draws a cell with spans."""
+    `under`, so a badge keeps its colour on the cursor row. `drawn` draws a cell with spans.
+    `cursor`: the cursor row, where a cell's text colour gives way to the cursor's (the
+    changed blue on the cursor's navy did not read) and only its boldness stays."""
     # The padding has the background alone: a style of its own keeps it out of the cells'
     # text runs when a screenshot merges equal neighbours, so no SVG text starts with spaces
     # (which some renderers, rsvg among them, squeeze).
@@ -123,6 +126,8 @@ def line_segments(
             out += Segment.adjust_line_length(segments, column.width, style=under)
         else:
             style = under + cell.style if isinstance(cell.style, Style) else under
+            if cursor and isinstance(cell.style, Style) and cell.style.color is not None:
+                style = under + Style(bold=cell.style.bold)
             segments = [Segment(cell.plain, style)]
             length = cell_len(cell.plain)
             if length == column.width:
@@ -573,25 +578,39 @@ class RegisterGrid(SteadyScrollView, can_focus=True):
 
     def _cursor_strip(self) -> Strip:
         if self._cursor_style is None:
-            self._cursor_style = self.get_component_rich_style("register-grid--cursor")
+            self._cursor_style = self._readable(
+                self.get_component_rich_style("register-grid--cursor"))
         return self._line(self._cells[self._order[self._cursor]],
-                          self._base + self._cursor_style)
+                          self._base + self._cursor_style, cursor=True)
+
+    def _readable(self, style: Style) -> Style:
+        """The cursor's (or header's) colours as the theme gives them, the text moved towards
+        white or black if it does not read on its background (textual-dark's cursor is
+        3.8:1, atom-one-dark's header 3.5:1)."""
+        full = self._base + style
+        if full.color is None or full.bgcolor is None or "ansi" in self.app.theme:
+            return style
+        fg = Color.from_rich_color(full.color)
+        better = readable(fg, [Color.from_rich_color(full.bgcolor)])
+        return style if better == fg else style + Style(color=better.rich_color)
 
     def _header_strip(self) -> Strip:
         if self._header is None:
-            style = self._base + self.get_component_rich_style("register-grid--header")
+            style = self._base + self._readable(
+                self.get_component_rich_style("register-grid--header"))
             labels = tuple(Text(fit(c.label, c.width)) for c in self.columns.values())
             self._header = self._line(labels, style)
         return self._header
 
-    def _line(self, cells: tuple[Text, ...], under: Style, empty: bool = False) -> Strip:
+    def _line(self, cells: tuple[Text, ...], under: Style, empty: bool = False,
+              cursor: bool = False) -> Strip:
         """A row, as wide as its columns or, if wider, the grid (a repaint copies it).
         `empty`: the one line of an empty grid, its text across the columns."""
         columns = self._column_list
         if empty:
             columns = [columns[0], Column("text", "", self._columns_width - columns[0].span
                                           - 2 * PAD)]
-        segments = line_segments(cells, columns, under, self._drawn)
+        segments = line_segments(cells, columns, under, self._drawn, cursor)
         width = self._columns_width
         if self._width > width:
             segments.append(Segment(" " * (self._width - width), self._base))
