@@ -19,8 +19,7 @@ import struct
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-_MASK64 = (1 << 64) - 1
-
+from backends.arch import MASK64 as _MASK64
 
 # --- registers ----------------------------------------------------------------------------------
 

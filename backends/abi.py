@@ -15,6 +15,19 @@ from typing import Any
 CDEF = (
     """
     struct kvm_one_reg { uint64_t id; uint64_t addr; };
+
+    /* arch/arm64/include/uapi/asm/ptrace.h and kvm.h: the core registers' layout, whose
+       offsets are the CORE register ids. The vregs are __uint128_t, which cffi lacks; long
+       double has its size (16) and alignment (16) on aarch64 and x86-64 Linux, which is what
+       places fp_regs at 0x150 as the kernel's struct has it. */
+    struct user_pt_regs { uint64_t regs[31]; uint64_t sp; uint64_t pc; uint64_t pstate; };
+    struct user_fpsimd_state {
+        long double vregs[32]; uint32_t fpsr; uint32_t fpcr; uint32_t __reserved[2];
+    };
+    struct kvm_regs {
+        struct user_pt_regs regs; uint64_t sp_el1; uint64_t elr_el1; uint64_t spsr[5];
+        struct user_fpsimd_state fp_regs;
+    };
     struct kvm_reg_list { uint64_t n; uint64_t reg[]; };
     struct kvm_vcpu_init { uint32_t target; uint32_t features[7]; };
     struct kvm_enable_cap {
@@ -23,6 +36,16 @@ CDEF = (
     struct kvm_userspace_memory_region {
         uint32_t slot; uint32_t flags; uint64_t guest_phys_addr;
         uint64_t memory_size; uint64_t userspace_addr;
+    };
+    /* guest_memfd (include/uapi/linux/kvm.h, v6.8+): a realm's private memory. */
+    struct kvm_userspace_memory_region2 {
+        uint32_t slot; uint32_t flags; uint64_t guest_phys_addr; uint64_t memory_size;
+        uint64_t userspace_addr; uint64_t guest_memfd_offset; uint32_t guest_memfd;
+        uint32_t pad1; uint64_t pad2[14];
+    };
+    struct kvm_create_guest_memfd { uint64_t size; uint64_t flags; uint64_t reserved[6]; };
+    struct kvm_memory_attributes {
+        uint64_t address; uint64_t size; uint64_t attributes; uint64_t flags;
     };
     struct kvm_device_attr { uint32_t flags; uint32_t group; uint64_t attr; uint64_t addr; };
     struct kvm_create_device { uint32_t type; uint32_t fd; uint32_t flags; };
@@ -143,6 +166,9 @@ KVM_CHECK_EXTENSION = _io(0x03)
 KVM_GET_VCPU_MMAP_SIZE = _io(0x04)
 KVM_CREATE_VCPU = _io(0x41)
 KVM_SET_USER_MEMORY_REGION = _iow(0x46, "struct kvm_userspace_memory_region")
+KVM_SET_USER_MEMORY_REGION2 = _iow(0x49, "struct kvm_userspace_memory_region2")
+KVM_SET_MEMORY_ATTRIBUTES = _iow(0xD2, "struct kvm_memory_attributes")
+KVM_CREATE_GUEST_MEMFD = _iowr(0xD4, "struct kvm_create_guest_memfd")
 KVM_RUN = _io(0x80)
 KVM_GET_MP_STATE = _ior(0x98, "struct kvm_mp_state")
 KVM_SET_MP_STATE = _iow(0x99, "struct kvm_mp_state")
@@ -193,7 +219,14 @@ KVM_CAP_ARM_PTRAUTH_ADDRESS = 171
 KVM_CAP_ARM_PTRAUTH_GENERIC = 172
 KVM_CAP_EXIT_HYPERCALL = 201
 KVM_CAP_COUNTER_OFFSET = 227
+KVM_CAP_USER_MEMORY2 = 231
 KVM_CAP_MEMORY_FAULT_INFO = 232
+KVM_CAP_MEMORY_ATTRIBUTES = 233
+KVM_CAP_GUEST_MEMFD = 234
+KVM_MEM_LOG_DIRTY_PAGES = 1 << 0
+KVM_MEM_READONLY = 1 << 1
+KVM_MEM_GUEST_MEMFD = 1 << 2
+KVM_MEMORY_ATTRIBUTE_PRIVATE = 1 << 3
 # The realm capability moved between postings: 243 in v9 ([PATCH v9 06/43]), 244 in v10
 # ([PATCH v10 06/43]). Upstream gave 243 to KVM_CAP_ARM_CACHEABLE_PFNMAP_SUPPORTED, so the
 # number alone says nothing: a realm VM type must be probed first.
@@ -270,8 +303,6 @@ KVM_REG_ARM64_SVE_VLS = KVM_REG_ARM64 | KVM_REG_ARM64_SVE | KVM_REG_SIZE_U512 | 
 KVM_ARM64_SVE_VLS_WORDS = 8
 KVM_ARM64_SVE_VQ_MAX = 512
 
-# struct kvm_regs is 864 bytes (sizeof, checked against aarch64-gcc in the reference).
-SIZEOF_KVM_REGS = 864
 
 KVM_MP_STATE_RUNNABLE = 0
 KVM_MP_STATE_STOPPED = 5
@@ -321,14 +352,7 @@ KVM_SMCCC_FILTER_HANDLE = 0
 KVM_SMCCC_FILTER_DENY = 1
 KVM_SMCCC_FILTER_FWD_TO_USER = 2
 
-# --- PSCI function ids (Arm DEN0022) -------------------------------------------------------------
-PSCI_0_2_FN_PSCI_VERSION = 0x8400_0000
-PSCI_0_2_FN_CPU_OFF = 0x8400_0002
-PSCI_0_2_FN_SYSTEM_OFF = 0x8400_0008
-PSCI_0_2_FN_SYSTEM_RESET = 0x8400_0009
-PSCI_0_2_FN64_CPU_ON = 0xC400_0003
-PSCI_RET_SUCCESS = 0
-PSCI_RET_NOT_SUPPORTED = -1
+# PSCI and SMCCC function ids: backends/smccc.py.
 
 
 def vcpu_features_word(*features: int) -> list[int]:

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from backends.a64 import Assembler, Insn, ListingLine, X, hvc, ldr, mov_imm, smc, str_
+from backends.a64 import SP, Assembler, Insn, ListingLine, W, X, add, hvc, ldr, mov_imm, smc, str_
+from backends.arch import GRANULE_SIZE
+from backends.smccc import (
+    HOST_CALL_GPRS_OFFSET,
+    HOST_CALL_SIZE,
+    PSCI_SYSTEM_OFF,
+    RIPAS_RAM,
+    RSI_HOST_CALL,
+    RSI_IPA_STATE_SET,
+)
 
 # --- realm memory layout --------------------------------------------------------------------------
 
@@ -36,8 +45,8 @@ REALM_UART_IPA = (1 << (REALM_IPA_BITS - 1)) | 0x0900_0000
 # granule and lies in protected RIPAS-RAM memory (runtime/rsi/host_call.c). It sits in the image,
 # one page above the code, so the populated (measured) image already holds its initial contents.
 HOSTCALL_IPA = REALM_RAM_BASE + 0x1000
-HOSTCALL_SIZE = 0x100
-HOSTCALL_GPRS_OFFSET = 8
+HOSTCALL_SIZE = HOST_CALL_SIZE
+HOSTCALL_GPRS_OFFSET = HOST_CALL_GPRS_OFFSET
 # SMCCC function id of the host call: fast call, SMC64, owner 3 (OEM service), function 1. KVM
 # handles no OEM-service calls itself, so a VMM that installs an SMCCC filter for this id with
 # KVM_SMCCC_FILTER_FWD_TO_USER receives it as KVM_EXIT_HYPERCALL.
@@ -53,21 +62,14 @@ RIPAS_CHANGE_TOP = RIPAS_CHANGE_BASE + 0x2000
 
 # Realm images are populated (RMI_DATA_CREATE) a 4 KiB granule at a time, and KVM refuses an
 # unaligned POPULATE range ([PATCH v9 19/43]); the realm image is padded to this size.
-GRANULE_SIZE = 0x1000
 
 # --- function ids ---------------------------------------------------------------------------------
 
-# RSI function ids, TF-RMM lib/smc/include/smc-rsi.h (RMM v1.0): SMC64_RSI_FID(n) = 0xC4000190 + n.
-RSI_HOST_CALL = 0xC400_0199  # x1 = IPA of struct rsi_host_call
-# x1 base, x2 top, x3 ripas (0 EMPTY, 1 RAM), x4 flags; returns x0 status, x1 new base, x2 response
-RSI_IPA_STATE_SET = 0xC400_0197
-RIPAS_EMPTY = 0
-RIPAS_RAM = 1
-RSI_SUCCESS = 0
+# RSI_HOST_CALL, RSI_IPA_STATE_SET (x1 base, x2 top, x3 ripas, x4 flags; returns x0 status,
+# x1 new base, x2 response) and the RIPAS values: backends/smccc.py.
 # PSCI SYSTEM_OFF (an SMC32 function id). A realm makes PSCI calls by SMC, which the RMM handles;
 # an HVC from a realm is undefined (TF-RMM injects an undef). A normal VM uses HVC: Linux 6.1 KVM
 # answers any guest SMC with x0 = -1 (handle_smc, arch/arm64/kvm/handle_exit.c).
-PSCI_SYSTEM_OFF = 0x8400_0008
 
 # --- normal VM memory layout ----------------------------------------------------------------------
 
@@ -231,3 +233,186 @@ def _normal_demo() -> Program:
 
 REALM_DEMO = _realm_demo()
 NORMAL_DEMO = _normal_demo()
+
+
+# --- the RMM probe guest (tests/rmm) --------------------------------------------------------------
+#
+# Not a demo the app offers: a realm guest for the real-RMM tier, which asks TF-RMM itself which
+# of the host's rec_enter.gprs reach the guest after each kind of exit. After every exit under
+# test the guest reports all of x0-x30 as it now holds them, in a host call whose struct it fills
+# with its registers (rec_exit.gprs then carries them to the host), and names the stage in the
+# struct's imm. The stages are the realm demo's exit kinds, in its order.
+
+# struct rsi_host_call for the reports: 0x100-aligned, in the same granule as the demo's struct
+# (HOSTCALL_IPA), which the probe uses for its own host call under test.
+PROBE_REPORT_IPA = HOSTCALL_IPA + HOSTCALL_SIZE
+PSCI_CPU_SUSPEND_64 = 0xC400_0001  # a PSCI exit the realm survives: the RMM only notifies
+
+
+@dataclass(frozen=True)
+class ProbeStage:
+    """One exit under test and the report that follows it."""
+
+    name: str  # "create" (before REC creation), "mmio-write", "mmio-read", "host-call", ...
+    code: int  # the report's rsi_host_call.imm
+    struct_report: bool = False  # also reports its host-call struct (what the host wrote there)
+
+
+PROBE_STAGES = (
+    ProbeStage("create", 1),
+    ProbeStage("mmio-write", 2),
+    ProbeStage("mmio-read", 3),
+    ProbeStage("host-call", 4, struct_report=True),
+    ProbeStage("ripas-change", 5),
+    ProbeStage("psci", 6),
+)
+PROBE_STRUCT_REPORT_IMM = 0x5A  # the imm the probe's own host-call struct carries
+
+# The realm's first instructions, where a REC started at the image base instead of the entry the
+# host gave REC_CREATE would run: PSCI SYSTEM_OFF, an exit the tier can tell from a report.
+PROBE_ENTRY = REALM_RAM_BASE + 0x40
+
+
+def _probe_report(g: _Builder, stage: ProbeStage) -> None:
+    """Store x0-x30 into the report struct, then RSI_HOST_CALL on it. x30 is parked in SP (not
+    a GPR of rec_enter) while x30 holds the struct's address, so every register is reported as
+    the guest found it."""
+    base = X[30]
+    code: list[Insn | tuple[Insn, ...]] = [add(SP, X[30], 0), mov_imm(base, PROBE_REPORT_IPA)]
+    code += [str_(X[n], base, HOSTCALL_GPRS_OFFSET + 8 * n) for n in range(30)]
+    code += [
+        add(X[0], SP, 0),
+        str_(X[0], base, HOSTCALL_GPRS_OFFSET + 8 * 30),
+        mov_imm(X[0], stage.code),
+        str_(W[0], base, 0),
+        mov_imm(X[0], RSI_HOST_CALL),
+        add(X[1], base, 0),
+        smc(0),
+    ]
+    g.step(f"R-{stage.name}", f"report x0-x30 after stage {stage.name}", *code)
+
+
+def _rmm_probe() -> Program:
+    g = _Builder(REALM_RAM_BASE)
+    g.step(
+        "wrong-entry",
+        "only reached if the REC did not start at the entry given to REC_CREATE",
+        mov_imm(X[0], PSCI_SYSTEM_OFF),
+        smc(0),
+    )
+    g.asm.align(PROBE_ENTRY - REALM_RAM_BASE)
+    g._start = g.asm.here
+    stages = {s.name: s for s in PROBE_STAGES}
+    _probe_report(g, stages["create"])
+    g.step(
+        "P-mmio-write", "write x19 to the UART", mov_imm(_UART, REALM_UART_IPA), str_(X[19], _UART)
+    )
+    _probe_report(g, stages["mmio-write"])
+    g.step("P-mmio-read", "read the UART into x5", ldr(X[5], _UART))
+    _probe_report(g, stages["mmio-read"])
+    g.step(
+        "P-host-call",
+        "RSI_HOST_CALL on the demo's struct",
+        mov_imm(X[1], HOSTCALL_IPA),
+        mov_imm(X[0], RSI_HOST_CALL),
+        smc(0),
+    )
+    _probe_report(g, stages["host-call"])
+    g.step(
+        "P-host-call-struct",
+        "RSI_HOST_CALL on the same struct again: its gprs are what the host wrote there",
+        mov_imm(X[1], HOSTCALL_IPA),
+        mov_imm(X[0], RSI_HOST_CALL),
+        smc(0),
+    )
+    g.step(
+        "P-ripas-change",
+        "RSI_IPA_STATE_SET to RAM on an EMPTY range",
+        mov_imm(X[0], RSI_IPA_STATE_SET),
+        mov_imm(X[1], RIPAS_CHANGE_BASE),
+        mov_imm(X[2], RIPAS_CHANGE_TOP),
+        mov_imm(X[3], RIPAS_RAM),
+        mov_imm(X[4], 0),
+        smc(0),
+    )
+    _probe_report(g, stages["ripas-change"])
+    g.step(
+        "P-psci",
+        "PSCI CPU_SUSPEND (standby): the RMM notifies the host and the realm runs on",
+        mov_imm(X[0], PSCI_CPU_SUSPEND_64),
+        mov_imm(X[1], 0),
+        smc(0),
+    )
+    _probe_report(g, stages["psci"])
+    g.step("P-off", "PSCI SYSTEM_OFF", mov_imm(X[0], PSCI_SYSTEM_OFF), smc(0))
+    g.spin("spin forever (not reached)")
+
+    asm = g.asm
+    asm.align(GRANULE_SIZE)
+    if asm.here != HOSTCALL_IPA:
+        raise AssertionError(f"probe code overruns the host-call struct at {HOSTCALL_IPA:#x}")
+    asm.word(PROBE_STRUCT_REPORT_IMM, "rsi_host_call.imm")
+    asm.word(0, "padding")
+    asm.zero(HOSTCALL_SIZE - HOSTCALL_GPRS_OFFSET, "rsi_host_call.gprs[0..30]")
+    asm.zero(HOSTCALL_SIZE, "the report struct")
+    asm.align(GRANULE_SIZE)
+    out = asm.assemble()
+    return Program("rmm probe", REALM_RAM_BASE, PROBE_ENTRY, out.image, out.lines, tuple(g.steps))
+
+
+RMM_PROBE = _rmm_probe()
+
+
+# --- the PSCI probe guest (tests/rmm) -------------------------------------------------------------
+#
+# A realm with two RECs, for the one RMI command the demo never needs: RMI_PSCI_COMPLETE. REC 0
+# turns REC 1 on (CPU_ON) and asks for its state (AFFINITY_INFO); each call exits to the host,
+# which completes it, and the guest then reports its registers as the RMM answered.
+
+PSCI_CPU_ON_64 = 0xC400_0003
+PSCI_AFFINITY_INFO_64 = 0xC400_0004
+PSCI_PROBE_CONTEXT = 0xC0DE_0000_5EC0_17D0  # CPU_ON's context id, for REC 1's x0
+PSCI_PROBE_STAGES = (ProbeStage("cpu-on", 0x11), ProbeStage("affinity-info", 0x12))
+PSCI_PROBE_SECONDARY = REALM_RAM_BASE + 0x800  # REC 1's entry point
+
+
+def _rmm_psci_probe() -> Program:
+    g = _Builder(REALM_RAM_BASE)
+    cpu_on, affinity = PSCI_PROBE_STAGES
+    g.step(
+        "P-cpu-on",
+        "PSCI CPU_ON for MPIDR 1 (REC 1): the host completes it with RMI_PSCI_COMPLETE",
+        mov_imm(X[0], PSCI_CPU_ON_64),
+        mov_imm(X[1], 1),
+        mov_imm(X[2], PSCI_PROBE_SECONDARY),
+        mov_imm(X[3], PSCI_PROBE_CONTEXT),
+        smc(0),
+    )
+    _probe_report(g, cpu_on)
+    g.step(
+        "P-affinity-info",
+        "PSCI AFFINITY_INFO for MPIDR 1: completed by the host too",
+        mov_imm(X[0], PSCI_AFFINITY_INFO_64),
+        mov_imm(X[1], 1),
+        mov_imm(X[2], 0),
+        smc(0),
+    )
+    _probe_report(g, affinity)
+    g.step("P-off", "PSCI SYSTEM_OFF", mov_imm(X[0], PSCI_SYSTEM_OFF), smc(0))
+    g.spin("spin forever (not reached)")
+    asm = g.asm
+    asm.align(PSCI_PROBE_SECONDARY - REALM_RAM_BASE)
+    g._start = asm.here
+    g.step("secondary", "REC 1: PSCI SYSTEM_OFF (the host never runs it)",
+           mov_imm(X[0], PSCI_SYSTEM_OFF), smc(0))
+    asm.align(GRANULE_SIZE)
+    if asm.here != HOSTCALL_IPA:
+        raise AssertionError(f"PSCI probe code overruns the host-call struct at {HOSTCALL_IPA:#x}")
+    asm.zero(2 * HOSTCALL_SIZE, "rsi_host_call structs (the second one is the reports')")
+    asm.align(GRANULE_SIZE)
+    out = asm.assemble()
+    return Program("rmm psci probe", REALM_RAM_BASE, REALM_RAM_BASE, out.image, out.lines,
+                   tuple(g.steps))
+
+
+RMM_PSCI_PROBE = _rmm_psci_probe()

@@ -45,13 +45,10 @@ _MAP_FAILED = _ULONG_MASK
 
 # Requests whose non-negative result is a new fd (include/uapi/linux/kvm.h). Tracked so that
 # close_all() can release them; KVM_CREATE_DEVICE returns its fd in the struct instead.
-# Not in backends.abi: KVM_GET_STATS_FD = _IO(KVMIO, 0xce) and KVM_CREATE_GUEST_MEMFD =
-# _IOWR(KVMIO, 0xd4, struct kvm_create_guest_memfd), a 64-byte struct (guest_memfd backs
-# realm memory in the RME series).
+# Not in backends.abi: KVM_GET_STATS_FD = _IO(KVMIO, 0xce).
 KVM_GET_STATS_FD = (abi.KVMIO << 8) | 0xCE
-KVM_CREATE_GUEST_MEMFD = (3 << 30) | (64 << 16) | (abi.KVMIO << 8) | 0xD4
 _FD_RESULT_REQUESTS = frozenset(
-    {abi.KVM_CREATE_VM, abi.KVM_CREATE_VCPU, KVM_GET_STATS_FD, KVM_CREATE_GUEST_MEMFD}
+    {abi.KVM_CREATE_VM, abi.KVM_CREATE_VCPU, KVM_GET_STATS_FD, abi.KVM_CREATE_GUEST_MEMFD}
 )
 # struct kvm_create_device { __u32 type; __u32 fd; __u32 flags; }, as u32 indices.
 _CREATE_DEVICE_FD_INDEX = abi.ffi.offsetof("struct kvm_create_device", "fd") // 4

@@ -14,8 +14,9 @@ from __future__ import annotations
 import mmap
 from dataclasses import dataclass
 
-from backends import abi, guests
+from backends import abi, guests, reg_ids
 from backends.abi import ffi
+from backends.arch import GRANULE_SIZE
 from backends.errors import KvmError
 from backends.kernel import Kernel
 from backends.vmm import Device, Kvm, Vcpu, Vm
@@ -24,8 +25,6 @@ GIC_DIST_BASE = 0x0800_0000  # QEMU virt's layout, for familiarity
 GIC_REDIST_BASE = 0x080A_0000
 PMU_IRQ = 23  # the PPI Linux's DT for a virtual PMU uses
 DEMO_X0 = 0x5245_414C_4D00  # "REALM\0": easy to spot when the guest writes it at E1
-X0_ID = abi.KVM_REG_ARM64 | abi.KVM_REG_SIZE_U64 | abi.KVM_REG_ARM_CORE | 0x00
-PC_ID = abi.KVM_REG_ARM64 | abi.KVM_REG_SIZE_U64 | abi.KVM_REG_ARM_CORE | 0x40
 
 
 @dataclass(frozen=True)
@@ -52,6 +51,7 @@ class DemoMachine:
         self.vcpu: Vcpu | None = None
         self.gic: Device | None = None
         self._ram: mmap.mmap | None = None
+        self._gmem_fd: int | None = None
         self._ram_ptr = None
         self.realm_created = False
         self.rec_created = False
@@ -91,8 +91,8 @@ class DemoMachine:
         vcpu.init(vm.preferred_target(), features)
         if spec.sve and not spec.realm:
             vcpu.finalize(abi.KVM_ARM_VCPU_SVE)
-        vcpu.set_reg(PC_ID, self.program.entry)
-        vcpu.set_reg(X0_ID, DEMO_X0)
+        vcpu.set_reg(reg_ids.PC, self.program.entry)
+        vcpu.set_reg(reg_ids.X[0], DEMO_X0)
         if not spec.realm:
             self._init_gic_and_pmu()
 
@@ -105,7 +105,7 @@ class DemoMachine:
         vm.rme_create_realm()
         self.realm_created = True
         vm.rme_init_ripas(guests.REALM_RAM_BASE, guests.REALM_INIT_RIPAS_SIZE)
-        size = -(-len(self.program.image) // guests.GRANULE_SIZE) * guests.GRANULE_SIZE
+        size = -(-len(self.program.image) // GRANULE_SIZE) * GRANULE_SIZE
         vm.rme_populate(guests.REALM_RAM_BASE, size, measure=True)
         self._init_gic_and_pmu()
 
@@ -165,7 +165,21 @@ class DemoMachine:
         self._ram = ram = mmap.mmap(-1, size)
         ram[p.load_address - base : p.load_address - base + len(p.image)] = p.image
         self._ram_ptr = ffi.from_buffer(ram)
-        vm.set_user_memory_region(0, base, size, int(ffi.cast("uintptr_t", self._ram_ptr)))
+        uaddr = int(ffi.cast("uintptr_t", self._ram_ptr))
+        if not self.spec.realm:
+            # A normal VM: a plain memslot, as every kernel since 2.6 takes (Linux 6.1 has no
+            # guest_memfd).
+            vm.set_user_memory_region(0, base, size, uaddr)
+            return
+        # A realm's protected RAM must be private memory: a guest_memfd behind the memslot
+        # (its userspace_addr is the shared alias POPULATE copies the image from), marked
+        # PRIVATE -- v9 POPULATE answers EPERM on any other slot ([PATCH v9 19/43]), and
+        # protected faults need it too (v9-20). kvmtool-cca's order: memfd, slot, attributes.
+        # The demo has no shared RAM: its only unprotected access is the UART, which has no
+        # memslot on purpose (every access is MMIO).
+        self._gmem_fd = vm.create_guest_memfd(size)
+        vm.set_user_memory_region2(0, base, size, uaddr, self._gmem_fd)
+        vm.set_memory_attributes(base, size, abi.KVM_MEMORY_ATTRIBUTE_PRIVATE)
 
     def _kvm(self) -> Kvm:
         if self.kvm is None:
@@ -189,6 +203,12 @@ class DemoMachine:
                     obj.close()
                 except (OSError, ValueError):
                     pass
+        if self._gmem_fd is not None:
+            try:
+                self.kernel.close(self._gmem_fd)
+            except OSError:
+                pass
+            self._gmem_fd = None
         self.vcpu = self.gic = self.vm = self.kvm = None
         self._ram_ptr = None
         if self._ram is not None:

@@ -16,6 +16,7 @@ from backends import abi
 from backends.errors import KvmError
 from backends.exits import Exit, decode_run
 from backends.kernel import Kernel
+from backends.reg_ids import reg_size
 
 ffi = abi.ffi
 
@@ -100,6 +101,38 @@ class Vm(_Fd):
         region.memory_size = memory_size
         region.userspace_addr = userspace_addr
         self._ioctl(abi.KVM_SET_USER_MEMORY_REGION, region)
+
+    def create_guest_memfd(self, size: int, flags: int = 0) -> int:
+        """KVM_CREATE_GUEST_MEMFD: an fd of guest-private memory (v6.8+); realms need it
+        ([PATCH v9 19/43] populate_region, [PATCH v9 20/43] private_memslot_fault)."""
+        req = ffi.new("struct kvm_create_guest_memfd *")
+        req.size = size
+        req.flags = flags
+        return self._ioctl(abi.KVM_CREATE_GUEST_MEMFD, req)
+
+    def set_user_memory_region2(
+        self, slot: int, guest_phys_addr: int, memory_size: int, userspace_addr: int,
+        guest_memfd: int, guest_memfd_offset: int = 0, flags: int = abi.KVM_MEM_GUEST_MEMFD,
+    ) -> None:
+        """KVM_SET_USER_MEMORY_REGION2: a memslot with a shared half (userspace_addr) and,
+        with KVM_MEM_GUEST_MEMFD, a private half in the guest_memfd."""
+        region = ffi.new("struct kvm_userspace_memory_region2 *")
+        region.slot = slot
+        region.flags = flags
+        region.guest_phys_addr = guest_phys_addr
+        region.memory_size = memory_size
+        region.userspace_addr = userspace_addr
+        region.guest_memfd = guest_memfd
+        region.guest_memfd_offset = guest_memfd_offset
+        self._ioctl(abi.KVM_SET_USER_MEMORY_REGION2, region)
+
+    def set_memory_attributes(self, address: int, size: int, attributes: int) -> None:
+        """KVM_SET_MEMORY_ATTRIBUTES: mark a GPA range private (or shared, with 0)."""
+        req = ffi.new("struct kvm_memory_attributes *")
+        req.address = address
+        req.size = size
+        req.attributes = attributes
+        self._ioctl(abi.KVM_SET_MEMORY_ATTRIBUTES, req)
 
     def enable_cap(self, cap: int, *args: int, arg_struct: Any = None) -> int:
         """KVM_ENABLE_CAP. For the realm sub-commands args[0] is the action and args[1] the
@@ -220,8 +253,7 @@ class Vcpu(_Fd):
         return [int(lst.reg[i]) for i in range(int(lst.n))]
 
     def _one_reg(self, reg_id: int) -> tuple[Any, Any]:
-        size = 1 << ((reg_id & abi.KVM_REG_SIZE_MASK) >> abi.KVM_REG_SIZE_SHIFT)
-        buf = ffi.new("uint8_t[]", size)
+        buf = ffi.new("uint8_t[]", reg_size(reg_id))
         req = ffi.new("struct kvm_one_reg *")
         req.id = reg_id
         req.addr = _addr(buf)

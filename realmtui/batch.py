@@ -113,7 +113,10 @@ class Batch:
     def regs(self, args: list[str]) -> dict[str, Any]:
         if bad := self._arity(args, 0, "regs"):
             return bad
-        return {"ok": True, "regs": [reg_json(r) for r in self.session.current.regs]}
+        out: dict[str, Any] = {"ok": True, "regs": [reg_json(r) for r in self.session.current.regs]}
+        if self.session.list_note:  # the kernel would not list them (profile seed, say)
+            out["note"] = self.session.list_note
+        return out
 
     def get(self, args: list[str]) -> dict[str, Any]:
         if bad := self._arity(args, 1, "get REG"):

@@ -76,6 +76,7 @@ class VcpuContext:
     has_run: bool = False
     sve: bool = False
     pmu: bool = False
+    pauth: bool = False
 
     @property
     def is_realm(self) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import errno as errno_mod
 from dataclasses import dataclass
 
-from backends import abi
+from backends import abi, guests
 from backends.exits import HypercallExit, MemoryFaultExit, MmioExit, SystemEventExit
 from realmtui.decode import Field, decode_esr, format_fields
 from realmtui.session import ExitInfo
@@ -132,17 +132,30 @@ def _esr_lines(info: ExitInfo, realm: bool) -> list[Line]:
     return lines
 
 
-def _body(info: ExitInfo, pending_data: int | None) -> list[Line]:
+def unprotected_note(addr: int) -> str:
+    """A realm's MMIO address as KVM reports it has lost the unprotected-IPA bit: the guest
+    used the shared alias, KVM strips the top IPA bit before the memslot lookup and the exit
+    (kvm_gpa_from_fault, [PATCH v9 20/43])."""
+    guest_ipa = addr | 1 << (guests.REALM_IPA_BITS - 1)
+    return (
+        f"the guest used IPA {guest_ipa:#x} (unprotected alias, bit "
+        f"{guests.REALM_IPA_BITS - 1} set); KVM reports it without that bit — "
+        "kvm_gpa_from_fault, [PATCH v9 20/43]"
+    )
+
+
+def _body(info: ExitInfo, pending_data: int | None, realm: bool = False) -> list[Line]:
     e = info.exit
     if isinstance(e, MmioExit):
         width = f"{e.length} byte{'s' if e.length != 1 else ''}"
+        note = unprotected_note(e.addr) if realm else ""
         if e.is_write:
-            return [Line("MMIO", f"write {width} at {e.addr:#x}, data {e.data:#x}")]
+            return [Line("MMIO", f"write {width} at {e.addr:#x}, data {e.data:#x}", note)]
         data = (
             f"data {pending_data:#x} given" if pending_data is not None
             else "data: the VMM must supply it (kvm_run.mmio.data) before the next KVM_RUN"
         )
-        return [Line("MMIO", f"read {width} at {e.addr:#x}"), Line("", data)]
+        return [Line("MMIO", f"read {width} at {e.addr:#x}", note), Line("", data)]
     if isinstance(e, HypercallExit):
         return [
             Line("function", f"{e.nr:#x}", smccc_function(e.nr)),
@@ -166,7 +179,7 @@ def explain_exit(info: ExitInfo, realm: bool, pending_data: int | None = None) -
         name = errno_mod.errorcode.get(info.exit.errno, str(info.exit.errno))
         lines.append(Line("KVM_RUN", f"returned -{name}", "kvm_run is still filled in"))
     lines.append(Line("RMI exit" if realm else "cause", info.rmi_reason))
-    lines += _body(info, pending_data)
+    lines += _body(info, pending_data, realm)
     lines += _esr_lines(info, realm)
     if info.step:
         lines.append(Line("guest was", info.step))

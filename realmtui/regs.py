@@ -13,6 +13,22 @@ from enum import StrEnum
 from functools import lru_cache
 
 from backends import abi
+from backends.reg_ids import (
+    CORE_IDS,
+    ELR_EL1,
+    FPCR,
+    FPSR,
+    PC,
+    PSTATE,
+    SP,
+    SP_EL1,
+    SPSR,
+    V,
+    X,
+    reg_size,
+)
+from backends.reg_ids import core_id as core_id  # re-exported: ids are built here too
+from backends.reg_ids import sysreg_id as sysreg_id
 from backends.sysreg_encodings import SYSREGS
 
 
@@ -65,35 +81,8 @@ class RegInfo:
 
 # --- building ids ---------------------------------------------------------------------------
 
-_SIZE_CODE = {1: 0, 2: 1, 4: 2, 8: 3, 16: 4, 32: 5, 64: 6, 128: 7, 256: 8}
-
-
-def size_of(reg_id: int) -> int:
-    """KVM_REG_SIZE(id): bytes, 1 << the size field."""
-    return 1 << ((reg_id & abi.KVM_REG_SIZE_MASK) >> abi.KVM_REG_SIZE_SHIFT)
-
-
-def with_size(reg_id: int, size: int) -> int:
-    return (reg_id & ~abi.KVM_REG_SIZE_MASK) | (_SIZE_CODE[size] << abi.KVM_REG_SIZE_SHIFT)
-
-
-def core_id(word_offset: int, size: int) -> int:
-    """KVM_REG_ARM64 | size | KVM_REG_ARM_CORE | offsetof(struct kvm_regs, f) / 4."""
-    return with_size(abi.KVM_REG_ARM64 | abi.KVM_REG_ARM_CORE | word_offset, size)
-
-
-def sysreg_id(op0: int, op1: int, crn: int, crm: int, op2: int) -> int:
-    """ARM64_SYS_REG(op0, op1, crn, crm, op2)."""
-    return (
-        abi.KVM_REG_ARM64
-        | abi.KVM_REG_SIZE_U64
-        | abi.KVM_REG_ARM64_SYSREG
-        | (op0 & 3) << abi.KVM_REG_ARM64_SYSREG_OP0_SHIFT
-        | (op1 & 7) << abi.KVM_REG_ARM64_SYSREG_OP1_SHIFT
-        | (crn & 15) << abi.KVM_REG_ARM64_SYSREG_CRN_SHIFT
-        | (crm & 15) << abi.KVM_REG_ARM64_SYSREG_CRM_SHIFT
-        | (op2 & 7)
-    )
+# Ids, sizes and struct kvm_regs offsets come from the uAPI module (backends/reg_ids.py).
+size_of = reg_size
 
 
 def sysreg_fields(reg_id: int) -> tuple[int, int, int, int, int]:
@@ -144,30 +133,35 @@ def demux_ccsidr_id(index: int) -> int:
     )
 
 
-# struct kvm_regs word offsets (offsetof / 4), sizes from the uapi layout.
 SPSR_NAMES = ("spsr_el1", "spsr_abt", "spsr_und", "spsr_irq", "spsr_fiq")  # KVM_SPSR_* 0..4
 
 
 def x_id(n: int) -> int:
-    return core_id(2 * n, 8)
+    return X[n]
 
 
 def v_id(n: int) -> int:
-    return core_id(0x54 + 4 * n, 16)
+    return V[n]
 
 
-SP = core_id(0x3E, 8)
-PC = core_id(0x40, 8)
-PSTATE = core_id(0x42, 8)
-SP_EL1 = core_id(0x44, 8)
-ELR_EL1 = core_id(0x46, 8)
-SPSR = tuple(core_id(0x48 + 2 * i, 8) for i in range(5))
-FPSR = core_id(0xD4, 4)
-FPCR = core_id(0xD5, 4)
 SVE_VLS = abi.KVM_REG_ARM64_SVE_VLS
 PMCR_EL0 = sysreg_id(*SYSREGS["PMCR_EL0"])
 ID_AA64DFR0_EL1 = sysreg_id(*SYSREGS["ID_AA64DFR0_EL1"])
 
+
+
+def gpr_index(reg_id: int) -> int | None:
+    """n for x0..x30, else None."""
+    return _GPR_INDEX.get(reg_id)
+
+
+def core_register_ids(sve: bool) -> list[int]:
+    """struct kvm_regs as KVM lists it (guest.c copy_core_reg_indices): every core register,
+    the V registers only without SVE."""
+    return [i for i in CORE_IDS if not (sve and reg_size(i) == 16)]
+
+
+_GPR_INDEX: dict[int, int] = {x_id(n): n for n in range(31)}
 _CORE_NAMES: dict[int, str] = {x_id(n): f"x{n}" for n in range(31)}
 _CORE_NAMES |= {SP: "sp", PC: "pc", PSTATE: "pstate", SP_EL1: "sp_el1", ELR_EL1: "elr_el1"}
 _CORE_NAMES |= {SPSR[i]: SPSR_NAMES[i] for i in range(5)}
@@ -261,6 +255,38 @@ def describe(reg_id: int) -> RegInfo:
 
 def name_of(reg_id: int) -> str:
     return describe(reg_id).name
+
+
+# --- which vCPU feature a register comes with -------------------------------------------------
+
+
+class RegFeature(StrEnum):
+    """A vCPU feature without which KVM does not have the register at all (sys_regs.c
+    visibility callbacks, guest.c SVE checks): ONE_REG answers ENOENT."""
+
+    PMU = "PMU"
+    SVE = "SVE"
+    PAUTH = "pointer authentication"
+
+
+def feature_of(reg_id: int) -> RegFeature | None:
+    cls = reg_class(reg_id)
+    if cls is RegClass.SVE:
+        return RegFeature.SVE
+    if cls is not RegClass.SYSREG:
+        return None
+    op0, op1, crn, crm, op2 = sysreg_fields(reg_id)
+    if (op0, op1, crn, crm, op2) == (3, 0, 1, 2, 0):  # ZCR_EL1
+        return RegFeature.SVE
+    if op0 == 3 and op1 == 0 and crn == 2 and 1 <= crm <= 3:  # AP{IA,IB,DA,DB,GA}KEY{LO,HI}
+        return RegFeature.PAUTH
+    # PMU: PMINTEN{SET,CLR}_EL1, the PMCR_EL0 ... PMOVSSET_EL0 block, PMEV{CNTR,TYPER}<n>_EL0
+    # and PMCCFILTR_EL0 (arch/arm64/include/asm/sysreg.h).
+    if op0 == 3 and op1 == 0 and crn == 9 and crm == 14 and op2 in (1, 2):
+        return RegFeature.PMU
+    if op0 == 3 and op1 == 3 and ((crn == 9 and 12 <= crm <= 14) or (crn == 14 and crm >= 8)):
+        return RegFeature.PMU
+    return None
 
 
 # --- parsing what a user types ----------------------------------------------------------------

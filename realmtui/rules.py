@@ -1,6 +1,7 @@
 """Access rules: what a KVM_SET_ONE_REG of a register would do *now*, and why.
 
-`verdict(reg, ctx)` is a pure function of the register and the VcpuContext. It predicts; the
+`verdict(reg, ctx, value, current)` is a pure function of the register, the VcpuContext and --
+when they are known -- the value to be written and the one the register holds. It predicts; the
 kernel decides (DESIGN.md, "Rules predict, the kernel decides"). Every rule here is read from
 the patches and from TF-RMM, never from backends/sim/, so that the agreement test between the
 two accounts means something.
@@ -17,7 +18,7 @@ writable, read-only (a new value does not stick).
 
 from __future__ import annotations
 
-from backends import abi
+from backends import abi, reg_ids
 from realmtui.context import ExitCause, Profile, RealmState, VcpuContext
 from realmtui.regs import (
     ELR_EL1,
@@ -32,7 +33,9 @@ from realmtui.regs import (
     SPSR,
     SVE_VLS,
     RegClass,
+    RegFeature,
     RegInfo,
+    feature_of,
     sysreg_fields,
     v_id,
     x_id,
@@ -68,20 +71,27 @@ UP_FW_BMAP = "kvm_arm_set_fw_reg_bmap, arch/arm64/kvm/hypercalls.c (upstream)"
 UP_SVE_VLS = "set_sve_vls, arch/arm64/kvm/guest.c (upstream; get-reg-list rejects_set)"
 UP_SVE = "set_sve_reg, arch/arm64/kvm/guest.c (upstream)"
 UP_ARCH = "kvm_arm_set_reg, arch/arm64/kvm/guest.c (upstream)"
+UP_FEATURE = (
+    "sys_regs.c visibility callbacks, guest.c SVE/ptrauth checks (upstream): a register of a "
+    "feature the vCPU was not given does not exist"
+)
+UP_DFR0 = (
+    "set_id_aa64dfr0_el1, arch/arm64/kvm/sys_regs.c (upstream; v9-35 adds the BRPs/WRPs checks)"
+)
+UP_DFR0_MASK = (
+    "ID_FILTERED(ID_AA64DFR0_EL1) + arm64_check_features, arch/arm64/kvm/sys_regs.c (upstream; "
+    "-E2BIG reaches userspace as EINVAL)"
+)
 
 # --- register sets ----------------------------------------------------------------------------
 
 # [PATCH v9 22/43] kvm_realm_validate_core_reg: core offsets regs[0]..regs[30] and pc pass.
 _GPRS: dict[int, int] = {x_id(n): n for n in range(31)}
-_PC_OFFSET = 0x40
-_LAST_GPR_OFFSET = 0x3C
 
 # REC_CREATE takes rec_params.gprs[0..7] (REC_CREATE_NR_GPRS 8, [PATCH v9 03/43]; TF-RMM
 # runtime/rmi/rec.c copies gprs[0..7] and zeroes x8-x30).
 _REC_CREATE_NR_GPRS = 8
 
-# struct kvm_regs is 864 bytes: 216 32-bit words (arch/arm64/include/uapi/asm/kvm.h).
-_KVM_REGS_WORDS = 864 // 4
 
 _CORE_IDS: frozenset[int] = frozenset(
     [*_GPRS, SP, PC, PSTATE, SP_EL1, ELR_EL1, *SPSR, *(v_id(n) for n in range(32)), FPSR, FPCR]
@@ -104,17 +114,36 @@ _NO_REC_ANYMORE = (RealmState.ACTIVE, RealmState.DYING, RealmState.DEAD)
 _NOT_RUNNING = (RealmState.DYING, RealmState.DEAD)
 
 
-def verdict(reg: RegInfo, ctx: VcpuContext) -> Verdict:
-    """What a KVM_SET_ONE_REG of `reg` would do now, for the vCPU described by `ctx`."""
+def verdict(
+    reg: RegInfo, ctx: VcpuContext, value: int | None = None, current: int | None = None
+) -> Verdict:
+    """What a KVM_SET_ONE_REG of `reg` would do now, for the vCPU described by `ctx`.
+
+    Without `value` the verdict is for "a sensible new value"; with it (and `current`, what
+    the register holds) the rules that look at the value apply: ID_AA64DFR0_EL1's checks, and
+    an immutable register's acceptance of the value it already has."""
     if ctx.is_realm:
-        return _realm(reg, ctx)
-    return _normal(reg, ctx)
+        return _realm(reg, ctx, value, current)
+    return _normal(reg, ctx, value, current)
+
+
+def _missing_feature(reg: RegInfo, ctx: VcpuContext) -> RegFeature | None:
+    feature = feature_of(reg.id)
+    has = {RegFeature.PMU: ctx.pmu, RegFeature.SVE: ctx.sve, RegFeature.PAUTH: ctx.pauth}
+    return feature if feature is not None and not has[feature] else None
+
+
+def _absent(feature: RegFeature, access: Access) -> Verdict:
+    return Verdict(
+        access, f"this vCPU was created without {feature}: KVM has no such register",
+        UP_FEATURE, "ENOENT",
+    )
 
 
 # === realm VMs ================================================================================
 
 
-def _realm(reg: RegInfo, ctx: VcpuContext) -> Verdict:
+def _realm(reg: RegInfo, ctx: VcpuContext, value: int | None, current: int | None) -> Verdict:
     if reg.id in _GPRS or reg.id == PC:
         return _realm_gpr_pc(reg, ctx)
     if _core_offset_passes_filter(reg):
@@ -126,26 +155,24 @@ def _realm(reg: RegInfo, ctx: VcpuContext) -> Verdict:
             f"{UP_CORE}, after {P22}",
             "EINVAL",
         )
-    if ctx.profile.full_series:
+    if ctx.profile.full_series and reg.id in (PMCR_EL0, ID_AA64DFR0_EL1, SVE_VLS):
+        # These pass validate_realm_set_reg; the register's own handler comes next.
+        if missing := _missing_feature(reg, ctx):
+            return _absent(missing, Access.REFUSED)
         if reg.id == PMCR_EL0:
             return _realm_pmcr(ctx)
         if reg.id == ID_AA64DFR0_EL1:
-            return _realm_dfr0(ctx)
-        if reg.id == SVE_VLS:
-            return _realm_sve_vls(ctx)
+            return _realm_dfr0(ctx, value, current)
+        return _realm_sve_vls(ctx, value)
     return _realm_filtered(reg, ctx)
-
-
-def _core_offset(reg_id: int) -> int:
-    """core_reg_offset_from_id(): the word offset into struct kvm_regs."""
-    return reg_id & ~(abi.KVM_REG_ARCH_MASK | abi.KVM_REG_SIZE_MASK | abi.KVM_REG_ARM_COPROC_MASK)
 
 
 def _core_offset_passes_filter(reg: RegInfo) -> bool:
     if reg.cls is not RegClass.CORE:
         return False
-    off = _core_offset(reg.id)
-    return off <= _LAST_GPR_OFFSET or off == _PC_OFFSET
+    # kvm_realm_validate_core_reg on core_reg_offset_from_id (bits 28-31 included).
+    off = reg_ids.core_reg_offset_from_id(reg.id)
+    return off <= reg_ids.OFF_X[30] or off == reg_ids.OFF_PC
 
 
 def _realm_filtered(reg: RegInfo, ctx: VcpuContext) -> Verdict:
@@ -307,29 +334,111 @@ def _realm_pmcr(ctx: VcpuContext) -> Verdict:
     )
 
 
-def _realm_dfr0(ctx: VcpuContext) -> Verdict:
-    # v9-34/35: BRPs, WRPs and CTX_CMPs become realm parameters at REALM_CREATE; set_id_reg
-    # rejects DebugVer < IMP, BRPs == 0, WRPs == 0 or CTX_CMPs > BRPs with -EINVAL, and ID
-    # registers are immutable once the realm is created (-EBUSY for a different value).
-    if not _realm_created(ctx):
+# ID_AA64DFR0_EL1 fields (Arm ARM D24.2.59): name -> shift.
+_DFR0 = {"DebugVer": 0, "PMUVer": 8, "BRPs": 12, "WRPs": 20, "CTX_CMPs": 28, "DoubleLock": 36}
+_DEBUGVER_IMP = 6
+# The fields ID_FILTERED leaves writable, with the only value other than the reset value an
+# FTR_EXACT field may take (cpufeature.c ftr_id_aa64dfr0); None: FTR_LOWER_SAFE, may go down.
+_DFR0_WRITABLE: dict[str, int | None] = {"DebugVer": 6, "PMUVer": 0, "WRPs": None, "DoubleLock": 0}
+
+
+def _dfr0_field(value: int, name: str) -> int:
+    return (value >> _DFR0[name]) & 0xF
+
+
+def _dfr0_invalid(value: int) -> str | None:
+    """set_id_aa64dfr0_el1's own checks, which come before set_id_reg (and its EBUSY):
+    DebugVer below Armv8 (upstream), no breakpoints or watchpoints, more context comparators
+    than breakpoints ([PATCH v9 35/43])."""
+    f = {name: _dfr0_field(value, name) for name in _DFR0}
+    if f["DebugVer"] < _DEBUGVER_IMP:
+        return f"DebugVer = {f['DebugVer']} is below Armv8 debug (6)"
+    if f["BRPs"] == 0:
+        return "BRPs = 0"
+    if f["WRPs"] == 0:
+        return "WRPs = 0"
+    if f["CTX_CMPs"] > f["BRPs"]:
+        return "CTX_CMPs > BRPs"
+    return None
+
+
+def _dfr0_unwritable(value: int, current: int) -> str | None:
+    """arm64_check_features under ID_FILTERED(ID_AA64DFR0_EL1): which field makes a write
+    that changes the register invalid. (The kernel compares with the reset value; the rules
+    know the current one, which is the same for every field but a lowered WRPs.)"""
+    mask = 0
+    for name, shift in _DFR0.items():
+        new, old = _dfr0_field(value, name), _dfr0_field(current, name)
+        if name in _DFR0_WRITABLE:
+            mask |= 0xF << shift
+            safe = _DFR0_WRITABLE[name]
+            if new != old and safe is not None and new != safe:
+                return f"{name} may only become {safe}"
+            continue
+        if new != old:
+            return f"{name} is not writable"
+    if value & ~mask != current & ~mask:
+        return "only DoubleLock, WRPs, PMUVer and DebugVer are writable"
+    return None
+
+
+def _dfr0_refusal(value: int | None, current: int | None) -> tuple[str, str] | None:
+    """(reason, source) of an EINVAL for this DFR0 value, or None."""
+    if value is None:
+        return None
+    if why := _dfr0_invalid(value):
+        return f"{why}: refused before anything else", UP_DFR0
+    if current is not None and (why := _dfr0_unwritable(value, current)):
+        return why, UP_DFR0_MASK
+    return None
+
+
+def _realm_dfr0(ctx: VcpuContext, value: int | None, current: int | None) -> Verdict:
+    # v9-34/35: BRPs and WRPs become the realm parameters num_bps/num_wps at REALM_CREATE (RMM
+    # 1.0 has no context-comparator parameter); ID registers are immutable once the realm is
+    # created (EBUSY for a different value), but set_id_aa64dfr0_el1's checks come first.
+    created = _realm_created(ctx)
+    if refusal := _dfr0_refusal(value, None if created else current):
+        return Verdict(Access.REFUSED, refusal[0], f"{refusal[1]}; {P35}", "EINVAL")
+    if not created:
         return Verdict(
             Access.EFFECTIVE,
-            "BRPs/WRPs/CTX_CMPs become realm parameters at REALM_CREATE "
-            "(an invalid value gets EINVAL, a sensible one is accepted)",
+            "WRPs becomes the realm parameter num_wps at REALM_CREATE (it may only be lowered; "
+            "BRPs and CTX_CMPs are not writable)",
+            f"{P35}; {UP_DFR0_MASK}",
+        )
+    if value is not None and value == current:
+        return Verdict(
+            Access.IGNORED, "the value it already holds: set_id_reg accepts it, nothing changes",
             P35,
         )
     return Verdict(
         Access.REFUSED,
-        "fixed once the realm is created: a different value gets EBUSY, "
-        "writing the same value back succeeds",
+        "fixed once the realm is created: a different valid value gets EBUSY "
+        "(an invalid one EINVAL), the same value back succeeds",
         P35,
         "EBUSY",
     )
 
 
-def _realm_sve_vls(ctx: VcpuContext) -> Verdict:
+def _sve_vls_invalid(value: int | None) -> str | None:
+    """guest.c set_sve_vls: the lengths up to the maximum must be exactly the ones the host
+    offers -- every length, on the hosts this tool knows -- and at least one must be set."""
+    if value is None:
+        return None
+    if value == 0:
+        return "no vector length set"
+    if value & (value + 1):
+        return "the set must be every length up to its maximum (the host's own lengths)"
+    return None
+
+
+def _realm_sve_vls(ctx: VcpuContext, value: int | None) -> Verdict:
     # v9-37/38: the vector length is a realm parameter (sve_vl) at REALM_CREATE; the RMM's
-    # maximum caps it (-EINVAL above), and a write after realm creation gets -EPERM.
+    # maximum caps it (-EINVAL above), and a write after realm creation gets -EPERM, before
+    # the value is looked at.
+    if not _realm_created(ctx) and (why := _sve_vls_invalid(value)):
+        return Verdict(Access.REFUSED, why, f"{P38}; {UP_SVE_VLS}", "EINVAL")
     if not _realm_created(ctx):
         return Verdict(
             Access.EFFECTIVE,
@@ -347,13 +456,19 @@ def _realm_sve_vls(ctx: VcpuContext) -> Verdict:
 # === normal VMs (upstream arm64 KVM) ==========================================================
 
 
-def _normal(reg: RegInfo, ctx: VcpuContext) -> Verdict:
+def _normal(reg: RegInfo, ctx: VcpuContext, value: int | None, current: int | None) -> Verdict:
     if reg.id & abi.KVM_REG_ARCH_MASK != abi.KVM_REG_ARM64:
         return Verdict(Access.READ_ONLY, "not an arm64 register id", UP_ARCH, "EINVAL")
+    if missing := _missing_feature(reg, ctx):
+        return _absent(missing, Access.READ_ONLY)
     match reg.cls:
         case RegClass.CORE:
             return _normal_core(reg, ctx)
         case RegClass.SYSREG:
+            if reg.id == ID_AA64DFR0_EL1 and (refusal := _dfr0_refusal(
+                value, None if ctx.has_run else current
+            )):
+                return Verdict(Access.READ_ONLY, refusal[0], refusal[1], "EINVAL")
             return _normal_sysreg(reg, ctx)
         case RegClass.DEMUX:
             # v6.1 demux_c15_set: "This is also invariant: you can't change it."
@@ -373,7 +488,8 @@ def _normal(reg: RegInfo, ctx: VcpuContext) -> Verdict:
 def _normal_core(reg: RegInfo, ctx: VcpuContext) -> Verdict:
     if reg.id not in _CORE_IDS:
         # set_core_reg: offset out of struct kvm_regs -> -ENOENT; wrong size/alignment -> -EINVAL.
-        errno = "ENOENT" if _core_offset(reg.id) >= _KVM_REGS_WORDS else "EINVAL"
+        off = reg_ids.core_reg_offset_from_id(reg.id)
+        errno = "ENOENT" if off >= reg_ids.NR_CORE_WORDS else "EINVAL"
         return Verdict(Access.READ_ONLY, "not a valid core register id", UP_CORE, errno)
     if ctx.sve and reg.id in _VREGS:
         # core_reg_size_from_offset: SVE vCPUs must use the Z registers for the V registers.

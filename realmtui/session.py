@@ -13,11 +13,12 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-from backends import abi
+from backends import abi, guests
 from backends.errors import KvmError
 from backends.exits import Exit, HypercallExit, MmioExit
 from backends.kernel import Kernel
 from backends.machine import DemoMachine, MachineSpec
+from backends.smccc import is_psci
 from realmtui import regs as regs_mod
 from realmtui.backend import open_kernel, permission_message
 from realmtui.context import ExitCause, Profile, RealmState, VcpuContext, VmKind
@@ -53,6 +54,24 @@ class SessionError(Exception):
     """Something the user asked for that can't be done; the message says why."""
 
 
+class RecMark(StrEnum):
+    """How the REC column relates what the realm holds to KVM's copy (simulation only)."""
+
+    NONE = "—"  # nothing to show: no REC yet, or the REC holds no such register
+    SAME = "="  # the REC holds KVM's value
+    STALE = "≠"  # the REC holds another value: KVM's copy is stale
+    HOST_CALL = "→"  # a host call is pending: this GPR goes into the guest's RsiHostCall
+
+
+@dataclass(frozen=True)
+class RecCell:
+    """The REC column of one register: a value the sim's RMM holds, and what it means."""
+
+    value: int | None
+    mark: RecMark
+    note: str  # one line for the detail panel
+
+
 @dataclass(frozen=True)
 class RegView:
     info: RegInfo
@@ -60,6 +79,7 @@ class RegView:
     read_errno: str | None
     verdict: Verdict
     real: int | None = None  # simulation only: what the REC really holds
+    rec: RecCell | None = None  # simulation only, realms only: the REC column
 
     @property
     def id(self) -> int:
@@ -126,20 +146,31 @@ class SessionConfig:
     pmu: bool = False
     sve: bool = False
     start: Stage = Stage.REALM_CREATED
+    # Another guest in place of the demo, and the SMCCC ids the VMM forwards to itself.
+    program: guests.Program | None = None
+    forward_fids: tuple[int, ...] = (guests.HOSTCALL_FID,)
 
 
-def _is_psci(fid: int) -> bool:
-    """PSCI's SMC32 and SMC64 function-id ranges (Arm DEN0022)."""
-    return 0x8400_0000 <= fid <= 0x8400_001F or 0xC400_0000 <= fid <= 0xC400_001F
+# The RMI exit reasons of rec_exit.exit_reason ([PATCH v9 03/43] rmi_smc.h).
+RMI_EXIT_SYNC, RMI_EXIT_IRQ, RMI_EXIT_FIQ, RMI_EXIT_PSCI = 0, 1, 2, 3
+RMI_EXIT_RIPAS_CHANGE, RMI_EXIT_HOST_CALL = 4, 5
 
 
-def _cause(kexit: Exit, realm: bool) -> tuple[ExitCause, str]:
+def _cause(kexit: Exit, realm: bool, rmi_exit: int | None = None) -> tuple[ExitCause, str]:
+    """Why the vCPU came back. For a realm the cause is the RMM's exit reason, which KVM read
+    from rec_exit ([PATCH v9 16/43] handle_rec_exit): `rmi_exit` when the kernel can say
+    (the sim), else what the kvm_run exit implies."""
     if isinstance(kexit, MmioExit):
         cause = ExitCause.MMIO_WRITE if kexit.is_write else ExitCause.MMIO_READ
         return cause, "RMI_EXIT_SYNC (emulatable data abort)" if realm else "data abort (MMIO)"
     if isinstance(kexit, HypercallExit):
-        if _is_psci(kexit.nr):
-            # A PSCI call the VMM asked KVM to forward: behind it is RMI_EXIT_PSCI.
+        if realm and rmi_exit == RMI_EXIT_HOST_CALL:
+            # A host call whose gprs[0] is a PSCI id is still a host call: the RMM copies
+            # x0-x30 back into the guest's struct (cca-semantics.md Corrections 11).
+            return ExitCause.HOST_CALL, "RMI_EXIT_HOST_CALL"
+        if is_psci(kexit.nr):
+            # A PSCI call the VMM asked KVM to forward: behind it is RMI_EXIT_PSCI (on a real
+            # kernel the uAPI does not say which; a forwarded PSCI id is most likely PSCI).
             return ExitCause.PSCI, "RMI_EXIT_PSCI" if realm else "PSCI call"
         return ExitCause.HOST_CALL, "RMI_EXIT_HOST_CALL" if realm else "SMCCC call"
     if kexit.reason == abi.KVM_EXIT_SYSTEM_EVENT:
@@ -151,12 +182,51 @@ def _cause(kexit: Exit, realm: bool) -> tuple[ExitCause, str]:
     return ExitCause.OTHER, "unsupported exit"
 
 
+def _rec_cell(info: RegInfo, value: int | None, view: Any) -> RecCell:
+    """The REC column for one register, from the sim's look at the RMM (`view`: a RecView,
+    or None before the REC exists)."""
+    if view is None:
+        return RecCell(None, RecMark.NONE,
+                       "no REC holds this yet (created by KVM_ARM_VCPU_FINALIZE(REC))")
+    n = regs_mod.gpr_index(info.id)
+    if n is not None and view.host_call_gprs is not None:
+        # TF-RMM run.c complete_host_call: at the next REC_ENTER, rec_enter.gprs (KVM's
+        # x0-x30, [PATCH v9 16/43]) go into the struct, not into the REC's registers.
+        return RecCell(
+            view.host_call_gprs[n], RecMark.HOST_CALL,
+            f"→ host-call struct gprs[{n}]: what the guest's RsiHostCall holds now; KVM's x{n} "
+            "goes there at the next REC_ENTER (TF-RMM runtime/rmi/run.c)",
+        )
+    real = view.regs.get(info.id)
+    if real is None:
+        if info.id in regs_mod.SPSR[1:]:
+            why = "a realm runs in AArch64 only: the REC has no AArch32 banked SPSR"
+        else:
+            why = "the REC holds no such register"
+        return RecCell(None, RecMark.NONE, why)
+    if real == value:
+        return RecCell(real, RecMark.SAME, "= KVM's copy")
+    if info.id == regs_mod.ID_AA64DFR0_EL1:
+        # TF-RMM runtime/core/sysregs.c: the realm reads the CPU's value with CTX_CMPs, trace,
+        # SPE and BRBE cleared; KVM's copy carries the realm parameters (num_bps/num_wps).
+        return RecCell(
+            real, RecMark.STALE,
+            "≠ KVM's copy: what the realm reads (the CPU's value with CTX_CMPs, trace, SPE and "
+            "BRBE cleared, TF-RMM sysregs.c); KVM's copy gave the realm parameters",
+        )
+    return RecCell(
+        real, RecMark.STALE,
+        "≠ KVM's copy: the host's view is stale (sim only; no real host can read the REC)",
+    )
+
+
 class Session:
     def __init__(self, config: SessionConfig | None = None, kernel: Kernel | None = None) -> None:
         self.config = config or SessionConfig()
         self._kernel_arg = kernel
         self.history: list[Snapshot] = []
         self.edits: dict[int, int] = {}  # ids the user wrote since the last exit
+        self.list_note: str | None = None  # why the register list is not the kernel's own
         self.machine: DemoMachine | None = None
         self._start()
 
@@ -175,7 +245,10 @@ class Session:
             vm=cfg.vm, profile=cfg.profile, sve=cfg.sve, pmu=cfg.pmu,
         )
         rme_cap = abi.KVM_CAP_ARM_RME_V10 if cfg.profile is Profile.V10 else abi.KVM_CAP_ARM_RME_V9
-        spec = MachineSpec(realm=self.realm, pmu=cfg.pmu, sve=cfg.sve, rme_cap=rme_cap)
+        spec = MachineSpec(
+            realm=self.realm, pmu=cfg.pmu, sve=cfg.sve, rme_cap=rme_cap, program=cfg.program,
+            forward_fids=cfg.forward_fids,
+        )
         self.machine = machine = DemoMachine(self.kernel, spec)
         try:
             machine.build()
@@ -281,10 +354,21 @@ class Session:
 
     # --- reading ---------------------------------------------------------------------------------
     def register_ids(self) -> list[int]:
+        self.list_note = None
         try:
             return self.vcpu.reg_list()
         except KvmError as e:
-            raise SessionError(f"cannot list the registers: {e}") from None
+            if e.errno != errno_mod.EPERM:
+                raise SessionError(f"cannot list the registers: {e}") from None
+        # Without [PATCH v9 39/43] (profile seed, or upstream with SVE) KVM_GET_REG_LIST is
+        # EPERM until the vCPU is finalized -- for a realm, until its REC runs in an active
+        # realm. A VMM knows struct kvm_regs without asking, as kvmtool and QEMU do, and reads
+        # those registers one by one; so does the Session.
+        self.list_note = (
+            "KVM_GET_REG_LIST: EPERM until the vCPU is finalized (no [PATCH v9 39/43]); "
+            "showing the core registers of struct kvm_regs"
+        )
+        return regs_mod.core_register_ids(self.config.sve)
 
     def read(self, reg_id: int) -> tuple[int | None, str | None]:
         try:
@@ -292,19 +376,22 @@ class Session:
         except KvmError as e:
             return None, e.errno_name
 
-    def _real_values(self) -> dict[int, int]:
+    def _rec_view(self) -> Any:
+        if not (self.simulated and self.realm):
+            return None
         from backends.sim import confidential_peek
 
-        view = confidential_peek.rec_now(self.kernel, self.vcpu.fd)
-        return view.regs if view is not None else {}
+        return confidential_peek.rec_now(self.kernel, self.vcpu.fd)
 
     def _snapshot(self, index: int, label: str, exit_info: ExitInfo | None) -> Snapshot:
-        real = self._real_values() if self.simulated else {}
+        view = self._rec_view()
         rows = []
         for reg_id in self.register_ids():
             info = describe(reg_id)
             value, err = self.read(reg_id)
-            rows.append(RegView(info, value, err, verdict(info, self.context), real.get(reg_id)))
+            cell = _rec_cell(info, value, view) if self.simulated and self.realm else None
+            real = cell.value if cell is not None else None
+            rows.append(RegView(info, value, err, verdict(info, self.context), real, cell))
         return Snapshot(index, label, self.stage, self.context, tuple(rows), exit_info)
 
     def _refresh_current(self) -> Snapshot:
@@ -371,14 +458,19 @@ class Session:
                 raise BadValue(f"0x{number:x} does not fit in u{info.bits}")
         except BadValue as e:
             return SetOutcome(False, info, str(e), input_error=True)
-        predicted = verdict(info, self.context)
         old, _ = self.read(info.id)
+        predicted = verdict(info, self.context, number, old)
         try:
             self.vcpu.set_reg(info.id, number)
         except KvmError as e:
-            agrees = not predicted.access.accepted
+            agrees = not predicted.access.accepted and predicted.errno in (None, e.errno_name)
             if agrees:
                 message = f"{e.errno_name} — {predicted.reason} ({predicted.source})"
+            elif not predicted.access.accepted:
+                message = (
+                    f"{e.errno_name} — the kernel refused, as predicted, but the rules expected "
+                    f"{predicted.errno}: {predicted.reason} ({predicted.source})"
+                )
             else:
                 message = (
                     f"{e.errno_name} — the kernel refused, although the rules predicted "
@@ -392,7 +484,11 @@ class Session:
         new, read_err = self.read(info.id)
         self.edits[info.id] = number
         self._refresh_current()
-        agrees = predicted.access.accepted
+        # Read-only: a different value is refused or does not stick; the value it holds is
+        # always accepted back.
+        agrees = predicted.access.accepted or (
+            predicted.access is Access.READ_ONLY and new == old
+        )
         message = self._accepted_message(predicted, number, new, read_err)
         return SetOutcome(
             True, info, message, value=new, old=old, verdict=predicted, agrees=agrees,
@@ -455,11 +551,20 @@ class Session:
         try:
             kexit = self.vcpu.run()
         except KvmError as e:
+            self._after_failed_run()
             return RunOutcome(False, str(e), errno=e.errno_name, snapshot=self._refresh_current())
         return self._after_exit(before, kexit)
 
+    def _kvm_rmi_exit(self) -> int | None:
+        """The RMI exit reason KVM last handled, where the kernel lets us see it (the sim)."""
+        if not (self.simulated and self.realm):
+            return None
+        from backends.sim import confidential_peek
+
+        return confidential_peek.kvm_rec_exit_reason(self.kernel, self.vcpu.fd)
+
     def _after_exit(self, before: Snapshot, kexit: Exit) -> RunOutcome:
-        cause, rmi = _cause(kexit, self.realm)
+        cause, rmi = _cause(kexit, self.realm, self._kvm_rmi_exit())
         info = ExitInfo(
             number=len(self.exits) + 1, exit=kexit, cause=cause, rmi_reason=rmi,
             pc=self.read(regs_mod.PC)[0], step=self._step_text(kexit), **self._exit_syndromes(),
@@ -480,6 +585,17 @@ class Session:
             r.id for r in snap.regs if r.id not in old or old[r.id].value != r.value
         )
         return RunOutcome(True, info.label, exit=info, snapshot=snap, changed=changed)
+
+    def _after_failed_run(self) -> None:
+        """A KVM_RUN that failed before entering the REC (EINTR on a stopped vCPU, EPERM, ...)
+        leaves the last exit's reason in force; one that entered and came back with an
+        interrupt exit (RMI_EXIT_IRQ, then EINTR) does not: the next REC_ENTER completes that
+        exit, and KVM copies no GPRs for it (cca-semantics.md Corrections 11)."""
+        rmi_exit = self._kvm_rmi_exit()
+        if rmi_exit in (RMI_EXIT_IRQ, RMI_EXIT_FIQ) and self.context.last_exit is not (
+            ExitCause.OTHER
+        ):
+            self.context = replace(self.context, last_exit=ExitCause.OTHER, has_run=True)
 
     def _step_text(self, kexit: Exit) -> str:
         """What the guest was doing, from the demo's listing at the exiting instruction."""

@@ -102,7 +102,7 @@ def distinctive(info: regs.RegInfo) -> int:
     if info.id == regs.PMCR_EL0:
         return 3 << 11  # N = 3 counters (the host has 6)
     if info.id == regs.ID_AA64DFR0_EL1:
-        return 0x1020_3006  # 4 breakpoints, 3 watchpoints, 2 context comparators
+        return 0x1020_5006  # 3 watchpoints: WRPs is the one count KVM lets a VMM lower
     if info.id == regs.SVE_VLS:
         return 0b11  # vector lengths 128 and 256 only (the host offers up to 512)
     tag = 0x5EED_0000_0000_0000 | (info.id & 0xFFFF) << 8 | 0xA5
@@ -120,8 +120,8 @@ def reached_the_guest(rp: Replay, info: regs.RegInfo, value: int) -> bool:
     if rid == regs.PMCR_EL0:
         return (view.regs[rid] >> 11) & 0x1F == (value >> 11) & 0x1F
     if rid == regs.ID_AA64DFR0_EL1:
-        fields = 0xF000_F000 | 0x00F0_0000
-        return view.regs[rid] & fields == value & fields
+        # A realm parameter (num_wps), not what the guest reads of DFR0 (Corrections 9).
+        return view.realm_params["num_wps"] == ((value >> 20) & 0xF) + 1
     if view.regs.get(rid) == value:
         return True
     delivered = view.host_call_delivered

@@ -23,20 +23,16 @@ from backends.guests import (
     NORMAL_RAM_BASE,
     NORMAL_RAM_SIZE,
     NORMAL_UART_IPA,
-    PSCI_SYSTEM_OFF,
     REALM_DEMO,
     REALM_RAM_BASE,
     REALM_RAM_SIZE,
     REALM_UART_IPA,
     RIPAS_CHANGE_BASE,
     RIPAS_CHANGE_TOP,
-    RIPAS_RAM,
-    RSI_HOST_CALL,
-    RSI_IPA_STATE_SET,
-    RSI_SUCCESS,
     Program,
 )
 from backends.sim.cpu import CpuState, Trap, TrapKind, run
+from backends.smccc import PSCI_SYSTEM_OFF, RIPAS_RAM, RSI_HOST_CALL, RSI_IPA_STATE_SET, RSI_SUCCESS
 
 M64 = (1 << 64) - 1
 RAM = 0x4000_0000  # code at RAM, data from DATA

@@ -258,9 +258,59 @@ def test_pmcr_effective_reason_is_only_n() -> None:
 def test_dfr0_reasons() -> None:
     before = verdict(reg(ID_AA64DFR0_EL1), stage("before-create"))
     after = verdict(reg(ID_AA64DFR0_EL1), stage("created"))
-    assert "EINVAL" in before.reason
+    assert "BRPs and CTX_CMPs are not writable" in before.reason
     assert "same value" in after.reason
     assert "35/43" in before.source and "35/43" in after.source
+
+
+DFR0_NOW = 0x1030_5006  # DebugVer 6, BRPs 5, WRPs 3, CTX_CMPs 1
+
+
+@pytest.mark.parametrize("value,field", [
+    (0, "DebugVer = 0"),
+    (0x1030_0006, "BRPs = 0"),
+    (0x1000_5006, "WRPs = 0"),
+    (0x7030_5006, "CTX_CMPs > BRPs"),
+    (0x1030_4006, "BRPs is not writable"),
+    (0x0030_5006, "CTX_CMPs is not writable"),
+    (0x1030_5006 | 1 << 4, "only DoubleLock, WRPs, PMUVer and DebugVer are writable"),
+])
+@pytest.mark.parametrize("where", ["before-create", "normal"])
+def test_a_dfr0_value_the_kernel_refuses_is_predicted_with_its_field(
+    value: int, field: str, where: str
+) -> None:
+    """Corrections 2 and 3: the kernel's EINVAL for these, before any EBUSY."""
+    ctx = stage(where) if where != "normal" else VcpuContext(vm=VmKind.NORMAL)
+    v = verdict(reg(ID_AA64DFR0_EL1), ctx, value, DFR0_NOW)
+    assert (v.access, v.errno) == ((REFUSED if ctx.is_realm else READ_ONLY), "EINVAL")
+    assert field in v.reason
+
+
+def test_dfr0_after_creation_einval_for_an_invalid_value_then_ebusy() -> None:
+    ctx = stage("created")
+    assert verdict(reg(ID_AA64DFR0_EL1), ctx, 0, DFR0_NOW).errno == "EINVAL"
+    assert verdict(reg(ID_AA64DFR0_EL1), ctx, 0x1020_5006, DFR0_NOW).errno == "EBUSY"
+    same = verdict(reg(ID_AA64DFR0_EL1), ctx, DFR0_NOW, DFR0_NOW)
+    assert same.access is IGNORED
+    lower_wrps = verdict(reg(ID_AA64DFR0_EL1), stage("before-create"), 0x1020_5006, DFR0_NOW)
+    assert lower_wrps.access is EFFECTIVE
+
+
+@pytest.mark.parametrize("name_or_id,pmu,sve", [
+    (PMCR_EL0, False, True), (SVE_VLS, True, False),
+])
+def test_a_realm_parameter_the_vcpu_lacks_is_enoent(name_or_id: int, pmu: bool, sve: bool) -> None:
+    ctx = VcpuContext(vm=VmKind.REALM, pmu=pmu, sve=sve)
+    v = verdict(reg(name_or_id), ctx)
+    assert (v.access, v.errno) == (REFUSED, "ENOENT")
+    assert ("PMU" if not pmu else "SVE") in v.reason
+
+
+@pytest.mark.parametrize("r", [PMCR_EL0, sysreg_id(3, 3, 14, 8, 0), sve_zreg_id(0), SVE_VLS,
+                               sysreg_id(3, 0, 1, 2, 0), sysreg_id(3, 0, 2, 1, 0)])
+def test_a_normal_register_the_vcpu_lacks_is_enoent(r: int) -> None:
+    v = verdict(reg(r), VcpuContext(vm=VmKind.NORMAL))
+    assert (v.access, v.errno) == (READ_ONLY, "ENOENT")
 
 
 def test_sve_vls_source() -> None:

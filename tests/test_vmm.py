@@ -76,8 +76,8 @@ def test_realm_state_machine_errnos() -> None:
         vm.rme_config_hash()  # configuration only before creation
     assert e.value.errno == errno.EBUSY
     with pytest.raises(KvmError) as e:
-        vm.rme_init_ripas(0x8000_0800, 0x1000)  # unaligned
-    assert e.value.errno == errno.EINVAL
+        vm.rme_init_ripas(0x8000_0800, 0x1000)  # unaligned: the RMM says RMI_ERROR_INPUT
+    assert e.value.errno == errno.ENXIO
     vm.rme_activate()
     with pytest.raises(KvmError) as e:
         vm.rme_init_ripas(0x8000_0000, 0x1000)  # only while NEW

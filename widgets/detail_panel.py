@@ -10,7 +10,7 @@ from rich.console import RenderableType
 from rich.text import Text
 from textual.containers import VerticalScroll
 
-from realmtui.session import RegView, SetOutcome
+from realmtui.session import RecMark, RegView, SetOutcome
 from realmtui.values import format_value
 from widgets.palette import Palette
 from widgets.rich_lines import RichLines
@@ -28,16 +28,17 @@ def value_rows(reg: RegView, palette: Palette, shows_rec: bool) -> TextTable:
     else:
         table.add_row(Text("KVM", style=palette.muted), Text(format_value(reg.value, bits)))
         table.add_row(Text("dec", style=palette.muted), Text(str(reg.value)))
-    if shows_rec:
-        if reg.real is None:
-            real = Text("— no REC holds this yet (created by KVM_ARM_VCPU_FINALIZE(REC))",
-                        style=palette.muted)
-        elif reg.real == reg.value:
-            real = Text(f"{format_value(reg.real, bits)}  = KVM's copy", style=palette.muted)
+    cell = reg.rec
+    if shows_rec and cell is not None:
+        # The words come from the Session (RecCell.note); only the styling is decided here.
+        if cell.value is None:
+            real = Text(f"— {cell.note}", style=palette.muted)
+        elif cell.mark is RecMark.SAME:
+            real = Text(f"{format_value(cell.value, bits)}  {cell.note}", style=palette.muted)
         else:
-            real = Text(format_value(reg.real, bits), style=palette.stale)
-            real.append("\n≠ KVM's copy: the host's view is stale (sim only; no real host "
-                        "can read the REC)", style=palette.warning)
+            stale = cell.mark is RecMark.STALE
+            real = Text(format_value(cell.value, bits), style=palette.stale if stale else "")
+            real.append(f"\n{cell.note}", style=palette.warning if stale else palette.muted)
         table.add_row(Text("REC", style=palette.muted), real)
     return table
 

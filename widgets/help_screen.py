@@ -72,7 +72,9 @@ from the prediction (another kernel version), the app says so.
 - The grid only shows values read back from KVM, never what you typed.
 - **REC (sim only)**: what the realm's REC really holds. No real host can read this: it is
   the realm's confidential state. `≠` marks a register where KVM's copy is stale; `= KVM`
-  where they agree; `—` before the REC exists.
+  where they agree; `→` a GPR while a host call waits: the column shows the guest's
+  RsiHostCall.gprs[n], where KVM's xn goes at the next run; `—` before the REC exists, or for
+  a register the REC does not hold (the detail panel says which).
 
 Press `esc` or `?` to close.
 """

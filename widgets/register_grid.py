@@ -29,7 +29,7 @@ from textual.message import Message
 from textual.strip import Strip
 
 from realmtui.regs import GROUP_ORDER, Group
-from realmtui.session import RegView
+from realmtui.session import RecMark, RegView
 from realmtui.values import format_value
 from realmtui.verdict import Access
 from realmtui.view import SessionView
@@ -376,7 +376,7 @@ class RegisterGrid(SteadyScrollView, can_focus=True):
                 return None
             return (key[len(GROUP_PREFIX):] in self.collapsed, len(self.view.regs))
         reg = self._by_id[int(key, 16)]
-        return (reg.value, reg.real, reg.verdict.access, reg.read_errno,
+        return (reg.value, reg.rec, reg.verdict.access, reg.read_errno,
                 reg.id in self.view.changed, reg.id in self.view.edits, self.radix)
 
     def set_filter(self, flt: GridFilter) -> None:
@@ -520,12 +520,15 @@ class RegisterGrid(SteadyScrollView, can_focus=True):
 
     def _render_real(self, reg: RegView) -> Text:
         p = self.palette
-        if reg.real is None:
+        cell = reg.rec
+        if cell is None or cell.value is None:
             return Text("—", style=p.muted)
-        if reg.real == reg.value:
+        if cell.mark is RecMark.SAME:
             return Text("= KVM", style=p.muted)
-        return Text("≠ " + self.format(reg.real, reg.info.bits, self.columns["real"].width - 2),
-                    style=p.stale)
+        style = p.stale if cell.mark is RecMark.STALE else ""
+        return Text(f"{cell.mark} " + self.format(cell.value, reg.info.bits,
+                                                  self.columns["real"].width - 2),
+                    style=style)
 
     def format(self, value: int, bits: int, width: int | None = None) -> str:
         """The value as the grid shows it; within `width`, the full-width form if it fits,

@@ -8,29 +8,19 @@ nothing that drives a real kernel may depend on it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from backends import abi
+from backends import reg_ids as ids
+from backends.reg_ids import sysreg_id
 from backends.sim.kernel import SimKernel
-from backends.sim.realm_objects import Rec
-from backends.sim.vcpu import SimVcpu
+from backends.sim.kvm.arm import SimVcpu
+from backends.sim.rmm.realm import Rec
+from backends.sim.rmm.rsi import read_host_call_gprs
 
-
-def _core(off: int) -> int:
-    return abi.KVM_REG_ARM64 | abi.KVM_REG_SIZE_U64 | abi.KVM_REG_ARM_CORE | off
-
-
-def _sys(op0: int, op1: int, crn: int, crm: int, op2: int) -> int:
-    return (
-        abi.KVM_REG_ARM64 | abi.KVM_REG_SIZE_U64 | abi.KVM_REG_ARM64_SYSREG
-        | op0 << 14 | op1 << 11 | crn << 7 | crm << 3 | op2
-    )
-
-
-PC, PSTATE, SP_EL1 = _core(0x40), _core(0x42), _core(0x44)
-PMCR_EL0 = _sys(3, 3, 9, 12, 0)
-ID_AA64DFR0_EL1 = _sys(3, 0, 0, 5, 0)
+PMCR_EL0 = sysreg_id(3, 3, 9, 12, 0)
+ID_AA64DFR0_EL1 = sysreg_id(3, 0, 0, 5, 0)
 
 
 @dataclass(frozen=True)
@@ -43,9 +33,14 @@ class RecView:
     # The 31 values the RMM copied into the guest's RsiHostCall struct at the last entry,
     # if that entry completed a host call (runtime/rmi/run.c).
     host_call_delivered: tuple[int, ...] | None
+    # While a host call waits for the host: the guest's RsiHostCall.gprs as they are now in
+    # realm memory, where the next REC_ENTER writes what the host put in rec_enter.gprs.
+    host_call_gprs: tuple[int, ...] | None
     # The full syndrome of the last exit, SRT and SSE included, before the RMM masked it.
     last_esr: int
     stopped: str
+    # What the realm was created with (struct realm_params), by field name.
+    realm_params: dict[str, int | None] = field(default_factory=dict)
 
 
 def _vcpu_of(kernel: Any, vcpu_fd: int) -> SimVcpu | None:
@@ -61,15 +56,22 @@ def _vcpu_of(kernel: Any, vcpu_fd: int) -> SimVcpu | None:
 
 def _rec_of(kernel: Any, vcpu_fd: int) -> Rec | None:
     vcpu = _vcpu_of(kernel, vcpu_fd)
-    return None if vcpu is None or vcpu.rec is None else vcpu.rec.rmm_rec
+    if vcpu is None or vcpu.rec is None or vcpu.rec.rec_pa is None:
+        return None
+    # The RMM's own record of the REC behind the granule KVM delegated to it.
+    return vcpu.vm.rmi.rec_at(vcpu.rec.rec_pa)
 
 
 def _view(rec: Rec, at_entry: bool) -> RecView | None:
     cpu = rec.at_entry if at_entry else rec.cpu
+    p = rec.realm.params
     if cpu is None:
         return None
-    regs = {_core(2 * n): cpu.x[n] for n in range(31)}
-    regs |= {PC: cpu.pc, PSTATE: cpu.pstate, SP_EL1: cpu.sp}
+    regs = {ids.X[n]: cpu.x[n] for n in range(31)}
+    regs |= {ids.PC: cpu.pc, ids.PSTATE: cpu.pstate, ids.SP_EL1: cpu.sp}
+    regs |= {ids.SP: rec.sp_el0, ids.ELR_EL1: rec.elr_el1, ids.SPSR[0]: rec.spsr_el1}
+    regs |= {ids.V[n]: v for n, v in enumerate(rec.vregs)}
+    regs |= {ids.FPSR: rec.fpsr, ids.FPCR: rec.fpcr}
     regs[PMCR_EL0] = rec.pmcr
     regs[ID_AA64DFR0_EL1] = rec.id_aa64dfr0
     if rec.zcr_vq is not None:
@@ -79,8 +81,16 @@ def _view(rec: Rec, at_entry: bool) -> RecView | None:
         realm_state=str(rec.realm.state),
         runnable=rec.runnable,
         host_call_delivered=rec.host_call_delivered if at_entry else None,
+        host_call_gprs=(
+            None if rec.host_call_ipa is None
+            else read_host_call_gprs(rec.realm.memory, rec.host_call_ipa)
+        ),
         last_esr=rec.last_esr,
         stopped=rec.stopped,
+        realm_params={
+            "num_bps": p.num_bps, "num_wps": p.num_wps, "pmu_num_ctrs": p.pmu_num_ctrs,
+            "sve_vq": p.sve_vq,
+        },
     )
 
 
@@ -106,3 +116,13 @@ def last_kernel_esr(kernel: Any, vcpu_fd: int) -> int | None:
     what the RMM let through in rec_exit.esr."""
     vcpu = _vcpu_of(kernel, vcpu_fd)
     return None if vcpu is None else vcpu.fault_esr
+
+
+def kvm_rec_exit_reason(kernel: Any, vcpu_fd: int) -> int | None:
+    """The RMI exit reason of the REC's last exit, as KVM read it from rec_run.exit (not
+    confidential -- the page is the host's -- but not in the uAPI: kvm_run has no field for
+    it). None without a REC or without the sim."""
+    vcpu = _vcpu_of(kernel, vcpu_fd)
+    if vcpu is None or vcpu.rec is None or vcpu.rec.rec_pa is None:
+        return None
+    return int(vcpu.rec.run.exit.exit_reason)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum, auto
 from typing import Protocol
 
+from backends.arch import MASK64 as _MASK64
 from backends.sim.syndrome import (
     EC_DABT_LOW,
     EC_HVC64,
@@ -40,8 +41,6 @@ from backends.sim.syndrome import (
     ESR_SSE,
     ESR_WNR,
 )
-
-_MASK64 = (1 << 64) - 1
 
 # The ESR layout comes from backends/sim/syndrome.py, which the hypervisor side reads it with.
 # Here: the classes of the exceptions that go to the guest's own EL1, which the sim stops at

@@ -33,6 +33,10 @@ class SimHost:
     pmu: bool = True  # KVM_CAP_ARM_PMU_V3
     pmu_counters: int = 6  # PMCR_EL0.N of the host PMU
     pauth: bool = False  # QEMU's -cpu max,pauth=off, as the real-kernel tier runs
+    # The CPU's own ID_AA64DFR0_EL1: DebugVer 6 (Armv8), PMUVer 1 (PMUv3), BRPs 5 (6
+    # breakpoints), WRPs 3 (4 watchpoints), CTX_CMPs 1 (2). KVM's vCPU value is sanitised from
+    # it; the RMM shows it to realms with a few fields cleared.
+    id_aa64dfr0: int = 0x1030_5106
     max_vcpus: int = 8
     # The RMM's limits for realm parameters (RMI_FEATURES register 0).
     rmm_max_sve_vq: int = 4

@@ -7,8 +7,8 @@ from typing import Any, Protocol
 
 from backends.sim.errno_ import errno, fail
 from backends.sim.host import SimHost
-from backends.sim.kvm import SimSystem
-from backends.sim.vcpu import VCPU_MMAP_SIZE, SimVcpu
+from backends.sim.kvm.arm import VCPU_MMAP_SIZE, SimVcpu
+from backends.sim.kvm.kvm_main import SimSystem
 
 # Simulated fds start high so that they can't be mistaken for the process's real ones.
 FIRST_FD = 1000

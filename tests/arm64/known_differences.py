@@ -1,5 +1,6 @@
 """Every way the simulated kernel answers differently from the real arm64 KVM of the tier
-(Debian's Linux 6.1 under QEMU 7.2 TCG, `-cpu max,pauth=off`), with the reason.
+(Debian's Linux 6.1 under QEMU 10.0 TCG from bookworm-backports, `-cpu max,pauth=off`),
+with the reason.
 
 The tier test (test_real_kernel.py) fails on a difference that is not here, on a listed one
 whose answers changed, on a fixed sim bug that came back, and on a legitimate entry that no
@@ -45,7 +46,7 @@ def _new(what: str, cls: str, reason: str) -> KnownDifference:
 
 def _host(what: str, cls: str, sim: str, real: str, reason: str = "") -> KnownDifference:
     """A value that is a property of the host CPU: the sim's imaginary Neoverse-class part
-    against QEMU 7.2's `max` CPU, as each kernel sanitises it."""
+    against QEMU 10.0's `max` CPU, as each kernel sanitises it."""
     return KnownDifference(
         "value", cls, what, sim, real,
         reason or "host CPU: the sim's imaginary Neoverse-class part vs QEMU's `-cpu max`",
@@ -105,10 +106,11 @@ KNOWN: tuple[KnownDifference, ...] = (
     ),
     # --- values: the host CPU -----------------------------------------------------------------
     _host("MIDR_EL1", "SYSREG", "0x410fd490", "0xf0510"),
-    _host("CTR_EL0", "SYSREG", "0x8444c004", "0x9444c004",
-          "host CPU: QEMU max sets CTR_EL0.DIC (no I-cache invalidation needed)"),
+    _host("CTR_EL0", "SYSREG", "0x8444c004", "0xb444c004",
+          "host CPU: QEMU max sets CTR_EL0.IDC and DIC (no cache maintenance needed for "
+          "instruction coherence)"),
     _host("CLIDR_EL1", "SYSREG", "0xa200023", "0x2000023"),
-    _host("CCSIDR[0]", "DEMUX", "0x701fe01a", "0x701fe00a",
+    _host("CCSIDR[0]", "DEMUX", "0x701fe01a", "0x700fe01a",
           "host CPU: cache geometry (CCSIDR through the demux, sys_regs.c)"),
     _host("CCSIDR[1]", "DEMUX", "0x701fe01a", "0x201fe012",
           "host CPU: cache geometry (CCSIDR through the demux, sys_regs.c)"),
@@ -117,23 +119,22 @@ KNOWN: tuple[KnownDifference, ...] = (
     _host("SMCCC_ARCH_WORKAROUND_2", "FW", "0x3", "0x0",
           "host CPU: the Spectre-v4 state KVM reports (hypercalls.c, proton-pack.c); QEMU's "
           "max CPU gives KVM no answer, so 6.1 says NOT_AVAIL"),
-    _host("SMCCC_ARCH_WORKAROUND_3", "FW", "0x2", "0x0",
-          "host CPU: the Spectre-BHB state (proton-pack.c); NOT_AVAIL under QEMU"),
     _host("ID_AA64PFR0_EL1", "SYSREG", "0x1100000011000011 / 0x1100000111000011",
           "0x1101001021110222 / 0x1101001121110222",
           "host CPU (the second value of each: the SVE vCPU, SVE = 1); QEMU max also has "
           "AArch32 EL0/EL1, AdvSIMD/FP half precision, GICv3 system registers, DIT"),
     _host("ID_AA64PFR1_EL1", "SYSREG", "0x0", "0x21"),
-    _host("ID_AA64ZFR0_EL1", "SYSREG", "0x1", "0x110110100110021",
+    _host("ID_AA64ZFR0_EL1", "SYSREG", "0x1", "0x110110100210021",
           "host CPU: QEMU max has SVE2 and its extensions; the sim's host has SVE only"),
     _host("ID_AA64DFR0_EL1", "SYSREG", "0x10305106", "0x10305506",
           "host CPU: PMUVer of the PMU vCPU -- PMUv3 (1) on the sim's host, PMUv3p4 (5) on "
           "QEMU max"),
     _host("ID_AA64ISAR0_EL1", "SYSREG", "0x221100010212120", "0x1221111110212120"),
-    _host("ID_AA64ISAR1_EL1", "SYSREG", "0x0", "0x11111100211002"),
-    _host("ID_AA64MMFR0_EL1", "SYSREG", "0x101122", "0x32310201126"),
-    _host("ID_AA64MMFR1_EL1", "SYSREG", "0x10212122", "0x1010211122"),
-    _host("ID_AA64MMFR2_EL1", "SYSREG", "0x1011", "0x1021011010011011"),
+    _host("ID_AA64ISAR1_EL1", "SYSREG", "0x0", "0x11211100211002"),
+    _host("ID_AA64ISAR2_EL1", "SYSREG", "0x0", "0x100012"),
+    _host("ID_AA64MMFR0_EL1", "SYSREG", "0x101122", "0x2100032310201126"),
+    _host("ID_AA64MMFR1_EL1", "SYSREG", "0x10212122", "0x10102010312122"),
+    _host("ID_AA64MMFR2_EL1", "SYSREG", "0x1011", "0x1221011112011011"),
     KnownDifference(
         "value", "SYSREG", "the AArch32 ID registers (ID_PFR*, ID_DFR0, ID_ISAR*, ID_MMFR*, "
         "MVFR*)", "0x0", VARIES,
@@ -244,13 +245,16 @@ UNVERIFIED = """\
 - **Realms.** Debian's 6.1 carries no CCA host patches, so on the real kernel the tier proves
   only the refusal: `realmtui batch --backend kvm --vm realm` (profiles `v9` and `v10`) exits
   with status 3 and *this kernel has no realm support: KVM_CREATE_VM with
-  KVM_VM_TYPE_ARM_REALM failed with EINVAL*. Everything after that -- the `KVM_CAP_ARM_RME`
+  KVM_VM_TYPE_ARM_REALM failed with EINVAL*. Everything after that -- the realm RAM as a
+  private guest_memfd slot (`KVM_CREATE_GUEST_MEMFD`, `KVM_SET_USER_MEMORY_REGION2`,
+  `KVM_SET_MEMORY_ATTRIBUTES`: 6.1 has none of them), the `KVM_CAP_ARM_RME`
   sub-commands (cap 243 for v9, 244 for v10), `KVM_ARM_VCPU_FINALIZE(REC)`, the SMCCC filter
-  that forwards the host call, the realm demo's exits E1-E9, and which register writes a real
-  RMM takes or ignores -- has run only against the simulated kernel. It needs a kernel with
-  the v9 or v10 CCA series and an RMM: an Arm FVP (Base AEM with RME, TF-A and TF-RMM) or CCA
-  hardware. On such a host the app shows the kernel's answer beside the rule's prediction and
-  says when they disagree.
+  that forwards the host call, the realm demo's exits E1-E9 through KVM, and KVM's half of
+  which register writes reach the guest -- has run only against the simulated kernel. (The RMM
+  half runs against TF-RMM: see "Proven against a real RMM".) It needs a kernel with the v9 or
+  v10 CCA series and an RMM: an Arm FVP (Base AEM with RME, TF-A and TF-RMM) or CCA hardware.
+  On such a host the app shows the kernel's answer beside the rule's prediction and says when
+  they disagree.
 - **Finding realm support.** The kvm backend never asks `KVM_CHECK_EXTENSION` for 243 or 244
   (upstream gave 243 to `KVM_CAP_ARM_CACHEABLE_PFNMAP_SUPPORTED`): it creates a VM of the realm
   type and explains EINVAL (no series) or EPERM (series, no RMM). The EPERM answer is tested
@@ -276,7 +280,7 @@ def render_markdown(known: tuple[KnownDifference, ...] = KNOWN) -> str:
         "### How the simulated kernel differs from a real one",
         "",
         "The real-kernel tier (`tests/arm64/`) runs the same scenario on the simulated kernel "
-        "and on a real arm64 KVM (Debian's Linux 6.1 inside QEMU 7.2 TCG, `-cpu max,pauth=off`)"
+        "and on a real arm64 KVM (Debian's Linux 6.1 inside QEMU 10.0 TCG, `-cpu max,pauth=off`)"
         " in the same process: the register lists per vCPU feature set, a GET/SET round trip of "
         "every listed register, a set of errno probes, and the normal demo's exits with every "
         "register's value at each exit. The sim is configured from the real host's "

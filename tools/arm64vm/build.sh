@@ -27,11 +27,12 @@ exec 9>"$CACHE/.lock"
 flock 9
 
 # --- 1. host packages -----------------------------------------------------------------------
-# qemu-system-arm provides qemu-system-aarch64 (QEMU 7.2 in Debian 12); no firmware package
-# is needed (-kernel boots through QEMU's own loader). python3.11 is Debian's interpreter,
-# used to precompile the guest's bytecode. No cpio: newc.py writes the archives.
+# qemu-system-arm provides qemu-system-aarch64: QEMU 10.0 from bookworm-backports, the one
+# tests/rmm needs too (tools/install-qemu.sh; the known differences are that QEMU's). No firmware
+# package is needed (-kernel boots through QEMU's own loader). python3.11 is Debian's
+# interpreter, used to precompile the guest's bytecode. No cpio: newc.py writes the archives.
+"$HERE/../install-qemu.sh"
 missing=()
-command -v qemu-system-aarch64 >/dev/null || missing+=(qemu-system-arm)
 [ -x "$PY311" ] || missing+=(python3.11)
 if ((${#missing[@]})); then
     log "installing host packages: ${missing[*]}"

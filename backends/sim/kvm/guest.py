@@ -10,18 +10,41 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from backends import abi
-from backends.sim import sys_regs
+from backends import abi, reg_ids
+from backends.arch import MASK64
+from backends.reg_ids import (
+    NR_CORE_WORDS,
+    OFF_PC,
+    OFF_PSTATE,
+    core_reg_offset_from_id,
+    core_size_at,
+    reg_size,
+)
 from backends.sim.errno_ import errno, fail
-from backends.sim.sys_regs import Feature, Kind
+from backends.sim.kvm import sys_regs
+from backends.sim.kvm.sys_regs import Feature, Kind
+from backends.smccc import PSCI_VERSION_0_1, PSCI_VERSION_0_2, PSCI_VERSION_1_0, PSCI_VERSION_1_1
 
 if TYPE_CHECKING:
-    from backends.sim.vcpu import SimVcpu
+    from backends.sim.kvm.arm import SimVcpu
 
-NR_CORE_WORDS = abi.SIZEOF_KVM_REGS // 4
-OFF_SP, OFF_PC, OFF_PSTATE, OFF_SP_EL1, OFF_ELR_EL1 = 0x3E, 0x40, 0x42, 0x44, 0x46
-OFF_SPSR, OFF_VREGS, OFF_FPSR, OFF_FPCR = 0x48, 0x54, 0xD4, 0xD5
 RESET_PSTATE = 0x3C5  # PSR_MODE_EL1h | D A I F (arch/arm64/kvm/reset.c)
+
+# ID_AA64DFR0_EL1 fields (Arm ARM D24.2.59).
+DFR0_DEBUGVER_SHIFT, DFR0_PMUVER_SHIFT, DFR0_BRPS_SHIFT = 0, 8, 12
+DFR0_WRPS_SHIFT, DFR0_CTX_CMPS_SHIFT, DFR0_DOUBLELOCK_SHIFT = 20, 28, 36
+DFR0_PMUVER = 0xF << DFR0_PMUVER_SHIFT
+DFR0_DEBUGVER_IMP = 0x6
+# Upstream sys_regs.c ID_FILTERED(ID_AA64DFR0_EL1, ...): only DoubleLock, WRPs, PMUVer and
+# DebugVer are writable ("just prevent changes to BRPs and CTX_CMPs altogether"); v9-35 keeps
+# the mask. Per field: "lower" may go down, "exact" may only become its safe value
+# (cpufeature.c ftr_id_aa64dfr0: FTR_LOWER_SAFE / FTR_EXACT).
+DFR0_WRITABLE = {
+    DFR0_DEBUGVER_SHIFT: ("exact", DFR0_DEBUGVER_IMP),
+    DFR0_PMUVER_SHIFT: ("exact", 0),
+    DFR0_WRPS_SHIFT: ("lower", 0),
+    DFR0_DOUBLELOCK_SHIFT: ("exact", 0),
+}
 
 PMCR_P, PMCR_C = 1 << 1, 1 << 2
 PMCR_LC = 1 << 6
@@ -36,7 +59,6 @@ FW_BMAPS = {  # value and the bits KVM supports (hypercalls.c)
     0x6030_0000_0016_0002: 0x3,  # VENDOR_HYP: FUNC_FEAT, PTP
     0x6030_0000_0016_0003: 0x0,  # VENDOR_HYP_2
 }
-PSCI_0_1, PSCI_0_2, PSCI_1_0, PSCI_1_1 = 0x0, 0x2, 0x1_0000, 0x1_0001
 
 SVE_VLS_ID = abi.KVM_REG_ARM64_SVE_VLS
 # KVM_REG_ARM_TIMER_CTL, _CNT and _CVAL (uapi asm/kvm.h), in copy_timer_indices' order.
@@ -51,29 +73,15 @@ TIMER_CTL_ISTATUS = 1 << 2
 REALM_VISIBLE_SYSREGS = ("ID_AA64DFR0_EL1", "PMCR_EL0")
 
 
-def _size(reg_id: int) -> int:
-    return 1 << ((reg_id & abi.KVM_REG_SIZE_MASK) >> abi.KVM_REG_SIZE_SHIFT)
-
-
-def _core_size(off: int) -> int | None:
-    """validate_core_offset: the size of the core register at this word offset."""
-    if 0 <= off <= OFF_ELR_EL1 or OFF_SPSR <= off <= OFF_SPSR + 2 * 4:
-        return 8
-    if OFF_VREGS <= off <= OFF_VREGS + 4 * 31:
-        return 16
-    if off in (OFF_FPSR, OFF_FPCR):
-        return 4
-    return None
-
-
 class VcpuRegs:
     def __init__(self, vcpu: SimVcpu) -> None:
         self.vcpu = vcpu
-        self.core = bytearray(abi.SIZEOF_KVM_REGS)
+        self.core = bytearray(reg_ids.SIZEOF_KVM_REGS)
         self.sys: dict[int, int] = {}
         self.fw: dict[int, int] = {}
         self.vls = 0  # bitmap of vector quadwords offered, KVM_REG_ARM64_SVE_VLS
         self.zregs: dict[int, bytes] = {}
+        self.id_limits: dict[int, int] = {}
 
     # --- reset (arch/arm64/kvm/reset.c kvm_reset_vcpu) ---------------------------------------
     def reset(self) -> None:
@@ -84,8 +92,11 @@ class VcpuRegs:
         mpidr = sys_regs.BY_NAME["MPIDR_EL1"].id
         self.sys[mpidr] = 1 << 31 | (v.vcpu_id & 0xFF) | ((v.vcpu_id >> 8) & 0xFF) << 8
         dfr0 = sys_regs.BY_NAME["ID_AA64DFR0_EL1"].id
+        # The host's debug features; PMUVer only when the vCPU has a PMU (sys_regs.c
+        # sanitise_id_aa64dfr0_el1).
+        self.sys[dfr0] = v.vm.host.id_aa64dfr0 & ~DFR0_PMUVER
         if v.has(abi.KVM_ARM_VCPU_PMU_V3):
-            self.sys[dfr0] |= 0x1 << 8  # PMUVer: PMUv3 only when the vCPU has a PMU
+            self.sys[dfr0] |= v.vm.host.id_aa64dfr0 & DFR0_PMUVER
             pmcr = sys_regs.BY_NAME["PMCR_EL0"].id
             self.sys[pmcr] = (self.sys[pmcr] & ~PMCR_N_MASK) | v.vm.pmcr_n << PMCR_N_SHIFT
             self._reset_pmu_unknowns()
@@ -95,8 +106,14 @@ class VcpuRegs:
             pfr0 = sys_regs.BY_NAME["ID_AA64PFR0_EL1"].id
             self.sys[pfr0] |= 0x1 << 32  # SVE
             self.vls = (1 << v.vm.host.sve_max_vq) - 1
-        psci = PSCI_1_1 if v.has(abi.KVM_ARM_VCPU_PSCI_0_2) else PSCI_0_1
+        psci = PSCI_VERSION_1_1 if v.has(abi.KVM_ARM_VCPU_PSCI_0_2) else PSCI_VERSION_0_1
         self.fw = {FW_PSCI_VERSION: psci} | FW_WORKAROUND | dict(FW_BMAPS)
+        # arm64_check_features compares a write with the register's reset value (its limit),
+        # not with what it holds now.
+        self.id_limits = {
+            d.id: self.sys[d.id] for d in sys_regs.SYS_REG_DESCS
+            if d.kind is Kind.ID and d.id in self.sys
+        }
 
     def _reset_pmu_unknowns(self) -> None:
         """The PMU registers KVM resets to reset_unknown's marker and then masks (sys_regs.c
@@ -141,7 +158,7 @@ class VcpuRegs:
         return int.from_bytes(self.core[4 * off : 4 * off + 8], "little")
 
     def set_word64(self, off: int, value: int) -> None:
-        self.core[4 * off : 4 * off + 8] = (value & (1 << 64) - 1).to_bytes(8, "little")
+        self.core[4 * off : 4 * off + 8] = (value & MASK64).to_bytes(8, "little")
 
     def x(self, n: int) -> int:
         return self.word64(2 * n)
@@ -166,14 +183,11 @@ class VcpuRegs:
     # --- KVM_GET_REG_LIST (guest.c kvm_arm_copy_reg_indices) ----------------------------------
     def indices(self) -> list[int]:
         v = self.vcpu
-        realm = v.vm.is_realm
+        # v9-39/40 shape a realm's list; a kernel with the seed series alone lists upstream's.
+        realm = v.vm.is_realm and v.vm.host.series.full
         sve = v.has(abi.KVM_ARM_VCPU_SVE)
-        ids = []
-        for off in range(NR_CORE_WORDS):
-            size = _core_size(off)
-            if size is None or off % (size // 4) or (sve and size == 16):
-                continue
-            ids.append(_core_id(off, size))
+        # copy_core_reg_indices: every core register, the V registers only without SVE.
+        ids = [i for i in reg_ids.CORE_IDS if not (sve and reg_size(i) == 16)]
         if sve:
             ids.append(SVE_VLS_ID)
             # v9-39: an SVE vCPU that is not finalized lists only VLS; a realm only VLS.
@@ -265,8 +279,9 @@ class VcpuRegs:
     def _realm_settable(self, reg_id: int) -> bool:
         """validate_realm_set_reg ([PATCH v9 22/43]) plus the cases v9-32/35/38 add."""
         if reg_id & abi.KVM_REG_ARM_COPROC_MASK == abi.KVM_REG_ARM_CORE:
-            off = reg_id & 0xFFFF  # core_reg_offset_from_id
-            return 0 <= off <= 2 * 30 or off == OFF_PC  # kvm_realm_validate_core_reg
+            off = core_reg_offset_from_id(reg_id)
+            # kvm_realm_validate_core_reg: regs.regs[0..30] and pc.
+            return 0 <= off <= reg_ids.OFF_X[30] or off == reg_ids.OFF_PC
         if self.vcpu.vm.host.series.full:
             return reg_id in (
                 sys_regs.BY_NAME["PMCR_EL0"].id,
@@ -277,14 +292,12 @@ class VcpuRegs:
 
     # --- core ---------------------------------------------------------------------------------
     def _core_check(self, reg_id: int) -> tuple[int, int]:
-        off = reg_id & ~(
-            abi.KVM_REG_ARCH_MASK | abi.KVM_REG_SIZE_MASK | abi.KVM_REG_ARM_COPROC_MASK
-        )
-        size = _size(reg_id)
+        off = core_reg_offset_from_id(reg_id)
+        size = reg_size(reg_id)
         if off >= NR_CORE_WORDS or off + size // 4 >= NR_CORE_WORDS:
             raise fail(errno.ENOENT)
-        want = _core_size(off)
-        if want is None or off % (want // 4) or size != want:
+        want = core_size_at(off)  # None: misaligned or reserved (core_reg_size_from_offset)
+        if want is None or size != want:
             raise fail(errno.EINVAL)
         if want == 16 and self.vcpu.has(abi.KVM_ARM_VCPU_SVE):
             raise fail(errno.EINVAL)  # with SVE the V registers live in the Z registers
@@ -304,8 +317,9 @@ class VcpuRegs:
         d = sys_regs.BY_ID.get(reg_id)
         if d is None or reg_id not in self.sys:
             raise fail(errno.ENOENT)  # not in the table, hidden, or not a U64 id
-        if self.vcpu.vm.is_realm and d.name not in REALM_VISIBLE_SYSREGS:
-            raise fail(errno.ENOENT)  # kvm_realm_sys_reg_hidden_user ([PATCH v9 40/43])
+        # A realm's hidden registers are still read and written here: v9-40's
+        # kvm_realm_sys_reg_hidden_user is called from walk_one_sys_reg only, i.e. it shapes
+        # KVM_GET_REG_LIST, and the realm filter has refused every write that is not allowed.
         return d
 
     def _sysreg_set(self, reg_id: int, value: int) -> None:
@@ -334,24 +348,38 @@ class VcpuRegs:
 
     def _id_set(self, d: sys_regs.SysRegDesc, old: int, value: int) -> None:
         vm = self.vcpu.vm
-        if value == old:
-            return
-        # "KVM: arm64: Allow userspace to change ID registers" (v6.7): only before the first
-        # run; v9-35 freezes them as soon as a realm exists.
-        if vm.has_ran_once or vm.realm_created:
-            raise fail(errno.EBUSY)
-        for shift in range(0, 64, 4):
-            if (value >> shift) & 0xF > (old >> shift) & 0xF:
-                raise fail(errno.EINVAL)  # a feature field may only be lowered
         if d.name == "ID_AA64DFR0_EL1":
-            debugver, brps = value & 0xF, (value >> 12) & 0xF
-            wrps, ctx = (value >> 20) & 0xF, (value >> 28) & 0xF
-            # v9-35: the debug fields that become realm parameters must stay usable.
-            if debugver < 6 or brps == 0 or wrps == 0 or ctx > brps:
-                raise fail(errno.EINVAL)
+            self._dfr0_check(value)
+        # set_id_reg: once the VM has run -- or, v9-35, once a realm exists -- only the value
+        # the register holds is accepted.
+        if vm.has_ran_once or vm.realm_created:
+            if value != old:
+                raise fail(errno.EBUSY)
+            return
+        limit = self.id_limits[d.id]
+        if d.name == "ID_AA64DFR0_EL1":
+            ok = _dfr0_within(value, limit)
+        else:
+            ok = all(
+                (value >> shift) & 0xF <= (limit >> shift) & 0xF for shift in range(0, 64, 4)
+            )
+        if not ok:
+            # arm64_check_features' -E2BIG, which set_id_reg reports as -EINVAL ("the existing
+            # UAPI for KVM_SET_ONE_REG has it that invalid register writes return -EINVAL").
+            raise fail(errno.EINVAL)
+
+    @staticmethod
+    def _dfr0_check(value: int) -> None:
+        """set_id_aa64dfr0_el1, before set_id_reg: DebugVer below Armv8 (upstream), no
+        breakpoints, no watchpoints, or more context comparators than breakpoints (v9-35)."""
+        debugver = (value >> DFR0_DEBUGVER_SHIFT) & 0xF
+        brps, wrps = (value >> DFR0_BRPS_SHIFT) & 0xF, (value >> DFR0_WRPS_SHIFT) & 0xF
+        ctx = (value >> DFR0_CTX_CMPS_SHIFT) & 0xF
+        if debugver < DFR0_DEBUGVER_IMP or brps == 0 or wrps == 0 or ctx > brps:
+            raise fail(errno.EINVAL)
 
     def _demux(self, reg_id: int) -> int:
-        if _size(reg_id) != 4 or reg_id & abi.KVM_REG_ARM_DEMUX_ID_MASK:
+        if reg_size(reg_id) != 4 or reg_id & abi.KVM_REG_ARM_DEMUX_ID_MASK:
             raise fail(errno.ENOENT)
         index = reg_id & abi.KVM_REG_ARM_DEMUX_VAL_MASK
         if index not in self._ccsidr_indices():
@@ -366,7 +394,10 @@ class VcpuRegs:
             raise fail(errno.ENOENT)
         if reg_id == FW_PSCI_VERSION:
             wants_02 = self.vcpu.has(abi.KVM_ARM_VCPU_PSCI_0_2)
-            valid = (PSCI_0_2, PSCI_1_0, PSCI_1_1) if wants_02 else (PSCI_0_1,)
+            valid = (
+                (PSCI_VERSION_0_2, PSCI_VERSION_1_0, PSCI_VERSION_1_1) if wants_02
+                else (PSCI_VERSION_0_1,)
+            )
             if value not in valid:
                 raise fail(errno.EINVAL)
             self.fw[reg_id] = value
@@ -389,7 +420,7 @@ class VcpuRegs:
         if reg_id == SVE_VLS_ID:
             return self.vls.to_bytes(64, "little")
         self._sve_region(reg_id)
-        return self.zregs.get(reg_id, bytes(_size(reg_id)))
+        return self.zregs.get(reg_id, bytes(reg_size(reg_id)))
 
     def _sve_set(self, reg_id: int, data: bytes) -> None:
         v = self.vcpu
@@ -415,15 +446,24 @@ class VcpuRegs:
         low = reg_id & 0xFFFF
         # Z0-Z31 at 0x000 (2048-bit slices), P0-P15 at 0x400 and FFR at 0x600 (256-bit).
         want = 256 if low < 0x400 else 32 if low < 0x620 else None
-        if low & 31 or want is None or _size(reg_id) != want:
+        if low & 31 or want is None or reg_size(reg_id) != want:
             raise fail(errno.ENOENT)  # only slice 0 exists while vectors are <= 2048 bits
         if not self.vcpu.sve_finalized:
             raise fail(errno.EPERM)
 
 
-def _core_id(off: int, size: int) -> int:
-    code = {4: abi.KVM_REG_SIZE_U32, 8: abi.KVM_REG_SIZE_U64, 16: abi.KVM_REG_SIZE_U128}[size]
-    return abi.KVM_REG_ARM64 | code | abi.KVM_REG_ARM_CORE | off
+def _dfr0_within(value: int, limit: int) -> bool:
+    """arm64_check_features for ID_AA64DFR0_EL1: writable fields within their rule, every
+    other field equal to the limit."""
+    mask = 0
+    for shift, (rule, safe) in DFR0_WRITABLE.items():
+        mask |= 0xF << shift
+        v, lim = (value >> shift) & 0xF, (limit >> shift) & 0xF
+        if v == lim or v == safe:
+            continue
+        if rule == "exact" or v > lim:
+            return False
+    return value & ~mask == limit & ~mask
 
 
 def _sve_id(base: int, n: int, size_code: int) -> int:

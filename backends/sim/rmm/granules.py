@@ -12,9 +12,8 @@ an emulatable abort that reaches the host (the demo's UART).
 
 from __future__ import annotations
 
-from backends.sim.rmi import RIPAS_EMPTY, RIPAS_RAM
-
-GRANULE = 4096
+from backends.arch import GRANULE_SIZE as GRANULE
+from backends.smccc import RIPAS_EMPTY, RIPAS_RAM
 
 
 class RealmMemory:
@@ -31,6 +30,10 @@ class RealmMemory:
             and base < top
             and top <= self.unprotected_bit
         )
+
+    def in_par(self, ipa: int) -> bool:
+        """Inside the Protected Address Range: the lower half of the IPA space."""
+        return ipa < self.unprotected_bit
 
     def set_ripas(self, base: int, top: int, ripas: int) -> None:
         for g in range(base, top, GRANULE):

@@ -12,37 +12,47 @@ from typing import TYPE_CHECKING
 
 from backends import abi
 from backends.sim.syndrome import EC_SMC64, ESR_IL, esr_ec
+from backends.smccc import (
+    PSCI_CPU_OFF,
+    PSCI_CPU_SUSPEND,
+    PSCI_CPU_SUSPEND_64,
+    PSCI_INTERNAL_FAILURE,
+    PSCI_NOT_SUPPORTED,
+    PSCI_SYSTEM_OFF,
+    PSCI_SYSTEM_RESET,
+    PSCI_VERSION,
+    SMCCC_RET_NOT_SUPPORTED,
+    SMCCC_VERSION,
+    SMCCC_VERSION_1_1,
+    is_psci,
+)
 
 if TYPE_CHECKING:
-    from backends.sim.vcpu import SimVcpu
+    from backends.sim.kvm.arm import SimVcpu
 
-MASK64 = (1 << 64) - 1
-SMCCC_RET_NOT_SUPPORTED = MASK64  # -1
-SMCCC_VERSION = 0x8000_0000
-SMCCC_VERSION_1_1 = 0x1_0001
-PSCI_RET_NOT_SUPPORTED = MASK64
-PSCI_RET_INTERNAL_FAILURE = MASK64 - 5  # -6
-PSCI_CPU_SUSPEND = 0x8400_0001
-PSCI_CPU_SUSPEND_64 = 0xC400_0001
 
 
 def call_handler(vcpu: SimVcpu, esr: int) -> int:
-    """kvm_smccc_call_handler: 1 to re-enter the guest, 0 to return to the VMM."""
+    """kvm_smccc_call_handler: 1 to re-enter the guest, 0 to return to the VMM.
+
+    Every call KVM answers itself ends in smccc_set_retval(val[0..3]): x0 is the result and
+    x1-x3 are zeroed, a denied call and an unknown one alike (val = {NOT_SUPPORTED, 0, 0, 0}).
+    """
     regs = vcpu.regs
     fid = regs.x(0) & 0xFFFF_FFFF
     action = vcpu.vm.smccc_action(fid)
-    if action == abi.KVM_SMCCC_FILTER_DENY:
-        regs.set_x(0, SMCCC_RET_NOT_SUPPORTED)
-        return 1
     if action == abi.KVM_SMCCC_FILTER_FWD_TO_USER:
         _prepare_hypercall_exit(vcpu, fid, esr)
         return 0
-    if fid == SMCCC_VERSION:
-        regs.set_x(0, SMCCC_VERSION_1_1)
+    if action == abi.KVM_SMCCC_FILTER_DENY:
+        _set_retval(vcpu, SMCCC_RET_NOT_SUPPORTED)
         return 1
-    if 0x8400_0000 <= fid <= 0x8400_001F or 0xC400_0000 <= fid <= 0xC400_001F:
+    if fid == SMCCC_VERSION:
+        _set_retval(vcpu, SMCCC_VERSION_1_1)
+        return 1
+    if is_psci(fid):
         return _psci_call(vcpu, fid)
-    regs.set_x(0, SMCCC_RET_NOT_SUPPORTED)
+    _set_retval(vcpu, SMCCC_RET_NOT_SUPPORTED)
     return 1
 
 
@@ -64,33 +74,34 @@ def _prepare_hypercall_exit(vcpu: SimVcpu, fid: int, esr: int) -> None:
 
 
 def _psci_call(vcpu: SimVcpu, fid: int) -> int:
-    """psci.c kvm_psci_0_2_call / kvm_psci_1_x_call, for what a one-vCPU guest can ask."""
-    regs = vcpu.regs
-    if fid == abi.PSCI_0_2_FN_PSCI_VERSION:
-        regs.set_x(0, vcpu.regs.fw[0x6030_0000_0014_0000])
+    """psci.c kvm_psci_0_2_call / kvm_psci_1_x_call, for what a one-vCPU guest can ask; each
+    path ends in smccc_set_retval(vcpu, val, 0, 0, 0)."""
+    if fid == PSCI_VERSION:
+        _set_retval(vcpu, vcpu.regs.fw[0x6030_0000_0014_0000])
         return 1
-    if fid in (abi.PSCI_0_2_FN_SYSTEM_OFF, abi.PSCI_0_2_FN_SYSTEM_RESET):
+    if fid in (PSCI_SYSTEM_OFF, PSCI_SYSTEM_RESET):
         kind = (
             abi.KVM_SYSTEM_EVENT_SHUTDOWN
-            if fid == abi.PSCI_0_2_FN_SYSTEM_OFF
+            if fid == PSCI_SYSTEM_OFF
             else abi.KVM_SYSTEM_EVENT_RESET
         )
         _prepare_system_event(vcpu, kind)
         # psci.c kvm_psci_0_2_call: "If user space accidentally/deliberately resumes guest
         # VCPU after SYSTEM_OFF request then guest VCPU should see internal failure", so x0 is
-        # preloaded with PSCI_RET_INTERNAL_FAILURE and smccc_set_retval zeroes x1-x3 -- the
-        # real 6.1 shows x0 = 0xfffffffffffffffa at the SYSTEM_EVENT exit.
-        _set_retval(vcpu, PSCI_RET_INTERNAL_FAILURE)
+        # preloaded with PSCI_INTERNAL_FAILURE -- the real 6.1 shows x0 =
+        # 0xfffffffffffffffa at the SYSTEM_EVENT exit.
+        _set_retval(vcpu, PSCI_INTERNAL_FAILURE)
         return 0
     if fid in (PSCI_CPU_SUSPEND, PSCI_CPU_SUSPEND_64):
         # kvm_psci_vcpu_suspend: a standby suspend is a WFI; the vCPU has nothing pending
         # to wait for in the sim, so it resumes at once.
-        regs.set_x(0, 0)
+        _set_retval(vcpu, 0)
         return 1
-    if fid == abi.PSCI_0_2_FN_CPU_OFF:
+    if fid == PSCI_CPU_OFF:
         vcpu.mp_state = abi.KVM_MP_STATE_STOPPED
+        _set_retval(vcpu, 0)
         return 1
-    regs.set_x(0, PSCI_RET_NOT_SUPPORTED)
+    _set_retval(vcpu, PSCI_NOT_SUPPORTED)
     return 1
 
 

@@ -12,12 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 from backends import abi
 from backends.abi import ffi
-from backends.sim import realm as kvm_realm
+from backends.arch import GRANULE_SIZE as PAGE_SIZE
+from backends.arch import MPIDR_AFFINITY_MASK
 from backends.sim.errno_ import errno, fail
 from backends.sim.host import SimHost
-from backends.sim.memory import Memslots, copy_from_user, read_struct
-from backends.sim.rmm import Rmm
-from backends.sim.vcpu import VCPU_MMAP_SIZE, SimVcpu
+from backends.sim.kvm import rme as kvm_realm
+from backends.sim.kvm.arm import VCPU_MMAP_SIZE, SimVcpu
+from backends.sim.kvm.memslots import GuestMemfd, Memslots, copy_from_user, read_struct
+from backends.sim.kvm.rmi_cmds import Rmi
+from backends.sim.rmm.rmi import Rmm, RmmLimits
 
 if TYPE_CHECKING:
     from backends.sim.kernel import SimKernel
@@ -66,6 +69,10 @@ def check_extension(host: SimHost, vm: SimVm | None, cap: int) -> int:
         abi.KVM_CAP_ARM_PTRAUTH_ADDRESS: int(host.pauth),
         abi.KVM_CAP_ARM_PTRAUTH_GENERIC: int(host.pauth),
         abi.KVM_CAP_MEMORY_FAULT_INFO: 1,
+        # guest_memfd and memory attributes: private memory exists for realms only.
+        abi.KVM_CAP_USER_MEMORY2: int(host.realm),
+        abi.KVM_CAP_GUEST_MEMFD: int(realm),
+        abi.KVM_CAP_MEMORY_ATTRIBUTES: abi.KVM_MEMORY_ATTRIBUTE_PRIVATE if realm else 0,
         # Hidden for realms: [PATCH v9 08/43] (guest debug), v9-14 (counter offset),
         # v9-33 (read-only memory).
         abi.KVM_CAP_SET_GUEST_DEBUG: int(not realm),
@@ -124,8 +131,14 @@ class SimVm:
         self.ipa_bits = ipa
         self.is_realm = kind == abi.KVM_VM_TYPE_ARM_REALM
         self.realm = kvm_realm.KvmRealm() if self.is_realm else None
-        self.rmm = Rmm(host.slice_instructions)
+        # The RMM this VM's realm lives in, reached only by RMI calls (rmi_cmds.py).
+        self.rmi = Rmi(Rmm(host.slice_instructions, RmmLimits(
+            ipa_bits=host.ipa_limit, max_sve_vq=host.rmm_max_sve_vq if host.sve else None,
+            pmu_counters=host.rmm_pmu_counters if host.pmu else None,
+            hw_dfr0=host.id_aa64dfr0,
+        )))
         self.memslots = Memslots()
+        self.private_gfns: set[int] = set()  # KVM_MEMORY_ATTRIBUTE_PRIVATE, by guest frame
         self.vcpus: dict[int, SimVcpu] = {}
         self.irqchip: SimVgic | None = None
         self.smccc_filter: list[tuple[int, int, int]] = []
@@ -143,6 +156,13 @@ class SimVm:
         if self.is_realm:
             return min(self.host.pmu_counters, self.host.rmm_pmu_counters)
         return self.host.pmu_counters
+
+    def vcpu_by_mpidr(self, mpidr: int) -> SimVcpu | None:
+        """kvm_mpidr_to_vcpu: the vCPU whose MPIDR_EL1 affinity matches."""
+        for vcpu in self.vcpus.values():
+            if vcpu.initialized and vcpu.mpidr() == mpidr & MPIDR_AFFINITY_MASK:
+                return vcpu
+        return None
 
     def smccc_action(self, fid: int) -> int:
         for base, count, action in self.smccc_filter:
@@ -162,6 +182,12 @@ class SimVm:
                 int(r.userspace_addr),
             )
             return 0
+        if request == abi.KVM_SET_USER_MEMORY_REGION2 and self.host.realm:
+            return self._set_memory_region2(arg)
+        if request == abi.KVM_CREATE_GUEST_MEMFD and self.host.realm:
+            return self._create_guest_memfd(arg)
+        if request == abi.KVM_SET_MEMORY_ATTRIBUTES and self.host.realm:
+            return self._set_memory_attributes(arg)
         if request == abi.KVM_ENABLE_CAP:
             cap = ffi.cast("struct kvm_enable_cap *", arg)
             if self.host.realm and cap.cap == self.host.rme_cap:
@@ -178,6 +204,59 @@ class SimVm:
         if request == abi.KVM_SET_DEVICE_ATTR:
             return self._set_attr(arg)
         raise fail(errno.EINVAL)
+
+    # --- guest_memfd (virt/kvm/kvm_main.c, guest_memfd.c; v6.8+, which the series needs) ----
+    @property
+    def has_private_mem(self) -> bool:
+        """kvm_arch_has_private_mem: on arm64 with the series, a realm ([PATCH v9 19/43])."""
+        return self.is_realm
+
+    def _set_memory_region2(self, arg: Any) -> int:
+        r = ffi.cast("struct kvm_userspace_memory_region2 *", arg)
+        if int(r.pad1) or any(int(v) for v in r.pad2):
+            raise fail(errno.EINVAL)
+        flags = int(r.flags)
+        gmem = None
+        if flags & abi.KVM_MEM_GUEST_MEMFD:
+            try:
+                obj = self.kernel.object(int(r.guest_memfd))
+            except OSError:
+                raise fail(errno.EINVAL) from None
+            gmem = obj if isinstance(obj, GuestMemfd) else None
+        valid = abi.KVM_MEM_LOG_DIRTY_PAGES | abi.KVM_MEM_READONLY
+        if self.has_private_mem:
+            # check_memory_region_flags: GUEST_MEMFD only where private memory exists, and
+            # not together with READONLY.
+            valid = abi.KVM_MEM_LOG_DIRTY_PAGES | abi.KVM_MEM_GUEST_MEMFD
+        self.memslots.set(
+            int(r.slot), flags, int(r.guest_phys_addr), int(r.memory_size),
+            int(r.userspace_addr), gmem, int(r.guest_memfd_offset), valid,
+        )
+        return 0
+
+    def _create_guest_memfd(self, arg: Any) -> int:
+        req = ffi.cast("struct kvm_create_guest_memfd *", arg)
+        size = int(req.size)
+        if not self.has_private_mem or int(req.flags) or any(int(v) for v in req.reserved):
+            raise fail(errno.EINVAL)
+        if size == 0 or size % PAGE_SIZE:
+            raise fail(errno.EINVAL)
+        return self.kernel.install(GuestMemfd(size))
+
+    def _set_memory_attributes(self, arg: Any) -> int:
+        """kvm_vm_ioctl_set_mem_attributes: only PRIVATE, page-aligned, no flags."""
+        req = ffi.cast("struct kvm_memory_attributes *", arg)
+        addr, size, attrs = int(req.address), int(req.size), int(req.attributes)
+        if int(req.flags) or attrs & ~abi.KVM_MEMORY_ATTRIBUTE_PRIVATE:
+            raise fail(errno.EINVAL)
+        if size == 0 or addr % PAGE_SIZE or size % PAGE_SIZE or addr + size < addr:
+            raise fail(errno.EINVAL)
+        for gfn in range(addr // PAGE_SIZE, (addr + size) // PAGE_SIZE):
+            if attrs:
+                self.private_gfns.add(gfn)
+            else:
+                self.private_gfns.discard(gfn)
+        return 0
 
     def _create_vcpu(self, vcpu_id: int) -> int:
         if vcpu_id < 0 or vcpu_id >= self.host.max_vcpus:

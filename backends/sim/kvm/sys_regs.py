@@ -66,9 +66,7 @@ _RESETS: dict[str, int] = {
     "ID_AA64MMFR0_EL1": 0x0000_0000_0010_1122,
     "ID_AA64MMFR1_EL1": 0x0000_0000_1021_2122,
     "ID_AA64MMFR2_EL1": 0x0000_0000_0000_1011,
-    # DebugVer 6 (v8), BRPs 5 (6 breakpoints), WRPs 3 (4 watchpoints), CTX_CMPs 1 (2);
-    # PMUVer is filled per vCPU from its PMU feature.
-    "ID_AA64DFR0_EL1": 0x0000_0000_1030_5006,
+    # ID_AA64DFR0_EL1 comes from the host's (SimHost.id_aa64dfr0), PMUVer per vCPU: reset().
     # reset_pmcr (v6.7+, "KVM: arm64: PMU: Allow userspace to limit PMCR_EL0.N"): everything 0
     # but LC, set because this host has no AArch32 EL0; N is filled in at reset. (6.1 kept the
     # host's IMP/IDCODE and filled the writable bits from 0xdecafbad: the real-kernel tier saw

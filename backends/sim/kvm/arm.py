@@ -1,8 +1,9 @@
 """A simulated vCPU fd: init, finalize, ONE_REG, the register list, and KVM_RUN.
 
-arch/arm64/kvm/arm.c (kvm_arch_vcpu_ioctl, kvm_arch_vcpu_ioctl_run), handle_exit.c and
-mmio.c for normal VMs. A realm vCPU's run goes through backends/sim/realm.py instead, which
-talks to the RMM the way [PATCH v9 16/43] does.
+arch/arm64/kvm/arm.c (kvm_arch_vcpu_ioctl, kvm_arch_vcpu_ioctl_run) and, for the exits of a
+normal vCPU, handle_exit.c. KVM_RUN has one loop; a REC's iteration goes to the RMM through
+rme.py ([PATCH v9 16/43] "arm64: RME: Handle realm enter/exit"), a normal vCPU's runs the CPU
+itself.
 """
 
 from __future__ import annotations
@@ -11,26 +12,17 @@ from typing import TYPE_CHECKING, Any
 
 from backends import abi
 from backends.abi import ffi
-from backends.sim import realm as kvm_realm
-from backends.sim import smccc
-from backends.sim.cpu import CpuState, TrapKind, run
+from backends.arch import MPIDR_AFFINITY_MASK
+from backends.reg_ids import OFF_PSTATE, OFF_SP, OFF_SP_EL1, reg_size
+from backends.sim.cpu import CpuState, run
 from backends.sim.errno_ import errno, fail
-from backends.sim.guest_regs import OFF_SP, OFF_SP_EL1, VcpuRegs
-from backends.sim.memory import MemslotMemory, copy_from_user, copy_to_user
-from backends.sim.syndrome import (
-    esr_imm16,
-    esr_isv,
-    esr_sas_bytes,
-    esr_sf,
-    esr_srt,
-    esr_sse,
-    esr_wnr,
-)
+from backends.sim.kvm import handle_exit, mmio, rme
+from backends.sim.kvm.guest import VcpuRegs
+from backends.sim.kvm.memslots import MemslotMemory, copy_from_user, copy_to_user, read_struct
 
 if TYPE_CHECKING:
-    from backends.sim.kvm import SimVm
+    from backends.sim.kvm.kvm_main import SimVm
 
-MASK64 = (1 << 64) - 1
 VCPU_MMAP_SIZE = 2 * 4096  # kvm_run plus the coalesced-MMIO ring page, as on arm64
 # How many host-timer slices a KVM_RUN sits through before a (simulated) signal ends it.
 SLICES_PER_RUN = 4
@@ -53,10 +45,14 @@ class SimVcpu:
         self.run = ffi.from_buffer("struct kvm_run *", self.page)
         self.mmio_needed = False
         self.fault_esr = 0  # ESR_EL2 of the last exit, as KVM keeps it in vcpu->arch.fault
-        self.rec = kvm_realm.KvmRec() if vm.is_realm else None
+        self.rec = rme.KvmRec() if vm.is_realm else None
 
     def has(self, feature: int) -> bool:
         return feature in self.features
+
+    def mpidr(self) -> int:
+        """kvm_vcpu_get_mpidr_aff: MPIDR_EL1's affinity fields."""
+        return self.regs.sysreg("MPIDR_EL1") & MPIDR_AFFINITY_MASK
 
     # --- ioctl dispatch ------------------------------------------------------------------------
     def ioctl(self, request: int, arg: Any) -> int:
@@ -126,7 +122,7 @@ class SimVcpu:
     def _finalize(self, arg: Any) -> int:
         feature = int(_ptr("int *", arg)[0])
         if not self.initialized:
-            raise fail(errno.EPERM)
+            raise fail(errno.ENOEXEC)  # arm.c KVM_ARM_VCPU_FINALIZE: !kvm_vcpu_initialized
         if feature == abi.KVM_ARM_VCPU_SVE:
             if not self.has(abi.KVM_ARM_VCPU_SVE):
                 raise fail(errno.EINVAL)
@@ -135,20 +131,17 @@ class SimVcpu:
             self.sve_finalized = True
             return 0
         if feature == abi.KVM_ARM_VCPU_REC:
-            return kvm_realm.create_rec(self)
+            return rme.create_rec(self)
         raise fail(errno.EINVAL)
 
     def _reg_list(self, arg: Any) -> int:
         if not self.initialized:
             raise fail(errno.ENOEXEC)
-        if (
-            not self.vm.host.realm
-            and self.has(abi.KVM_ARM_VCPU_SVE)
-            and not self.sve_finalized
-        ):
+        if not self.vm.host.series.full and not self.is_finalized():
             # arm.c KVM_GET_REG_LIST: -EPERM until every feature is finalized, as the real 6.1
             # answers. [PATCH v9 39/43] removes this check (for every VM), so only a kernel
-            # without the series keeps it.
+            # without it keeps it -- upstream, and the seed series, where a realm vCPU stays
+            # unfinalized until its REC exists in an active realm.
             raise fail(errno.EPERM)
         lst = _ptr("struct kvm_reg_list *", arg)
         ids = self.regs.indices()
@@ -159,6 +152,15 @@ class SimVcpu:
         for i, reg_id in enumerate(ids):
             lst.reg[i] = reg_id
         return 0
+
+    def is_finalized(self) -> bool:
+        """reset.c kvm_arm_vcpu_is_finalized: SVE finalized if the vCPU has SVE, and, for a
+        realm vCPU ([PATCH v9 11/43]), a REC that exists in an ACTIVE realm."""
+        if self.has(abi.KVM_ARM_VCPU_SVE) and not self.sve_finalized:
+            return False
+        if self.rec is not None:
+            return rme.rec_is_finalized(self)
+        return True
 
     def _one_reg(self, arg: Any) -> tuple[int, int]:
         if not self.initialized:
@@ -173,8 +175,7 @@ class SimVcpu:
 
     def _set_one_reg(self, arg: Any) -> int:
         reg_id, addr = self._one_reg(arg)
-        size = 1 << ((reg_id & abi.KVM_REG_SIZE_MASK) >> abi.KVM_REG_SIZE_SHIFT)
-        self.regs.set(reg_id, copy_from_user(addr, size))
+        self.regs.set(reg_id, copy_from_user(addr, reg_size(reg_id)))
         return 0
 
     def _get_mp_state(self, arg: Any) -> int:
@@ -189,9 +190,15 @@ class SimVcpu:
         return 0
 
     def _psci_complete(self, arg: Any) -> int:
-        if self.rec is None or self.rec.rmm_rec is None:
-            raise fail(errno.EPERM)  # not a REC ([PATCH v9 06/43] api.rst)
-        raise fail(errno.EINVAL)  # no PSCI request is pending in a one-vCPU realm
+        """KVM_ARM_VCPU_RMM_PSCI_COMPLETE ([PATCH v9 23/43]): the REC feature is checked, then
+        the target is looked up by MPIDR, then the RMM is asked (realm_psci_complete)."""
+        if not self.has(abi.KVM_ARM_VCPU_REC):
+            raise fail(errno.EPERM)  # !vcpu_is_rec
+        req = read_struct(int(ffi.cast("uintptr_t", arg)), "struct kvm_arm_rmm_psci_complete")
+        target = self.vm.vcpu_by_mpidr(int(req.target_mpidr))
+        if target is None:
+            raise fail(errno.EINVAL)
+        return rme.psci_complete(self, target, int(req.psci_status))
 
     def _set_device_attr(self, arg: Any) -> int:
         # The PMU's IRQ/INIT attributes: accepted; the sim has no interrupt controller model.
@@ -199,25 +206,29 @@ class SimVcpu:
 
     # --- KVM_RUN -----------------------------------------------------------------------------
     def _run(self, arg: Any) -> int:
+        """kvm_arch_vcpu_ioctl_run."""
         if arg:
             raise fail(errno.EINVAL)
         if not self.initialized:
             raise fail(errno.ENOEXEC)
-        if self.has(abi.KVM_ARM_VCPU_SVE) and not self.sve_finalized:
-            raise fail(errno.EPERM)  # kvm_arm_vcpu_is_finalized
-        if self.vm.is_realm:
-            return kvm_realm.vcpu_run(self)
+        if not self.is_finalized():
+            raise fail(errno.EPERM)  # kvm_vcpu_first_run_init: !kvm_arm_vcpu_is_finalized
+        if self.rec is not None and self.vm.irqchip is None:
+            raise fail(errno.EOPNOTSUPP)  # [PATCH v9 13/43]: realms need the in-kernel GIC
         if self.run.exit_reason == abi.KVM_EXIT_MMIO:
-            self._mmio_return()
+            mmio.handle_mmio_return(self)
         self.run.exit_reason = abi.KVM_EXIT_UNKNOWN
         if self.mp_state == abi.KVM_MP_STATE_STOPPED:
             # A stopped vCPU sleeps in KVM_RUN until a signal (kvm_vcpu_sleep); here the
-            # signal comes at once.
+            # signal comes at once, before any entry.
             self.run.exit_reason = abi.KVM_EXIT_INTR
             raise fail(errno.EINTR)
         self.vm.has_ran_once = True
         for _ in range(SLICES_PER_RUN):
-            ret = self._enter_guest()
+            if self.rec is not None:  # vcpu_is_rec
+                ret = rme.rec_run_once(self)
+            else:
+                ret = self._enter_guest()
             if ret <= 0:
                 return ret
         self.run.exit_reason = abi.KVM_EXIT_INTR
@@ -225,9 +236,10 @@ class SimVcpu:
 
     def _cpu_state(self) -> CpuState:
         r = self.regs
-        sp_off = OFF_SP_EL1 if r.word64(0x42) & 1 else OFF_SP  # EL1h uses SP_EL1
+        sp_off = OFF_SP_EL1 if r.word64(OFF_PSTATE) & 1 else OFF_SP  # EL1h uses SP_EL1
         return CpuState(
-            x=[r.x(n) for n in range(31)], sp=r.word64(sp_off), pc=r.pc, pstate=r.word64(0x42)
+            x=[r.x(n) for n in range(31)], sp=r.word64(sp_off), pc=r.pc,
+            pstate=r.word64(OFF_PSTATE),
         )
 
     def _store_cpu_state(self, st: CpuState) -> None:
@@ -236,73 +248,11 @@ class SimVcpu:
             r.set_x(n, st.x[n])
         r.set_word64(OFF_SP_EL1 if st.pstate & 1 else OFF_SP, st.sp)
         r.pc = st.pc
-        r.set_word64(0x42, st.pstate)
+        r.set_word64(OFF_PSTATE, st.pstate)
 
     def _enter_guest(self) -> int:
-        """One guest entry and the handling of its exit: 1 to re-enter, 0 to return to the
-        VMM (handle_exit.c handle_exit)."""
+        """kvm_arm_vcpu_enter_exit, then handle_exit: 1 to re-enter, 0 to return to the VMM."""
         st = self._cpu_state()
         trap = run(st, MemslotMemory(self.vm.memslots), self.vm.host.slice_instructions)
         self._store_cpu_state(st)
-        self.fault_esr = trap.esr
-        match trap.kind:
-            case TrapKind.BUDGET:
-                return 1
-            case TrapKind.DATA_ABORT:
-                return self.io_mem_abort(trap.far, trap.esr)
-            case TrapKind.HVC:
-                return smccc.call_handler(self, trap.esr)
-            case TrapKind.SMC:
-                self.regs.pc = (self.regs.pc + 4) & MASK64  # handle_smc: kvm_incr_pc first
-                if esr_imm16(trap.esr):
-                    self.regs.set_x(0, MASK64)
-                    return 1
-                return smccc.call_handler(self, trap.esr)
-        # An instruction the sim's CPU does not know, or a fetch from nowhere. Real KVM would
-        # inject an exception into the guest; the sim stops it and says where.
-        self._internal_error(trap.pc, trap.insn)
-        return 0
-
-    def _internal_error(self, pc: int, insn: int) -> None:
-        run_ = self.run
-        run_.exit_reason = abi.KVM_EXIT_INTERNAL_ERROR
-        run_.internal.suberror = abi.KVM_INTERNAL_ERROR_EMULATION
-        run_.internal.ndata = 2
-        run_.internal.data[0] = pc
-        run_.internal.data[1] = insn
-
-    def io_mem_abort(self, ipa: int, esr: int) -> int:
-        """mmio.c io_mem_abort: an access outside every memslot goes to the VMM."""
-        if not esr_isv(esr):
-            raise fail(errno.ENOSYS)  # no syndrome and no KVM_CAP_ARM_NISV_TO_USER
-        size = esr_sas_bytes(esr)
-        run_ = self.run
-        if esr_wnr(esr):
-            rt = esr_srt(esr)
-            value = 0 if rt == 31 else self.regs.x(rt)
-            data = (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little")
-            ffi.memmove(run_.mmio.data, data, size)
-        run_.mmio.is_write = int(esr_wnr(esr))
-        run_.mmio.phys_addr = ipa
-        run_.mmio.len = size
-        run_.exit_reason = abi.KVM_EXIT_MMIO
-        self.mmio_needed = True
-        return 0
-
-    def _mmio_return(self) -> None:
-        """mmio.c kvm_handle_mmio_return: finish the access the VMM has emulated."""
-        if not self.mmio_needed:
-            return
-        self.mmio_needed = False
-        esr = self.fault_esr
-        if not esr_wnr(esr):
-            size = esr_sas_bytes(esr)
-            data = int.from_bytes(bytes(self.run.mmio.data)[:size], "little")
-            if esr_sse(esr) and size < 8 and data >> (8 * size - 1):
-                data = (data - (1 << (8 * size))) & MASK64
-            if not esr_sf(esr):
-                data &= 0xFFFF_FFFF
-            rt = esr_srt(esr)
-            if rt != 31:
-                self.regs.set_x(rt, data)
-        self.regs.pc = (self.regs.pc + 4) & MASK64  # kvm_incr_pc: every A64 instruction is 4 bytes
+        return handle_exit.handle_exit(self, trap)

@@ -7,30 +7,31 @@ only what it writes into rec_exit. Nothing here knows about KVM.
 
 from __future__ import annotations
 
-from backends.sim import rsi
-from backends.sim.cpu import CpuState, Trap, TrapKind, run
-from backends.sim.realm_memory import RealmMemory
-from backends.sim.realm_objects import PSTATE_EL1H_DAIF, Realm, RealmState, Rec, realm_dfr0
-from backends.sim.rmi import (
+from dataclasses import dataclass
+
+from backends import smccc
+from backends.arch import MASK64
+from backends.sim.cpu import CpuState
+from backends.sim.rmm import exit as core_exit
+from backends.sim.rmm import rsi
+from backends.sim.rmm.granules import RealmMemory
+from backends.sim.rmm.realm import PSTATE_EL1H_DAIF, Realm, RealmState, Rec, realm_dfr0
+from backends.sim.rmm.smc_rmi import (
     REC_CREATE_NR_GPRS,
     REC_ENTER_FLAG_EMULATED_MMIO,
     REC_ENTER_FLAG_INJECT_SEA,
     REC_ENTER_FLAG_RIPAS_RESPONSE,
     REC_PARAMS_FLAG_RUNNABLE,
     REC_RUN_GPRS,
-    RIPAS_RAM,
     RealmParams,
     RecExit,
     RecParams,
     RecRun,
-    RmiExit,
     RmiStatus,
     rmi_pack,
 )
 from backends.sim.syndrome import (
     EC_DABT_LOW,
-    ESR_EMULATED_ABORT_MASK,
-    ESR_NONEMULATED_ABORT_MASK,
     esr_ec,
     esr_isv,
     esr_sas_bytes,
@@ -39,17 +40,67 @@ from backends.sim.syndrome import (
     esr_sse,
     esr_wnr,
 )
+from backends.smccc import RIPAS_RAM
 
-MASK64 = (1 << 64) - 1
+PSCI_STATUS_SUCCESS, PSCI_STATUS_DENIED = smccc.PSCI_SUCCESS, smccc.PSCI_DENIED
+
+
+@dataclass(frozen=True)
+class RmmLimits:
+    """What this RMM offers realms (RMI_FEATURES register 0) on the CPU it runs on."""
+
+    ipa_bits: int = 48
+    max_sve_vq: int | None = 4  # None: no SVE
+    pmu_counters: int | None = 6  # None: no PMU
+    hw_dfr0: int = 0x1030_5106  # what read_id_aa64dfr0_el1() gives the RMM on this CPU
+
+    @property
+    def num_bps(self) -> int:
+        return ((self.hw_dfr0 >> 12) & 0xF) + 1
+
+    @property
+    def num_wps(self) -> int:
+        return ((self.hw_dfr0 >> 20) & 0xF) + 1
 
 
 class Rmm:
-    def __init__(self, slice_instructions: int = 100_000) -> None:
+    def __init__(self, slice_instructions: int, limits: RmmLimits) -> None:
         self.slice = slice_instructions
+        self.limits = limits
+        self.hw_dfr0 = limits.hw_dfr0
+
+    # --- RMI_FEATURES register 0 (runtime/rmi/feature.c) -----------------------------------
+    def features0(self) -> int:
+        """RmiFeatureRegister0 as TF-RMM rmm-spec-v1.0-rel0 lays it out (lib/smc/include/
+        smc-rmi.h): S2SZ [7:0], SVE_EN [9], SVE_VL [13:10], NUM_BPS [19:14], NUM_WPS [25:20],
+        PMU_EN [26], PMU_NUM_CTRS [31:27], HASH_SHA_256 [32], HASH_SHA_512 [33] (counts minus
+        one, as the fields are encoded). The real-RMM tier reads TF-RMM's value this way."""
+        lim = self.limits
+        value = lim.ipa_bits | (lim.num_bps - 1) << 14 | (lim.num_wps - 1) << 20
+        if lim.max_sve_vq:
+            value |= 1 << 9 | (lim.max_sve_vq - 1) << 10
+        if lim.pmu_counters is not None:
+            value |= 1 << 26 | lim.pmu_counters << 27
+        return value | 1 << 32 | 1 << 33
 
     # --- realm lifecycle (runtime/rmi/realm.c) ---------------------------------------------
-    def realm_create(self, params: RealmParams) -> Realm:
-        return Realm(params, RealmMemory(params.ipa_width))
+    def realm_create(self, params: RealmParams) -> tuple[int, Realm | None]:
+        """RMI_REALM_CREATE's parameter checks (realm.c validate_realm_params): every
+        requested feature within what RMI_FEATURES offers, else RMI_ERROR_INPUT."""
+        lim = self.limits
+        ok = (
+            32 <= params.ipa_width <= lim.ipa_bits
+            and 2 <= params.num_bps <= lim.num_bps
+            and 2 <= params.num_wps <= lim.num_wps
+            and params.hash_algo in (0, 1)
+            and (params.sve_vq is None or (lim.max_sve_vq or 0) >= params.sve_vq >= 1)
+            and (params.pmu_num_ctrs is None or (
+                lim.pmu_counters is not None and params.pmu_num_ctrs <= lim.pmu_counters
+            ))
+        )
+        if not ok:
+            return rmi_pack(RmiStatus.ERROR_INPUT), None
+        return rmi_pack(RmiStatus.SUCCESS), Realm(params, RealmMemory(params.ipa_width))
 
     def realm_activate(self, realm: Realm) -> int:
         if realm.state is not RealmState.NEW:
@@ -102,11 +153,39 @@ class Rmm:
             cpu=CpuState(x=regs, sp=0, pc=params.pc, pstate=PSTATE_EL1H_DAIF),
             runnable=bool(params.flags & REC_PARAMS_FLAG_RUNNABLE),
             pmcr=(p.pmu_num_ctrs or 0) << 11 | 0x40,  # PMCR_EL0.N from the realm, LC set
-            id_aa64dfr0=realm_dfr0(p),
+            id_aa64dfr0=realm_dfr0(self.hw_dfr0),
             zcr_vq=p.sve_vq,
         )
         realm.recs.append(rec)
         return rmi_pack(RmiStatus.SUCCESS), rec
+
+    # --- RMI_PSCI_COMPLETE (runtime/rmi/rec.c, runtime/rsi/psci.c psci_complete_request) --
+    def psci_complete(self, caller: Rec | None, target: Rec | None, status: int) -> int:
+        """Every failure is RMI_ERROR_INPUT: a REC address that names no REC, no PSCI
+        request pending on the caller, a target from another realm or not the one the
+        request named, or a status other than SUCCESS / DENIED."""
+        if caller is None or target is None or target.realm is not caller.realm:
+            return rmi_pack(RmiStatus.ERROR_INPUT)
+        req = caller.psci_pending
+        if req is None or target.mpidr != req.target_mpidr:
+            return rmi_pack(RmiStatus.ERROR_INPUT)
+        if status not in (PSCI_STATUS_SUCCESS, PSCI_STATUS_DENIED):
+            return rmi_pack(RmiStatus.ERROR_INPUT)
+        caller.psci_pending = None
+        if req.fid in (smccc.PSCI_AFFINITY_INFO, smccc.PSCI_AFFINITY_INFO_64):
+            caller.cpu.x[0] = smccc.PSCI_AFFINITY_ON if target.runnable else smccc.PSCI_AFFINITY_OFF
+        elif status == PSCI_STATUS_DENIED:
+            caller.cpu.x[0] = smccc.PSCI_DENIED
+        elif target.runnable:
+            caller.cpu.x[0] = smccc.PSCI_ALREADY_ON
+        else:
+            target.cpu = CpuState(
+                x=[req.context_id] + [0] * 30, sp=0, pc=req.entry, pstate=PSTATE_EL1H_DAIF
+            )
+            target.runnable = True
+            caller.cpu.x[0] = smccc.PSCI_SUCCESS
+        caller.cpu.x[1:4] = [0, 0, 0]
+        return rmi_pack(RmiStatus.SUCCESS)
 
     # --- RMI_REC_ENTER (runtime/rmi/run.c) ---------------------------------------------------
     def rec_enter(self, rec: Rec, run_page: RecRun) -> int:
@@ -132,7 +211,7 @@ class Rmm:
             # struct rsi_host_call, and the call returns RSI_SUCCESS.
             gprs = tuple(g & MASK64 for g in enter.gprs[:REC_RUN_GPRS])
             rsi.write_host_call_gprs(realm.memory, rec.host_call_ipa, gprs)
-            rec.cpu.x[0] = rsi.RSI_SUCCESS
+            rec.cpu.x[0] = smccc.RSI_SUCCESS
             rec.host_call_delivered = gprs
             rec.host_call_ipa = None
         if rec.set_ripas is not None:
@@ -143,8 +222,8 @@ class Rmm:
             x=list(rec.cpu.x), sp=rec.cpu.sp, pc=rec.cpu.pc, pstate=rec.cpu.pstate
         )
         if rec.stopped:
-            return self._sim_stop(rec, run_page.exit, rec.cpu.pc, 0)
-        return self._run(rec, run_page.exit)
+            return core_exit.sim_stop(rec, run_page.exit, rec.cpu.pc, 0)
+        return core_exit.run_rec(rec, run_page.exit, self.slice)
 
     def _complete_mmio(self, rec: Rec, value: int) -> bool:
         esr = rec.last_esr
@@ -160,70 +239,3 @@ class Rmm:
             rec.cpu.x[esr_srt(esr)] = value
         rec.cpu.pc = (rec.cpu.pc + 4) & MASK64
         return True
-
-    def _run(self, rec: Rec, rec_exit: RecExit) -> int:
-        """Run the REC until something needs the host (runtime/core/exit.c)."""
-        while True:
-            trap = run(rec.cpu, rec.realm.memory.for_realm(), self.slice)
-            match trap.kind:
-                case TrapKind.BUDGET:
-                    # A host timer interrupt: the REC exits with RMI_EXIT_IRQ.
-                    rec_exit.exit_reason = RmiExit.IRQ
-                    return rmi_pack(RmiStatus.SUCCESS)
-                case TrapKind.DATA_ABORT:
-                    if self._data_abort(rec, trap, rec_exit):
-                        return rmi_pack(RmiStatus.SUCCESS)
-                case TrapKind.SMC:
-                    if rsi.handle_smc(rec, rec_exit):
-                        return rmi_pack(RmiStatus.SUCCESS)
-                case _:
-                    # HVC from a realm is undefined (the RMM injects an undefined-instruction
-                    # exception); an instruction the sim does not know, or an instruction
-                    # abort, also ends here.
-                    return self._sim_stop(rec, rec_exit, trap.pc, trap.insn, trap)
-
-    def _data_abort(self, rec: Rec, trap: Trap, rec_exit: RecExit) -> bool:
-        """handle_data_abort: True if the host must see it (runtime/core/exit.c)."""
-        realm = rec.realm
-        ipa = trap.far
-        rec.last_esr = trap.esr
-        if ipa & realm.unprotected_bit:
-            # Emulatable: the host gets ISV, SAS, SF and WnR but not SRT or SSE, a page-
-            # masked FAR, and the value of a write in gprs[0].
-            rec_exit.exit_reason = RmiExit.SYNC
-            rec_exit.esr = trap.esr & ESR_EMULATED_ABORT_MASK
-            rec_exit.far = trap.far & ~0xFFF
-            rec_exit.hpfar = trap.hpfar
-            if esr_wnr(trap.esr) and esr_isv(trap.esr):
-                srt = esr_srt(trap.esr)
-                size = esr_sas_bytes(trap.esr)
-                value = 0 if srt == 31 else rec.cpu.x[srt]
-                rec_exit.gprs[0] = value & ((1 << (8 * size)) - 1)
-            return True
-        if realm.memory.ripas_of(ipa) != RIPAS_RAM:
-            # A protected IPA with RIPAS EMPTY: the RMM injects an SEA into the realm, with
-            # no exit. The sim has no EL1 exception model, so it stops the REC.
-            rec.stopped = f"the guest touched protected IPA 0x{ipa:x}, whose RIPAS is EMPTY"
-            return self._sim_stop(rec, rec_exit, trap.pc, trap.insn) is not None
-        # Protected RAM the host has not yet backed: the host must map it.
-        rec_exit.exit_reason = RmiExit.SYNC
-        rec_exit.esr = trap.esr & ESR_NONEMULATED_ABORT_MASK
-        rec_exit.hpfar = trap.hpfar
-        return True
-
-    def _sim_stop(
-        self, rec: Rec, rec_exit: RecExit, pc: int, insn: int, trap: Trap | None = None
-    ) -> int:
-        if not rec.stopped and trap is not None:
-            rec.stopped = trap_message(trap)
-        rec_exit.exit_reason = RmiExit.SIM_UNSUPPORTED
-        rec_exit.gprs[0] = pc
-        rec_exit.gprs[1] = insn
-        return rmi_pack(RmiStatus.SUCCESS)
-
-
-def trap_message(trap: Trap) -> str:
-    describe = getattr(trap, "describe", None)
-    if callable(describe):
-        return str(describe())
-    return f"{trap.kind} at pc 0x{trap.pc:x} (instruction 0x{trap.insn:08x})"

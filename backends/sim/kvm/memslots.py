@@ -1,4 +1,6 @@
-"""Memory as the simulated kernel sees it: the VMM's pages at user addresses, and memslots.
+"""Memory as the simulated kernel sees it: the VMM's pages at user addresses, memslots and
+guest_memfd (virt/kvm/kvm_main.c __kvm_set_memory_region, virt/kvm/guest_memfd.c, and the
+uaccess copy_from_user/copy_to_user).
 
 Like copy_from_user/copy_to_user, the sim reads and writes the VMM's memory at the addresses
 the VMM passed in (struct kvm_one_reg.addr, kvm_userspace_memory_region.userspace_addr): the
@@ -10,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from backends import abi
 from backends.abi import ffi
+from backends.arch import GRANULE_SIZE as PAGE_SIZE
 from backends.sim.errno_ import errno, fail
-
-PAGE_SIZE = 4096
 
 
 def copy_from_user(addr: int, size: int) -> bytes:
@@ -36,6 +38,17 @@ def copy_to_user(addr: int, data: bytes) -> None:
     ffi.memmove(ffi.cast("uint8_t *", addr), data, len(data))
 
 
+class GuestMemfd:
+    """A guest_memfd (virt/kvm/guest_memfd.c): private memory no VMM mapping reaches. The
+    sim keeps no bytes here -- a realm's protected granules live in the RMM's memory."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def ioctl(self, request: int, arg: Any) -> int:
+        raise fail(errno.ENOTTY)
+
+
 @dataclass(frozen=True)
 class Memslot:
     slot: int
@@ -43,6 +56,13 @@ class Memslot:
     size: int
     uaddr: int
     flags: int
+    gmem: GuestMemfd | None = None
+    gmem_offset: int = 0
+
+    @property
+    def can_be_private(self) -> bool:
+        """kvm_slot_can_be_private: the slot has a guest_memfd."""
+        return bool(self.flags & abi.KVM_MEM_GUEST_MEMFD)
 
     def contains(self, gpa: int, size: int = 1) -> bool:
         return self.gpa <= gpa and gpa + size <= self.gpa + self.size
@@ -54,15 +74,25 @@ class Memslots:
     def __init__(self) -> None:
         self.slots: dict[int, Memslot] = {}
 
-    def set(self, slot: int, flags: int, gpa: int, size: int, uaddr: int) -> None:
+    def set(
+        self, slot: int, flags: int, gpa: int, size: int, uaddr: int,
+        gmem: GuestMemfd | None = None, gmem_offset: int = 0, valid_flags: int = 0x3,
+    ) -> None:
+        """`valid_flags`: KVM_MEM_LOG_DIRTY_PAGES | abi.KVM_MEM_READONLY, and KVM_MEM_GUEST_MEMFD
+        through KVM_SET_USER_MEMORY_REGION2 on a VM with private memory (check_memory_region_
+        flags)."""
         if gpa % PAGE_SIZE or size % PAGE_SIZE or uaddr % PAGE_SIZE:
             raise fail(errno.EINVAL)
-        if flags & ~0x3:  # KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY
+        if flags & ~valid_flags:
             raise fail(errno.EINVAL)
         if size == 0:
             self.slots.pop(slot, None)
             return
-        new = Memslot(slot, gpa, size, uaddr, flags)
+        if flags & abi.KVM_MEM_GUEST_MEMFD:
+            # kvm_gmem_bind: the fd must be a guest_memfd and the range must fit in it.
+            if gmem is None or gmem_offset % PAGE_SIZE or gmem_offset + size > gmem.size:
+                raise fail(errno.EINVAL)
+        new = Memslot(slot, gpa, size, uaddr, flags, gmem, gmem_offset)
         for other in self.slots.values():
             if other.slot != slot and gpa < other.gpa + other.size and other.gpa < gpa + size:
                 raise fail(errno.EEXIST)
@@ -94,7 +124,7 @@ class MemslotMemory:
 
     def store(self, ipa: int, size: int, value: int) -> bool:
         s = self.slots.find(ipa, size)
-        if s is None or s.flags & 0x2:  # KVM_MEM_READONLY writes fault to userspace
+        if s is None or s.flags & abi.KVM_MEM_READONLY:  # writes fault to userspace
             return False
         copy_to_user(
             s.uaddr + ipa - s.gpa, (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little")
