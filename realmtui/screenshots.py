@@ -91,6 +91,7 @@ class Shot:
     config: SessionConfig
     steps: Steps
     title: str
+    size: tuple[int, int] = SIZE
 
 
 SHOTS: tuple[Shot, ...] = (
@@ -100,7 +101,10 @@ SHOTS: tuple[Shot, ...] = (
          "after E3 (host call): x1 edited, effective"),
     Shot("einval-inline", SessionConfig(), einval_inline, "sp is refused: EINVAL inline"),
     Shot("mmio-prompt-E5", SessionConfig(), mmio_prompt_e5, "E5: the MMIO read asks for data"),
-    Shot("normal-vm", SessionConfig(vm=VmKind.NORMAL), normal_vm, "a normal VM after N1"),
+    Shot("normal-vm", SessionConfig(vm=VmKind.NORMAL), normal_vm, "a normal VM after E1"),
+    # 100x30: the compact grid with the last exit and the register beside it.
+    Shot("compact-100x30", SessionConfig(), after_e1, "100x30: grid and last exit together",
+         size=(100, 30)),
 )
 
 
@@ -110,7 +114,8 @@ def make_app(config: SessionConfig):  # noqa: ANN201 - RealmApp, imported late o
     return RealmApp(Session(config), cursor_blink=False)
 
 
-async def take(shot: Shot, size: tuple[int, int] = SIZE) -> str:
+async def take(shot: Shot, size: tuple[int, int] | None = None) -> str:
+    size = size or shot.size
     app = make_app(shot.config)
     async with app.run_test(size=size) as pilot:
         await shot.steps(pilot)

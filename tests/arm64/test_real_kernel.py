@@ -113,8 +113,8 @@ def test_the_normal_demo_runs_on_the_real_kernel(tier: Tier, name: str) -> None:
     pc = f"0x{abi.KVM_REG_ARM64 | abi.KVM_REG_SIZE_U64 | abi.KVM_REG_ARM_CORE | 0x40:016x}"
     steps = {s.name: s for s in guests.NORMAL_DEMO.steps}
     # MMIO exits stop on the access; the HVC exit returns after it.
-    want = [steps["N1"].exit_pc, steps["N2"].exit_pc, steps["N3"].exit_pc,
-            steps["N4"].exit_pc + 4]
+    want = [steps["E1"].exit_pc, steps["E2"].exit_pc, steps["E3"].exit_pc,
+            steps["E4"].exit_pc + 4]
     assert [int(s["values"][pc], 16) for s in snaps[1:]] == want
 
 
