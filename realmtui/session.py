@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno as errno_mod
 from dataclasses import dataclass, replace
-from enum import StrEnum
 from typing import Any
 
 from backends import abi, guests
@@ -19,123 +18,28 @@ from backends.exits import Exit, HypercallExit, MmioExit
 from backends.kernel import Kernel
 from backends.machine import DemoMachine, MachineSpec
 from backends.smccc import is_psci
+from realmtui import profiles
 from realmtui import regs as regs_mod
 from realmtui.backend import open_kernel, permission_message
 from realmtui.context import ExitCause, Profile, RealmState, VcpuContext, VmKind
+from realmtui.model import (
+    ExitInfo,
+    RecCell,
+    RecMark,
+    RegView,
+    RunOutcome,
+    SetOutcome,
+    Snapshot,
+    Stage,
+)
 from realmtui.regs import RegInfo, UnknownRegister, describe, parse_register
 from realmtui.rules import verdict
 from realmtui.values import BadValue, parse_value
 from realmtui.verdict import Access, Verdict
 
 
-class Stage(StrEnum):
-    """Where the VM is in its life. Realm: new -> created -> rec-created -> active."""
-
-    REALM_NEW = "new"  # vCPU ready, realm not created: realm parameters still open
-    REALM_CREATED = "created"  # realm created and its image populated; no REC yet
-    REC_CREATED = "rec-created"  # KVM_ARM_VCPU_FINALIZE(REC) done
-    ACTIVE = "active"  # the realm is activated and may run
-    INITIALISED = "initialised"  # a normal VM's vCPU, ready to run
-    OFF = "off"  # the guest has powered off; only a restart helps
-
-    @property
-    def label(self) -> str:
-        return {
-            Stage.REALM_NEW: "realm not created (parameters open)",
-            Stage.REALM_CREATED: "before REC creation",
-            Stage.REC_CREATED: "REC created",
-            Stage.ACTIVE: "active",
-            Stage.INITIALISED: "initialised",
-            Stage.OFF: "powered off",
-        }[self]
-
-
 class SessionError(Exception):
     """Something the user asked for that can't be done; the message says why."""
-
-
-class RecMark(StrEnum):
-    """How the REC column relates what the realm holds to KVM's copy (simulation only)."""
-
-    NONE = "—"  # nothing to show: no REC yet, or the REC holds no such register
-    SAME = "="  # the REC holds KVM's value
-    STALE = "≠"  # the REC holds another value: KVM's copy is stale
-    HOST_CALL = "→"  # a host call is pending: this GPR goes into the guest's RsiHostCall
-
-
-@dataclass(frozen=True)
-class RecCell:
-    """The REC column of one register: a value the sim's RMM holds, and what it means."""
-
-    value: int | None
-    mark: RecMark
-    note: str  # one line for the detail panel
-
-
-@dataclass(frozen=True)
-class RegView:
-    info: RegInfo
-    value: int | None  # None when the read failed
-    read_errno: str | None
-    verdict: Verdict
-    real: int | None = None  # simulation only: what the REC really holds
-    rec: RecCell | None = None  # simulation only, realms only: the REC column
-
-    @property
-    def id(self) -> int:
-        return self.info.id
-
-
-@dataclass(frozen=True)
-class ExitInfo:
-    number: int  # 1 for the first exit
-    exit: Exit
-    cause: ExitCause
-    rmi_reason: str  # what the RMM's exit was, as far as the host can tell
-    pc: int | None  # the pc KVM reports (stale for a realm)
-    step: str  # what the demo guest was doing, from its listing
-    kernel_esr: int | None = None  # simulation only: the syndrome as KVM saw it
-    rmm_esr: int | None = None  # simulation only: the full syndrome the RMM kept
-
-    @property
-    def label(self) -> str:
-        return f"E{self.number} {self.exit.name}"
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    index: int  # 0 before the first run, n after exit n
-    label: str
-    stage: Stage
-    context: VcpuContext
-    regs: tuple[RegView, ...]
-    exit: ExitInfo | None = None
-
-    def by_id(self) -> dict[int, RegView]:
-        return {r.id: r for r in self.regs}
-
-
-@dataclass(frozen=True)
-class SetOutcome:
-    ok: bool
-    reg: RegInfo | None
-    message: str
-    value: int | None = None  # read back after the write
-    old: int | None = None
-    errno: str | None = None
-    verdict: Verdict | None = None
-    agrees: bool = True  # did the kernel's answer match the prediction?
-    input_error: bool = False  # refused before reaching the kernel
-
-
-@dataclass(frozen=True)
-class RunOutcome:
-    ok: bool
-    message: str
-    exit: ExitInfo | None = None
-    snapshot: Snapshot | None = None
-    changed: frozenset[int] = frozenset()
-    errno: str | None = None
 
 
 @dataclass
@@ -244,10 +148,10 @@ class Session:
         self.context = VcpuContext(
             vm=cfg.vm, profile=cfg.profile, sve=cfg.sve, pmu=cfg.pmu,
         )
-        rme_cap = abi.KVM_CAP_ARM_RME_V10 if cfg.profile is Profile.V10 else abi.KVM_CAP_ARM_RME_V9
+        self.profile = profiles.info(cfg.profile)
         spec = MachineSpec(
-            realm=self.realm, pmu=cfg.pmu, sve=cfg.sve, rme_cap=rme_cap, program=cfg.program,
-            forward_fids=cfg.forward_fids,
+            realm=self.realm, pmu=cfg.pmu, sve=cfg.sve, series=self.profile.uapi,
+            program=cfg.program, forward_fids=cfg.forward_fids,
         )
         self.machine = machine = DemoMachine(self.kernel, spec)
         try:
@@ -256,7 +160,13 @@ class Session:
             raise SessionError(self._build_error(e)) from None
         self._update_context()
         if self.realm and cfg.start is not Stage.REALM_NEW:
-            order = [Stage.REALM_CREATED, Stage.REC_CREATED, Stage.ACTIVE]
+            order = [step.after for step in self.profile.steps]
+            if cfg.start not in order:
+                raise SessionError(
+                    f"{cfg.profile} has no '{cfg.start}' stage to start at: its realm goes "
+                    + " -> ".join([Stage.REALM_NEW.value, *order])
+                    + (" and the first run activates it" if self.profile.implicit else "")
+                )
             for stage in order[: order.index(cfg.start) + 1]:
                 result = self.advance(stage)
                 if not result.ok:
@@ -272,6 +182,7 @@ class Session:
             if e.errno == errno_mod.EINVAL:
                 return (
                     "this kernel has no realm support: KVM_CREATE_VM with KVM_VM_TYPE_ARM_REALM "
+                    f"(0x{self.profile.uapi.realm_vm_type:x}, the {self.config.profile} type) "
                     "failed with EINVAL (the CCA host series is not applied) — use --vm normal, "
                     "or --backend sim"
                 )
@@ -300,19 +211,22 @@ class Session:
 
     # --- lifecycle -------------------------------------------------------------------------------
     def advance(self, target: Stage | None = None) -> RunOutcome:
-        """One lifecycle step: create the realm, finalize the REC, or activate."""
+        """The profile's next lifecycle step (profiles.py): for v9/v10 create the realm,
+        finalize the REC, or activate; from v12 only populate -- the first run does the rest."""
         if not self.realm:
             return RunOutcome(False, "a normal VM has no lifecycle steps: it can run now")
-        steps = {
-            Stage.REALM_NEW: (Stage.REALM_CREATED, self._machine().create_realm, "create"),
-            Stage.REALM_CREATED: (Stage.REC_CREATED, self._machine().finalize_rec, "finalize"),
-            Stage.REC_CREATED: (Stage.ACTIVE, self._machine().activate, "activate"),
-        }
-        if self.stage not in steps:
-            return RunOutcome(False, f"nothing to do: the realm is {self.stage.label}")
-        nxt, action, _name = steps[self.stage]
+        step = self.profile.step_from(self.stage)
+        if step is None:
+            more = " — the next run activates it" if (
+                self.profile.implicit and self.stage is Stage.REALM_CREATED
+            ) else ""
+            return RunOutcome(False, f"nothing to do: the realm is {self.stage.label}{more}")
+        nxt = step.after
         if target is not None and target is not nxt:
-            return RunOutcome(False, f"the next step from {self.stage.label} is {nxt.value}")
+            return RunOutcome(False, f"the next step from {self.stage.label} is {step.verb}")
+        m = self._machine()
+        action = {"create": m.create_realm, "finalize": m.finalize_rec,
+                  "activate": m.activate}[step.verb]
         try:
             action()
         except KvmError as e:
@@ -323,18 +237,21 @@ class Session:
         return RunOutcome(True, f"realm {nxt.label}", snapshot=self._refresh_current())
 
     def create(self) -> RunOutcome:
-        return self._step_named(Stage.REALM_CREATED, "create the realm")
+        return self._step_named("create", "create the realm")
 
     def finalize(self) -> RunOutcome:
-        return self._step_named(Stage.REC_CREATED, "create the REC")
+        return self._step_named("finalize", "create the REC")
 
     def activate(self) -> RunOutcome:
-        return self._step_named(Stage.ACTIVE, "activate the realm")
+        return self._step_named("activate", "activate the realm")
 
-    def _step_named(self, target: Stage, what: str) -> RunOutcome:
+    def _step_named(self, verb: str, what: str) -> RunOutcome:
         if not self.realm:
             return RunOutcome(False, f"cannot {what}: this is a normal VM")
-        return self.advance(target)
+        step = self.profile.step(verb)
+        if step is None:
+            return RunOutcome(False, self.profile.missing[verb])
+        return self.advance(step.after)
 
     def _machine(self) -> DemoMachine:
         if self.machine is None:
@@ -385,13 +302,23 @@ class Session:
 
     def _snapshot(self, index: int, label: str, exit_info: ExitInfo | None) -> Snapshot:
         view = self._rec_view()
+        # The snapshots before this one (a refresh replaces the last in place).
+        earlier = [s.by_id() for s in self.history if s.index < index]
+        labels = [s.label for s in self.history if s.index < index]
         rows = []
         for reg_id in self.register_ids():
             info = describe(reg_id)
             value, err = self.read(reg_id)
             cell = _rec_cell(info, value, view) if self.simulated and self.realm else None
             real = cell.value if cell is not None else None
-            rows.append(RegView(info, value, err, verdict(info, self.context), real, cell))
+            past = tuple(
+                (lab, row.value if (row := snap.get(reg_id)) else None)
+                for lab, snap in zip(labels, earlier, strict=True)
+            )
+            rows.append(RegView(
+                info, value, err, verdict(info, self.context), real, cell,
+                history=(*past, (label, value)),
+            ))
         return Snapshot(index, label, self.stage, self.context, tuple(rows), exit_info)
 
     def _refresh_current(self) -> Snapshot:
@@ -553,6 +480,11 @@ class Session:
         except KvmError as e:
             self._after_failed_run()
             return RunOutcome(False, str(e), errno=e.errno_name, snapshot=self._refresh_current())
+        if self.realm and self.profile.implicit and self.stage is not Stage.ACTIVE:
+            # v12 on: this KVM_RUN activated the realm and created the REC (C12, O4).
+            self._machine().first_run_done()
+            self.stage = Stage.ACTIVE
+            self._update_context()
         return self._after_exit(before, kexit)
 
     def _kvm_rmi_exit(self) -> int | None:
