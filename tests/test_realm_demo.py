@@ -204,6 +204,29 @@ def test_realm_demo_through_batch() -> None:
     assert int(answers[-1]["value"], 16) == PSCI_RET_INTERNAL_FAILURE
 
 
+@pytest.mark.parametrize("profile", ["v12", "v13", "v14"])
+def test_the_demo_walks_to_shutdown_with_the_same_effects_on_rmi_kernels(profile: str) -> None:
+    """v12 on: no REC-creation or activation step (batch says so); the first run creates the
+    REC from x0-x7 and pc, and E1-E9 show what they show on v9."""
+    script = BATCH_SCRIPT.replace("finalize\nactivate\n", "")
+    answers = _batch(script + "finalize\nactivate\n", "--profile", profile)
+    exits = [a["exit"] for a in answers if a["command"] == "run"]
+    assert [e["reason"] for e in exits] == [
+        "MMIO", "MMIO", "HYPERCALL", "MMIO", "MMIO", "MMIO", "MEMORY_FAULT", "SYSTEM_EVENT",
+        "SHUTDOWN",
+    ]
+    assert int(exits[0]["data"], 16) == X0_BEFORE_REC  # the first run made the REC from x0
+    assert int(exits[1]["data"], 16) == 0  # ... and from x0-x7 only
+    assert int(exits[3]["data"], 16) == X1_AFTER_HOSTCALL
+    assert int(exits[5]["data"], 16) == MMIO_DATA
+    assert exits[6]["ret_errno"] == "EFAULT" and exits[6]["private"] is True
+    finalize, activate = answers[-2:]
+    assert not finalize["ok"] and finalize["error"].startswith(
+        f"{profile} has no REC-creation step: the first run creates the RECs"
+    )
+    assert not activate["ok"] and "first run activates" in activate["error"]
+
+
 @pytest.mark.parametrize("line,needle", [
     ("set x0", "expected: set REG VALUE"),
     ("set x0 zz", "not a number"),
