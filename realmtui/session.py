@@ -20,7 +20,7 @@ from backends.machine import DemoMachine, MachineSpec
 from backends.smccc import is_psci
 from realmtui import profiles
 from realmtui import regs as regs_mod
-from realmtui.backend import open_kernel, permission_message
+from realmtui.backend import Backend, bundle, open_backend, permission_message
 from realmtui.context import ExitCause, Profile, RealmState, VcpuContext, VmKind
 from realmtui.model import (
     ExitInfo,
@@ -46,7 +46,8 @@ class SessionError(Exception):
 class SessionConfig:
     backend: str = "sim"
     vm: VmKind = VmKind.REALM
-    profile: Profile = Profile.V9
+    # None: the sim runs v9; the kvm backend finds the host's series (backends/detect.py).
+    profile: Profile | None = Profile.V9
     pmu: bool = False
     sve: bool = False
     start: Stage = Stage.REALM_CREATED
@@ -125,9 +126,14 @@ def _rec_cell(info: RegInfo, value: int | None, view: Any) -> RecCell:
 
 
 class Session:
-    def __init__(self, config: SessionConfig | None = None, kernel: Kernel | None = None) -> None:
+    def __init__(
+        self, config: SessionConfig | None = None, kernel: Kernel | None = None,
+        backend: Backend | None = None,
+    ) -> None:
         self.config = config or SessionConfig()
-        self._kernel_arg = kernel
+        self._backend_arg = backend
+        if kernel is not None:
+            self._backend_arg = bundle(kernel, self.config.profile or Profile.V9)
         self.history: list[Snapshot] = []
         self.edits: dict[int, int] = {}  # ids the user wrote since the last exit
         self.list_note: str | None = None  # why the register list is not the kernel's own
@@ -136,8 +142,12 @@ class Session:
 
     # --- building ------------------------------------------------------------------------------
     def _start(self) -> None:
-        cfg = self.config
-        self.kernel = self._kernel_arg or open_kernel(cfg.backend, cfg.profile)
+        self.backend = backend = self._backend_arg or open_backend(
+            self.config.backend, self.config.profile
+        )
+        self.config = cfg = replace(self.config, profile=backend.profile)
+        self.kernel = backend.kernel
+        self.inspector = backend.inspector
         self.realm = cfg.vm is VmKind.REALM
         self.stage = Stage.REALM_NEW if self.realm else Stage.INITIALISED
         self.exits: list[ExitInfo] = []
@@ -146,9 +156,9 @@ class Session:
         self.history = []
         self.edits = {}
         self.context = VcpuContext(
-            vm=cfg.vm, profile=cfg.profile, sve=cfg.sve, pmu=cfg.pmu,
+            vm=cfg.vm, profile=backend.profile, sve=cfg.sve, pmu=cfg.pmu,
         )
-        self.profile = profiles.info(cfg.profile)
+        self.profile = profiles.info(backend.profile)
         spec = MachineSpec(
             realm=self.realm, pmu=cfg.pmu, sve=cfg.sve, series=self.profile.uapi,
             program=cfg.program, forward_fids=cfg.forward_fids,
@@ -182,9 +192,9 @@ class Session:
             if e.errno == errno_mod.EINVAL:
                 return (
                     "this kernel has no realm support: KVM_CREATE_VM with KVM_VM_TYPE_ARM_REALM "
-                    f"(0x{self.profile.uapi.realm_vm_type:x}, the {self.config.profile} type) "
-                    "failed with EINVAL (the CCA host series is not applied) — use --vm normal, "
-                    "or --backend sim"
+                    f"failed with EINVAL (the {self.config.profile} type, "
+                    f"0x{self.profile.uapi.realm_vm_type:x}: the CCA host series is not "
+                    "applied) — use --vm normal, or --backend sim"
                 )
             if e.errno == errno_mod.EPERM:
                 return (
@@ -195,7 +205,7 @@ class Session:
 
     def restart(self) -> None:
         self.close()
-        self._kernel_arg = self.kernel  # a fresh VM on the same kernel
+        self._backend_arg = self.backend  # a fresh VM on the same kernel
         self._start()
 
     def close(self) -> None:
@@ -294,11 +304,9 @@ class Session:
             return None, e.errno_name
 
     def _rec_view(self) -> Any:
-        if not (self.simulated and self.realm):
+        if self.inspector is None or not self.realm:
             return None
-        from backends.sim import confidential_peek
-
-        return confidential_peek.rec_now(self.kernel, self.vcpu.fd)
+        return self.inspector.rec_now(self.vcpu.fd)
 
     def _snapshot(self, index: int, label: str, exit_info: ExitInfo | None) -> Snapshot:
         view = self._rec_view()
@@ -334,7 +342,12 @@ class Session:
 
     @property
     def simulated(self) -> bool:
-        return self.kernel.name == "sim"
+        return self.inspector is not None
+
+    @property
+    def backend_name(self) -> str:
+        """What the header calls the backend: sim or kvm."""
+        return self.backend.name
 
     @property
     def current(self) -> Snapshot:
@@ -347,9 +360,7 @@ class Session:
             return "nothing: the guest has powered off"
         pc = None
         if self.realm and self.simulated:
-            from backends.sim import confidential_peek
-
-            view = confidential_peek.rec_now(self.kernel, self.vcpu.fd)
+            view = self._rec_view()
             pc = view.regs.get(regs_mod.PC) if view is not None else None
             if view is None:
                 pc = self.read(regs_mod.PC)[0]  # before REC creation KVM's pc is the one
@@ -489,11 +500,9 @@ class Session:
 
     def _kvm_rmi_exit(self) -> int | None:
         """The RMI exit reason KVM last handled, where the kernel lets us see it (the sim)."""
-        if not (self.simulated and self.realm):
+        if self.inspector is None or not self.realm:
             return None
-        from backends.sim import confidential_peek
-
-        return confidential_peek.kvm_rec_exit_reason(self.kernel, self.vcpu.fd)
+        return self.inspector.kvm_rec_exit_reason(self.vcpu.fd)
 
     def _after_exit(self, before: Snapshot, kexit: Exit) -> RunOutcome:
         cause, rmi = _cause(kexit, self.realm, self._kvm_rmi_exit())
@@ -535,9 +544,7 @@ class Session:
             return ""
         pc = None
         if self.simulated and self.realm:
-            from backends.sim import confidential_peek
-
-            view = confidential_peek.rec_now(self.kernel, self.vcpu.fd)
+            view = self._rec_view()
             pc = view.regs.get(regs_mod.PC) if view is not None else None
         elif not self.realm:
             pc = self.read(regs_mod.PC)[0]
@@ -549,10 +556,8 @@ class Session:
         return f"{step.name}: {step.summary}" if step else ""
 
     def _exit_syndromes(self) -> dict[str, int | None]:
-        if not (self.simulated and self.realm):
+        if self.inspector is None or not self.realm:
             return {}
-        from backends.sim import confidential_peek
-
-        view = confidential_peek.rec_now(self.kernel, self.vcpu.fd)
-        esr = confidential_peek.last_kernel_esr(self.kernel, self.vcpu.fd)
+        view = self._rec_view()
+        esr = self.inspector.last_kernel_esr(self.vcpu.fd)
         return {"kernel_esr": esr, "rmm_esr": view.last_esr if view else None}

@@ -126,3 +126,28 @@ def kvm_rec_exit_reason(kernel: Any, vcpu_fd: int) -> int | None:
     if vcpu is None or vcpu.rec is None or vcpu.rec.rec_pa is None:
         return None
     return int(vcpu.rec.run.exit.exit_reason)
+
+
+class Inspector:
+    """The REC inspector of one simulated kernel: what the app's REC column and exit panel
+    read. Only the sim has one; a real kernel's backend bundle carries None."""
+
+    def __init__(self, kernel: SimKernel) -> None:
+        self.kernel = kernel
+
+    def rec_now(self, vcpu_fd: int) -> RecView | None:
+        return rec_now(self.kernel, vcpu_fd)
+
+    def rec_at_last_entry(self, vcpu_fd: int) -> RecView | None:
+        return rec_at_last_entry(self.kernel, vcpu_fd)
+
+    def last_kernel_esr(self, vcpu_fd: int) -> int | None:
+        return last_kernel_esr(self.kernel, vcpu_fd)
+
+    def kvm_rec_exit_reason(self, vcpu_fd: int) -> int | None:
+        return kvm_rec_exit_reason(self.kernel, vcpu_fd)
+
+
+def inspector_for(kernel: Any) -> Inspector | None:
+    """An inspector for a simulated kernel; None for any other."""
+    return Inspector(kernel) if isinstance(kernel, SimKernel) else None
