@@ -118,3 +118,20 @@ def series(name: str) -> Series:
         return SERIES[name]
     except KeyError:
         raise ValueError(f"unknown series {name!r}: one of {', '.join(SERIES)}") from None
+
+
+# rec_exit.exit_reason by name. RMM 1.0 (the v9-v12 kernels' rmi_smc.h): 0-6. RMM 2.0 as
+# TF-RMM tf-rmm-v0.9.0 lib/smc/include/smc-rmi.h numbers the new ones (the v14 kernel's
+# header numbers 9 and 10 differently, and handles none of them: C14).
+RMI_EXIT_NAMES = {0: "SYNC", 1: "IRQ", 2: "FIQ", 3: "PSCI", 4: "RIPAS_CHANGE", 5: "HOST_CALL",
+                  6: "SERROR"}
+RMI_EXIT_NAMES_2_0 = {7: "S2AP_CHANGE", 8: "VDEV_REQUEST", 9: "DEV_MEM_MAP",
+                      10: "VDEV_P2P_BINDING"}
+
+
+def rmi_exit_name(reason: int, rmi_major: int) -> str:
+    names = RMI_EXIT_NAMES | (RMI_EXIT_NAMES_2_0 if rmi_major >= 2 else {})
+    name = names.get(reason)
+    if name is None:
+        return f"RMI exit reason {reason} (unknown to RMM {rmi_major}.0)"
+    return f"RMI_EXIT_{name}"

@@ -83,6 +83,7 @@ class ExitInfo:
     step: str  # what the demo guest was doing, from its listing
     kernel_esr: int | None = None  # simulation only: the syndrome as KVM saw it
     rmm_esr: int | None = None  # simulation only: the full syndrome the RMM kept
+    plane: int | None = None  # simulation only, RMM 2.0: rec_exit.plane
 
     @property
     def label(self) -> str:

@@ -17,6 +17,7 @@ from backends.errors import KvmError
 from backends.exits import Exit, HypercallExit, MmioExit
 from backends.kernel import Kernel
 from backends.machine import DemoMachine, MachineSpec
+from backends.series import rmi_exit_name
 from backends.smccc import is_psci
 from realmtui import profiles
 from realmtui import regs as regs_mod
@@ -61,7 +62,9 @@ RMI_EXIT_SYNC, RMI_EXIT_IRQ, RMI_EXIT_FIQ, RMI_EXIT_PSCI = 0, 1, 2, 3
 RMI_EXIT_RIPAS_CHANGE, RMI_EXIT_HOST_CALL = 4, 5
 
 
-def _cause(kexit: Exit, realm: bool, rmi_exit: int | None = None) -> tuple[ExitCause, str]:
+def _cause(
+    kexit: Exit, realm: bool, rmi_exit: int | None = None, rmi_major: int = 1
+) -> tuple[ExitCause, str]:
     """Why the vCPU came back. For a realm the cause is the RMM's exit reason, which KVM read
     from rec_exit ([PATCH v9 16/43] handle_rec_exit): `rmi_exit` when the kernel can say
     (the sim), else what the kvm_run exit implies."""
@@ -84,6 +87,9 @@ def _cause(kexit: Exit, realm: bool, rmi_exit: int | None = None) -> tuple[ExitC
         return ExitCause.RIPAS_CHANGE, "RMI_EXIT_RIPAS_CHANGE" if realm else "memory fault"
     if kexit.reason == abi.KVM_EXIT_SHUTDOWN:
         return ExitCause.SHUTDOWN, "REC_ENTER: RMI_ERROR_REALM index 1 (realm is SYSTEM_OFF)"
+    if realm and rmi_exit is not None:
+        # An exit KVM does not turn into a uAPI exit (an internal error): say which it was.
+        return ExitCause.OTHER, rmi_exit_name(rmi_exit, rmi_major)
     return ExitCause.OTHER, "unsupported exit"
 
 
@@ -505,7 +511,8 @@ class Session:
         return self.inspector.kvm_rec_exit_reason(self.vcpu.fd)
 
     def _after_exit(self, before: Snapshot, kexit: Exit) -> RunOutcome:
-        cause, rmi = _cause(kexit, self.realm, self._kvm_rmi_exit())
+        rmi_major = self.profile.uapi.rmi_major
+        cause, rmi = _cause(kexit, self.realm, self._kvm_rmi_exit(), rmi_major)
         info = ExitInfo(
             number=len(self.exits) + 1, exit=kexit, cause=cause, rmi_reason=rmi,
             pc=self.read(regs_mod.PC)[0], step=self._step_text(kexit), **self._exit_syndromes(),
@@ -560,4 +567,7 @@ class Session:
             return {}
         view = self._rec_view()
         esr = self.inspector.last_kernel_esr(self.vcpu.fd)
-        return {"kernel_esr": esr, "rmm_esr": view.last_esr if view else None}
+        return {
+            "kernel_esr": esr, "rmm_esr": view.last_esr if view else None,
+            "plane": self.inspector.rec_exit_plane(self.vcpu.fd),
+        }

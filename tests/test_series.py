@@ -212,3 +212,45 @@ def test_sp_is_refused_and_x30_taken_in_every_stage(name: str, stage: str) -> No
     vcpu = _vcpu(name, stage)
     assert _errno_of(lambda: vcpu.set_reg(regs.SP, 0)) == errno.EINVAL
     assert _errno_of(lambda: vcpu.set_reg(regs.x_id(30), 1)) == OK
+
+
+# --- RMM 2.0 (v13, v14) ---------------------------------------------------------------------------
+def test_an_rmm_2_0_answers_rmi_version_2_0_only() -> None:
+    from backends.sim.rmm.handler import PhysicalMemory, RmiHandler
+    from backends.sim.rmm.rmi import Rmm, RmmLimits
+    from backends.sim.rmm.smc_rmi import RMI_ABI_VERSION_1_0, RMI_ABI_VERSION_2_0, RMI_VERSION
+
+    rmm2 = RmiHandler(Rmm(100_000, RmmLimits(), abi_major=2), PhysicalMemory())
+    # As the real TF-RMM v0.9.0 answered (cca-uapi-v12-v16.md §2, [RAN]): 0, 0x20000, 0x20000.
+    assert rmm2.smc(RMI_VERSION, RMI_ABI_VERSION_2_0)[:3] == (0, 0x20000, 0x20000)
+    assert rmm2.smc(RMI_VERSION, RMI_ABI_VERSION_1_0)[0] != 0
+
+
+@pytest.mark.parametrize("name,plane", [("v12", None), ("v13", 0), ("v14", 0)])
+def test_the_exit_panel_shows_rmm_2_0s_plane(name: str, plane: int | None) -> None:
+    from realmtui.context import Profile
+    from realmtui.exit_explain import explain_exit
+    from realmtui.session import Session, SessionConfig
+
+    s = Session(SessionConfig(profile=Profile(name)))
+    info = s.run().exit
+    assert info is not None and info.plane == plane
+    labels = [line.label for line in explain_exit(info, True)]
+    assert ("plane" in labels) is (plane is not None)
+    s.close()
+
+
+def test_rec_exit_carries_the_plane_at_0x608() -> None:
+    from backends.sim.rmm.smc_rmi import RecExit, rec_exit_from_bytes, rec_exit_to_bytes
+
+    page = rec_exit_to_bytes(RecExit(plane=2))
+    assert page[0x608] == 2 and rec_exit_from_bytes(page).plane == 2
+
+
+def test_rmm_2_0_exit_reasons_are_decoded_by_name() -> None:
+    from backends.series import rmi_exit_name
+
+    assert rmi_exit_name(7, 2) == "RMI_EXIT_S2AP_CHANGE"
+    assert rmi_exit_name(10, 2) == "RMI_EXIT_VDEV_P2P_BINDING"
+    assert rmi_exit_name(7, 1) == "RMI exit reason 7 (unknown to RMM 1.0)"
+    assert rmi_exit_name(6, 1) == "RMI_EXIT_SERROR"

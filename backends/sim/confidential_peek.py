@@ -147,7 +147,26 @@ class Inspector:
     def kvm_rec_exit_reason(self, vcpu_fd: int) -> int | None:
         return kvm_rec_exit_reason(self.kernel, vcpu_fd)
 
+    def rec_exit_plane(self, vcpu_fd: int) -> int | None:
+        return rec_exit_plane(self.kernel, vcpu_fd)
+
+    @property
+    def rmi_major(self) -> int:
+        """The RMI ABI the simulated RMM speaks (1 or 2)."""
+        host = self.kernel.host
+        return host.uapi.rmi_major if host.realm else 1
+
 
 def inspector_for(kernel: Any) -> Inspector | None:
     """An inspector for a simulated kernel; None for any other."""
     return Inspector(kernel) if isinstance(kernel, SimKernel) else None
+
+
+def rec_exit_plane(kernel: Any, vcpu_fd: int) -> int | None:
+    """rec_exit.plane of the last exit where the RMM reports one (RMM 2.0); None otherwise."""
+    vcpu = _vcpu_of(kernel, vcpu_fd)
+    if vcpu is None or vcpu.rec is None or vcpu.rec.rec_pa is None:
+        return None
+    if vcpu.vm.rmi_major < 2:
+        return None
+    return int(vcpu.rec.run.exit.plane)

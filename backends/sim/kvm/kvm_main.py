@@ -170,7 +170,8 @@ class SimVm:
             ipa_bits=host.ipa_limit, max_sve_vq=host.rmm_max_sve_vq if host.sve else None,
             pmu_counters=host.rmm_pmu_counters if host.pmu else None,
             hw_dfr0=host.id_aa64dfr0,
-        )))
+        ), abi_major=host.uapi.rmi_major if host.realm else 1))
+        self.rmi_major = host.uapi.rmi_major if host.realm else 1
         self.memslots = Memslots()
         self.private_gfns: set[int] = set()  # KVM_MEMORY_ATTRIBUTE_PRIVATE, by guest frame
         self.vcpus: dict[int, SimVcpu] = {}
