@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from backends import abi, guests
 from backends.exits import HypercallExit, MemoryFaultExit, MmioExit, SystemEventExit
 from realmtui.decode import Field, decode_esr, format_fields
-from realmtui.session import ExitInfo
+from realmtui.model import ExitInfo
 
 # TF-RMM runtime/core/exit.c: for an emulatable data abort the host gets
 # esr & ESR_EMULATED_ABORT_MASK, which drops SRT and SSE (and IL), so KVM sees SRT = 0.
