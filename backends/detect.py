@@ -23,9 +23,16 @@ from backends.series import SERIES, SUPPORTED, Series
 from backends.vmm import Kvm
 
 SYSFS_CAP = "/sys/module/kvm/parameters/kvm_cap_arm_rmi"
-# Newest first: a realm VM that answers one of these caps is of that series.
-_BIT30 = ("v14", "v15")
-_BITS_11_8 = ("v13", "v12", "v10", "v9")
+
+
+def _sharing(vm_type: int) -> tuple[str, ...]:
+    """The series that ask for a realm with this VM type, newest first: a realm VM that
+    answers one of their caps is of that series (seed shares v9's uAPI: only --profile
+    names it)."""
+    return tuple(
+        s.name for s in reversed(SERIES.values())
+        if s.realm_vm_type == vm_type and s.name != "seed"
+    )
 
 
 @dataclass(frozen=True)
@@ -110,9 +117,8 @@ def _detect(kvm: Kvm, sysfs: Callable[[], str | None]) -> Detection:
             found = _realm_cap(kvm, SERIES[name].realm_vm_type, (name,), tried)
             if found:
                 return Detection(SERIES[found], tuple(tried))
-    for vm_type, names in ((abi.KVM_VM_TYPE_ARM_REALM_V14, _BIT30),
-                           (abi.KVM_VM_TYPE_ARM_REALM, _BITS_11_8)):
-        found = _realm_cap(kvm, vm_type, names, tried)
+    for vm_type in (abi.KVM_VM_TYPE_ARM_REALM_V14, abi.KVM_VM_TYPE_ARM_REALM):
+        found = _realm_cap(kvm, vm_type, _sharing(vm_type), tried)
         if found:
             return Detection(SERIES[found], tuple(tried))
     return Detection(None, tuple(tried))

@@ -41,6 +41,9 @@ class ProfileInfo:
     reg_list: str
     # Where the x0-x7 and pc of the REC come from: the call that creates the REC.
     rec_creator: str
+    # Whether KVM copies x0-x30 into rec_enter after a PSCI exit (v9-v13) or completes the
+    # call itself and copies nothing (v14, cca-uapi-v12-v16.md C5/C6).
+    gprs_after_psci: bool = True
 
     @property
     def uapi(self) -> Series:
@@ -118,6 +121,7 @@ PROFILES: dict[Profile, ProfileInfo] = {
             Profile.V14, "v14 (KVM_CAP_ARM_RMI 249, realm VM type bit 30, RMM 2.0-bet1): no "
             "PSCI_COMPLETE, PMCR_EL0 not settable", _RMI_STEPS,
             ("ID_AA64DFR0_EL1", "KVM_REG_ARM64_SVE_VLS"), _missing("v14"), _V9_LIST, _RMI_REC,
+            gprs_after_psci=False,
         ),
     )
 }

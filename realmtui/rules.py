@@ -304,13 +304,13 @@ def _gpr_after_exit(n: int, ctx: VcpuContext) -> Verdict:
                 "into the guest's RsiHostCall.gprs",
                 f"{P16}; {RMM_HOST_CALL}",
             )
-        case ExitCause.PSCI if ctx.profile is Profile.V14:
+        case ExitCause.PSCI if not profiles.info(ctx.profile).gprs_after_psci:
             # v14's kvm_rec_pre_enter copies GPRs after HOST_CALL only and completes PSCI
             # itself; x0 only picks CPU_ON's completion status (C5, C6).
             return Verdict(
                 Access.IGNORED,
-                "v14 copies no GPRs after a PSCI exit: the kernel completes the call itself "
-                "(x0 only picks the status of a CPU_ON)",
+                f"{ctx.profile} copies no GPRs after a PSCI exit: the kernel completes the call "
+                "itself (x0 only picks the status of a CPU_ON)",
                 f"kvm_rec_pre_enter, [PATCH v14] (cca-uapi-v12-v16.md C5, C6); {RMM_RUN}",
             )
         case ExitCause.PSCI:
