@@ -495,14 +495,21 @@ class Session:
         try:
             kexit = self.vcpu.run()
         except KvmError as e:
+            if e.errno == errno_mod.EINTR:
+                # Interrupted after entering: the realm was activated on the way in.
+                self._first_run_done()
             self._after_failed_run()
             return RunOutcome(False, str(e), errno=e.errno_name, snapshot=self._refresh_current())
+        self._first_run_done()
+        return self._after_exit(before, kexit)
+
+    def _first_run_done(self) -> None:
+        """v12 on: the first KVM_RUN that got into the realm activated it and created the REC
+        from x0-x7 and pc (kvm_activate_realm, cca-uapi-v12-v16.md C12, O4)."""
         if self.realm and self.profile.implicit and self.stage is not Stage.ACTIVE:
-            # v12 on: this KVM_RUN activated the realm and created the REC (C12, O4).
             self._machine().first_run_done()
             self.stage = Stage.ACTIVE
             self._update_context()
-        return self._after_exit(before, kexit)
 
     def _kvm_rmi_exit(self) -> int | None:
         """The RMI exit reason KVM last handled, where the kernel lets us see it (the sim)."""
