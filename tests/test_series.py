@@ -254,3 +254,9 @@ def test_rmm_2_0_exit_reasons_are_decoded_by_name() -> None:
     assert rmi_exit_name(10, 2) == "RMI_EXIT_VDEV_P2P_BINDING"
     assert rmi_exit_name(7, 1) == "RMI exit reason 7 (unknown to RMM 1.0)"
     assert rmi_exit_name(6, 1) == "RMI_EXIT_SERROR"
+
+
+def test_an_upstream_kernel_still_answers_the_realm_calls_with_einval() -> None:
+    vcpu = Kvm(SimKernel(SimHost(series=RealmSeries.NONE))).create_vm(40).create_vcpu(0)
+    vcpu.init(abi.KVM_ARM_TARGET_GENERIC_V8, [abi.KVM_ARM_VCPU_PSCI_0_2])
+    assert _errno_of(lambda: vcpu.finalize(abi.KVM_ARM_VCPU_REC)) == errno.EINVAL

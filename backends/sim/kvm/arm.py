@@ -140,7 +140,8 @@ class SimVcpu:
                 raise fail(errno.EPERM)
             self.sve_finalized = True
             return 0
-        if feature == abi.KVM_ARM_VCPU_REC and not self.vm.host.uapi.implicit:
+        host = self.vm.host
+        if feature == abi.KVM_ARM_VCPU_REC and not (host.realm and host.uapi.implicit):
             return rme.create_rec(self)
         raise fail(errno.EINVAL)
 
