@@ -26,6 +26,7 @@ class Step:
     after: Stage
     hint: str  # what the status line suggests before the step
     kernel: str  # what the kernel does for it (help, batch help)
+    done: str = ""  # what to say once it is done ("" : the stage's label)
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,8 @@ _RMI_STEPS = (
     Step("create", "c", "Populate", Stage.REALM_NEW, Stage.REALM_CREATED,
          "c populates the image (the first populate creates the realm)",
          "KVM_ARM_RMI_POPULATE: the first call creates the realm (RMI_REALM_CREATE), then "
-         "RMI_DATA_CREATE per granule"),
+         "RMI_DATA_CREATE per granule",
+         "realm created and populated; the first run activates it and creates the REC"),
 )
 
 

@@ -250,7 +250,8 @@ class Session:
         self.stage = nxt
         self.edits = {}
         self._update_context()
-        return RunOutcome(True, f"realm {nxt.label}", snapshot=self._refresh_current())
+        done = step.done or f"realm {nxt.label}"
+        return RunOutcome(True, done, snapshot=self._refresh_current())
 
     def create(self) -> RunOutcome:
         return self._step_named("create", "create the realm")
