@@ -131,6 +131,10 @@ def _rec_cell(info: RegInfo, value: int | None, view: Any) -> RecCell:
     )
 
 
+# The stage each of v9's steps leads to, to name the step a later series dropped.
+_V9_AFTER = {"finalize": Stage.REC_CREATED, "activate": Stage.ACTIVE}
+
+
 class Session:
     def __init__(
         self, config: SessionConfig | None = None, kernel: Kernel | None = None,
@@ -231,6 +235,9 @@ class Session:
         finalize the REC, or activate; from v12 only populate -- the first run does the rest."""
         if not self.realm:
             return RunOutcome(False, "a normal VM has no lifecycle steps: it can run now")
+        lacks = [v for v, why in self.profile.missing.items() if _V9_AFTER.get(v) is target]
+        if target is not None and lacks:
+            return RunOutcome(False, self.profile.missing[lacks[0]])  # a step v12+ dropped
         step = self.profile.step_from(self.stage)
         if step is None:
             more = " — the next run activates it" if (

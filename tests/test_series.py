@@ -260,3 +260,16 @@ def test_an_upstream_kernel_still_answers_the_realm_calls_with_einval() -> None:
     vcpu = Kvm(SimKernel(SimHost(series=RealmSeries.NONE))).create_vm(40).create_vcpu(0)
     vcpu.init(abi.KVM_ARM_TARGET_GENERIC_V8, [abi.KVM_ARM_VCPU_PSCI_0_2])
     assert _errno_of(lambda: vcpu.finalize(abi.KVM_ARM_VCPU_REC)) == errno.EINVAL
+
+
+@pytest.mark.parametrize("name", RMI)
+def test_the_session_names_the_steps_a_series_dropped(name: str) -> None:
+    from realmtui.context import Profile
+    from realmtui.session import Session, SessionConfig, Stage
+
+    s = Session(SessionConfig(profile=Profile(name)))
+    out = s.advance(Stage.REC_CREATED)  # what the app's REC key asks for
+    assert not out.ok and out.message.startswith(f"{name} has no REC-creation step")
+    assert not s.activate().ok and s.stage is Stage.REALM_CREATED
+    assert s.run().ok and s.stage is Stage.ACTIVE and s.context.rec_created
+    s.close()
