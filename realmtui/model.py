@@ -58,6 +58,24 @@ class RecCell:
 
 
 @dataclass(frozen=True)
+class ValueHistory:
+    """A register's value at each snapshot, newest last. Each snapshot's entry links to the one
+    before, so a long session keeps one entry per register per exit, not a copy per exit."""
+
+    label: str
+    value: int | None
+    earlier: ValueHistory | None = None
+
+    def items(self) -> list[tuple[str, int | None]]:
+        out: list[tuple[str, int | None]] = []
+        node: ValueHistory | None = self
+        while node is not None:
+            out.append((node.label, node.value))
+            node = node.earlier
+        return out[::-1]
+
+
+@dataclass(frozen=True)
 class RegView:
     info: RegInfo
     value: int | None  # None when the read failed
@@ -65,8 +83,7 @@ class RegView:
     verdict: Verdict
     real: int | None = None  # simulation only: what the REC really holds
     rec: RecCell | None = None  # simulation only, realms only: the REC column
-    # (snapshot label, value) per snapshot up to and including this one
-    history: tuple[tuple[str, int | None], ...] = ()
+    history: ValueHistory | None = None  # this register's value at each snapshot so far
 
     @property
     def id(self) -> int:

@@ -32,6 +32,7 @@ from realmtui.model import (
     SetOutcome,
     Snapshot,
     Stage,
+    ValueHistory,
 )
 from realmtui.regs import RegInfo, UnknownRegister, describe, parse_register
 from realmtui.rules import verdict
@@ -324,22 +325,19 @@ class Session:
 
     def _snapshot(self, index: int, label: str, exit_info: ExitInfo | None) -> Snapshot:
         view = self._rec_view()
-        # The snapshots before this one (a refresh replaces the last in place).
-        earlier = [s.by_id() for s in self.history if s.index < index]
-        labels = [s.label for s in self.history if s.index < index]
+        # The snapshot before this one (a refresh replaces the last in place).
+        before = [s for s in self.history if s.index < index]
+        earlier = before[-1].by_id() if before else {}
         rows = []
         for reg_id in self.register_ids():
             info = describe(reg_id)
             value, err = self.read(reg_id)
             cell = _rec_cell(info, value, view) if self.simulated and self.realm else None
             real = cell.value if cell is not None else None
-            past = tuple(
-                (lab, row.value if (row := snap.get(reg_id)) else None)
-                for lab, snap in zip(labels, earlier, strict=True)
-            )
+            prev = earlier.get(reg_id)
             rows.append(RegView(
                 info, value, err, verdict(info, self.context), real, cell,
-                history=(*past, (label, value)),
+                history=ValueHistory(label, value, prev.history if prev else None),
             ))
         return Snapshot(index, label, self.stage, self.context, tuple(rows), exit_info)
 

@@ -249,3 +249,17 @@ def test_batch_regs_lists_every_register_with_its_verdict() -> None:
     assert set(x0) >= {"id", "name", "size", "group", "value", "access", "reason"}
     assert (x0["name"], x0["access"]) == ("x0", "effective")
     assert {r["access"] for r in rows} == {"effective", "ignored", "refused"}
+
+
+def test_each_register_view_carries_its_value_history() -> None:
+    """The UI draws a register's history from its view, without calling the live Session."""
+    s = Session()
+    s.set("x0", "0x10")
+    s.finalize()
+    s.activate()
+    s.run()
+    s.run()
+    row = s.current.by_id()[regs.x_id(0)]
+    assert row.history is not None
+    assert row.history.items() == s.value_history(regs.x_id(0))
+    assert row.history.items() == [("start", 0x10), ("E1 MMIO", 0x10), ("E2 MMIO", 0)]
