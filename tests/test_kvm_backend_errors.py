@@ -20,7 +20,7 @@ import pytest
 from backends import abi
 from backends.sim import RealmSeries, SimHost, SimKernel
 from realmtui import cli
-from realmtui.backend import BackendUnavailable, check_kvm_host
+from realmtui.backend import BackendUnavailable, bundle, check_kvm_host
 from realmtui.context import Profile, VmKind
 from realmtui.session import Session, SessionConfig, SessionError
 
@@ -150,7 +150,8 @@ class FailingKernel:
 def _batch(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
            kernel: Any, *args: str, stdin: str = "state\n") -> tuple[int, str, str]:
     """`realmtui batch ARGS` in-process, on `kernel` instead of the one --backend names."""
-    monkeypatch.setattr("realmtui.session.open_kernel", lambda name, profile: kernel)
+    monkeypatch.setattr("realmtui.session.open_backend",
+                        lambda name, profile: bundle(kernel, profile or Profile.V9))
     monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
     status = cli.main(["batch", *args])
     out = capsys.readouterr()
