@@ -236,7 +236,7 @@ class Batch:
         ctx = s.context
         out: dict[str, Any] = {
             "ok": True,
-            "backend": s.kernel.name,
+            "backend": s.backend_name,
             "vm": str(ctx.vm),
             "profile": str(ctx.profile),
             "stage": str(s.stage),

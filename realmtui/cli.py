@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from realmtui.backend import BACKENDS, BackendUnavailable
 from realmtui.context import Profile, VmKind
+from realmtui.profiles import help_lines
 
 if TYPE_CHECKING:
     from realmtui.session import SessionConfig
@@ -37,7 +38,7 @@ SERVER_PID_ENV = "REALMTUI_SERVER_PID"
 # replace what was given before it, so every option defaults to None here and the defaults
 # are applied once both positions are merged (`_merge_vm_options`).
 VM_DEFAULTS: dict[str, Any] = {
-    "backend": "sim", "vm": VmKind.REALM.value, "profile": Profile.V9.value,
+    "backend": "sim", "vm": VmKind.REALM.value, "profile": None,
     "start": "created", "pmu": False, "sve": False,
 }
 _AFTER = "after_"  # the subcommand's copy of an option: dest after_backend, ...
@@ -49,8 +50,8 @@ def _vm_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
     p.add_argument("--vm", dest=prefix + "vm", choices=[k.value for k in VmKind],
                    help="a realm (default) or a normal VM")
     p.add_argument("--profile", dest=prefix + "profile", choices=[p.value for p in Profile],
-                   help="v9: the whole v9 CCA series (default); seed: [PATCH v9 22/43] alone; "
-                   "v10: v9's rules with KVM_CAP_ARM_RME = 244")
+                   help="the CCA host series (default v9 on the sim; with --backend kvm, found "
+                   "on the host) -- " + help_lines())
     p.add_argument("--start", dest=prefix + "start", choices=START_CHOICES,
                    help="where a realm starts: new (realm parameters open), created "
                    "(default: before REC creation), rec-created, active")
@@ -141,7 +142,9 @@ def config_from(args: argparse.Namespace) -> SessionConfig:
     return SessionConfig(
         backend=args.backend,
         vm=VmKind(args.vm),
-        profile=Profile(args.profile),
+        # Unset on the kvm backend: the host's series is detected (backends/detect.py).
+        profile=(Profile(args.profile) if args.profile
+                 else None if args.backend == "kvm" else Profile.V9),
         pmu=args.pmu,
         sve=args.sve,
         start=stages[args.start],

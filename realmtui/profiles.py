@@ -106,7 +106,7 @@ PROFILES: dict[Profile, ProfileInfo] = {
             "registers", _V9_STEPS, _V9_SETTABLE, {}, _V9_LIST, "KVM_ARM_VCPU_FINALIZE(REC)",
         ),
         ProfileInfo(
-            Profile.V10, "v10: v9's rules, KVM_CAP_ARM_RME renumbered 244 (RMM 1.0)",
+            Profile.V10, "v10 (KVM_CAP_ARM_RME 244, RMM 1.0): v9's rules",
             _V9_STEPS, _V9_SETTABLE, {}, _V9_LIST, "KVM_ARM_VCPU_FINALIZE(REC)",
         ),
         ProfileInfo(
