@@ -31,6 +31,7 @@ from textual.message import Message
 from textual.screen import Screen
 
 from realmtui.context import Profile, VmKind
+from realmtui.profiles import Step
 from realmtui.session import RegView, RunOutcome, Session, SetOutcome, Stage
 from realmtui.values import format_value
 from realmtui.verdict import Access
@@ -55,10 +56,6 @@ SIDE_MIN = 52  # the side panels need this much beside the full grid, or the gri
 # clicked into) is the click that gave it: it focuses, and does nothing else.
 FOCUS_CLICK = 0.5  # seconds
 SIDE_COMPACT_MIN = 33  # and this much beside the compact grid, or they fold away
-NEXT_STAGE = {Stage.REALM_NEW: "create", Stage.REALM_CREATED: "finalize",
-              Stage.REC_CREATED: "activate"}
-STAGE_AFTER = {"create": Stage.REALM_CREATED, "finalize": Stage.REC_CREATED,
-               "activate": Stage.ACTIVE}
 
 
 # --- what the worker posts back ---------------------------------------------------------------
@@ -392,12 +389,12 @@ class RealmApp(App[int]):
 
     def _say_start(self) -> None:
         v = self.view
-        if v.realm and v.stage in NEXT_STAGE:
-            step = NEXT_STAGE[v.stage]
-            key = {"create": "c", "finalize": "f", "activate": "a"}[step]
+        step = self._next_step()
+        if step is not None:
             self.message.say(
                 f"{v.stage.label}: the badges say what a write does now. Edit with e or enter; "
-                f"{key} takes the next lifecycle step; ? explains the keys and the verdicts.")
+                f"{step.key} takes the next lifecycle step; ? explains the keys and the "
+                "verdicts.")
         else:
             self.message.say("r runs to the next exit; e edits; ? explains the keys and the "
                              "verdicts.")
@@ -597,13 +594,16 @@ class RealmApp(App[int]):
             case "run":
                 if off:
                     return False
-                return None if v.realm and v.stage is not Stage.ACTIVE else True
+                # Dimmed while a lifecycle step is still due (from v12 the first run itself
+                # activates the realm, so a populated realm runs).
+                return None if self._next_step() is not None else True
             case "run_anyway":
-                return not off and v.realm and v.stage is not Stage.ACTIVE
+                return not off and self._next_step() is not None
             case "restart_offer":
                 return off
             case "lifecycle":
-                return v.realm and NEXT_STAGE.get(v.stage) == parameters[0]
+                step = self._next_step()
+                return step is not None and step.verb == parameters[0]
             case "scroll_panel":
                 return self.panels_visible and not self._typing_or_dialog()
         return True
@@ -644,10 +644,22 @@ class RealmApp(App[int]):
 
         self.push_screen(MmioPrompt(pending, label), answered)
 
-    def action_lifecycle(self, step: str) -> None:
+    def _next_step(self) -> Step | None:
+        """The step the session's series offers from here (profiles.py): v12+ has no
+        REC-creation or activation step, so f and a are never offered there."""
+        if not self.view.realm:
+            return None
+        return self.session.profile.step_from(self.view.stage)
+
+    def action_lifecycle(self, verb: str) -> None:
+        step = self.session.profile.step(verb)
+        if step is None:
+            self.message.say(self.session.profile.missing.get(verb, f"no {verb} step"),
+                             "warning")
+            return
         driver = self.driver
-        target = STAGE_AFTER[step]
-        self.submit(step, lambda: StepDone(step, *driver.advance(target)))
+        target = step.after
+        self.submit(verb, lambda: StepDone(verb, *driver.advance(target)))
 
     def action_restart_offer(self) -> None:
         self.action_restart(

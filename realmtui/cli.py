@@ -142,9 +142,11 @@ def config_from(args: argparse.Namespace) -> SessionConfig:
     return SessionConfig(
         backend=args.backend,
         vm=VmKind(args.vm),
-        # Unset on the kvm backend: the host's series is detected (backends/detect.py).
+        # Unset for a realm on the kvm backend: the host's series is detected
+        # (backends/detect.py); a normal VM needs none.
         profile=(Profile(args.profile) if args.profile
-                 else None if args.backend == "kvm" else Profile.V9),
+                 else None if args.backend == "kvm" and args.vm == VmKind.REALM.value
+                 else Profile.V9),
         pmu=args.pmu,
         sve=args.sve,
         start=stages[args.start],

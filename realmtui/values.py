@@ -40,7 +40,9 @@ def parse_value(text: str, bits: int) -> int:
         raw = raw[1:]
     if m := _HEX.fullmatch(raw):
         digits = m.group(1).replace("_", "").lstrip("0")
-        if len(digits) > (bits + 3) // 4:
+        # Refused by length before converting (a 5000-digit paste costs nothing); one
+        # digit of slack so a near miss still says how many bits it has, below.
+        if len(digits) > (bits + 3) // 4 + 1:
             raise BadValue(
                 f"{len(digits)} significant hex digits are too wide: this register holds "
                 f"u{bits} (at most {(bits + 3) // 4} hex digits, 0x{(1 << bits) - 1:x})"
@@ -48,7 +50,7 @@ def parse_value(text: str, bits: int) -> int:
         value = int(digits or "0", 16)
     elif _DEC.fullmatch(raw):
         digits = raw.replace("_", "").lstrip("0")
-        if len(digits) > max_decimal_digits(bits):
+        if len(digits) > max_decimal_digits(bits) + 1:
             raise BadValue(
                 f"{len(digits)} significant decimal digits are too wide: this register holds "
                 f"u{bits} (at most {max_decimal_digits(bits)} digits, {(1 << bits) - 1})"

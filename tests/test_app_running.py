@@ -153,6 +153,26 @@ async def test_lifecycle_keys_from_a_new_realm() -> None:
         assert app.view.context.rec_created
 
 
+async def test_v14_offers_only_its_own_steps_and_the_first_run_activates() -> None:
+    """Issue 15 item 6: v12+ has no REC-creation or activation step; f and a are not offered,
+    and the first r creates the REC and activates the realm."""
+    from realmtui.context import Profile
+
+    app = make(SessionConfig(profile=Profile.V14, start=Stage.REALM_NEW))
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.screen.active_bindings["c"].binding.action == "lifecycle('create')"
+        await pilot.press("c")
+        await settle(pilot)
+        assert app.view.stage is Stage.REALM_CREATED
+        bindings = app.screen.active_bindings
+        assert "f" not in bindings and "a" not in bindings
+        assert bindings["r"].enabled
+        await pilot.press("r")
+        await settle(pilot)
+        assert app.view.stage is Stage.ACTIVE and app.view.context.rec_created
+        assert app.view.exit_count == 1
+
+
 async def test_run_before_activation_shows_the_kernel_answer_and_the_way_on() -> None:
     app = make()
     async with app.run_test(size=SIZE) as pilot:

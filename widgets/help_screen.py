@@ -46,9 +46,10 @@ under the grid shows it for the highlighted register, and so does the register p
 - `[` / `]` scroll the register panel up / down, `{` / `}` the exit panel, while they show.
   `tab` also moves the focus to a panel, whose arrow keys then scroll it.
 - `c`, `f`, `a` the realm's next lifecycle step: create the realm, create the REC (finalize),
-  activate. The footer shows the one that applies now.
+  activate (v9, v10, seed). From v12 only `c` (populate creates the realm): the first `r`
+  activates it and creates the REC. The footer shows the step that applies now.
 - `ctrl+r` restart: throw the VM away and build it again.
-- `ctrl+p` command palette: jump to a register, switch profile (seed or v9) or VM (realm or
+- `ctrl+p` command palette: jump to a register, switch profile (the CCA host series: seed, v9, v10, v12, v13, v14) or VM (realm or
   normal), restart, screenshot.
 - `ctrl+s` save an SVG screenshot in the current directory.
 - `?` this help. `ctrl+q` quits.
