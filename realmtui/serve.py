@@ -32,8 +32,9 @@ LOOPBACK_NAMES = ("localhost",)
 
 def app_options(args: argparse.Namespace) -> list[str]:
     """The options each browser session's app runs with: the ones given here."""
-    argv = ["--backend", args.backend, "--vm", args.vm, "--profile", args.profile,
-            "--start", args.start]
+    # An unset profile stays unset: the app detects the kvm host's series, or takes v9.
+    profile = ["--profile", args.profile] if args.profile else []
+    argv = ["--backend", args.backend, "--vm", args.vm, *profile, "--start", args.start]
     if args.pmu:
         argv.append("--pmu")
     if args.sve:

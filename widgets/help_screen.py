@@ -49,8 +49,8 @@ under the grid shows it for the highlighted register, and so does the register p
   activate (v9, v10, seed). From v12 only `c` (populate creates the realm): the first `r`
   activates it and creates the REC. The footer shows the step that applies now.
 - `ctrl+r` restart: throw the VM away and build it again.
-- `ctrl+p` command palette: jump to a register, switch profile (the CCA host series: seed, v9, v10, v12, v13, v14) or VM (realm or
-  normal), restart, screenshot.
+- `ctrl+p` command palette: jump to a register, switch profile (the CCA host series: seed,
+  v9, v10, v12, v13, v14) or VM (realm or normal), restart, screenshot.
 - `ctrl+s` save an SVG screenshot in the current directory.
 - `?` this help. `ctrl+q` quits.
 

@@ -138,7 +138,7 @@ def test_batch_drives_the_real_kernel(tier: Tier) -> None:
     by_command: dict[str, list[dict[str, Any]]] = {}
     for a in answers:
         by_command.setdefault(a["command"], []).append(a)
-    assert by_command["state"][0]["backend"] == "linux"
+    assert by_command["state"][0]["backend"] == "kvm"
     gets = {a["reg"]: a for a in by_command["get"]}
     assert int(gets["x0"]["value"], 16) == DEMO_X0
     assert int(gets["pc"]["value"], 16) == guests.NORMAL_DEMO.entry
