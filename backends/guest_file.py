@@ -9,11 +9,12 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from pathlib import Path
-
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
+from typing import TYPE_CHECKING
 
 from backends import guests
+
+if TYPE_CHECKING:
+    from elftools.elf.elffile import ELFFile
 
 EM_AARCH64 = 183  # ELF e_machine (the AArch64 ELF ABI, "ELF Header")
 PT_LOAD = "PT_LOAD"
@@ -77,6 +78,13 @@ def _from_raw(
 
 
 def _from_elf(p: Path, data: bytes, ram: RamRange, entry: int | None) -> guests.Program:
+    # Imported here: the CLI imports this module, and a bare Python (the arm64 tier's guest)
+    # runs raw images without pyelftools.
+    try:
+        from elftools.common.exceptions import ELFError
+        from elftools.elf.elffile import ELFFile
+    except ImportError:
+        raise GuestFileError(f"{p} is an ELF file: reading it needs pyelftools") from None
     try:
         elf = ELFFile(io.BytesIO(data))
         if elf.elfclass != 64 or not elf.little_endian:

@@ -10,13 +10,12 @@ code at the same address (identity-mapped).
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import capstone
+from functools import cache
+from typing import Any
 
 from backends import reg_ids
 from realmtui.session import Session
 
-_CS = capstone.Cs(capstone.CS_ARCH_ARM64, capstone.CS_MODE_ARM)
 SIM_ONLY = "sim only: the realm's protected memory, read from the RMM"
 HOST_MEMORY = "guest RAM, read from the VMM's mapping"
 NO_PROTECTED = (
@@ -52,8 +51,25 @@ class Disassembly:
         return "\n".join(out)
 
 
+@cache
+def _capstone() -> Any:
+    """capstone's A64 decoder, or None. Imported on first use: batch imports this module, and
+    a bare Python (the arm64 tier's guest) has no capstone."""
+    try:
+        import capstone
+    except ImportError:
+        return None
+    return capstone.Cs(capstone.CS_ARCH_ARM64, capstone.CS_MODE_ARM)
+
+
+NO_CAPSTONE = "disassembly needs capstone (pip install capstone)"
+
+
 def at_pc(session: Session, before: int = 4, after: int = 8) -> Disassembly:
     """`before` instructions ahead of pc and `after` from it, pc's marked."""
+    cs = _capstone()
+    if cs is None:
+        return Disassembly(None, (), "", NO_CAPSTONE)
     pc, read, source = _reader(session)
     if read is None:
         return Disassembly(pc, (), "", NO_PROTECTED if source == "" else source)
@@ -72,7 +88,7 @@ def at_pc(session: Session, before: int = 4, after: int = 8) -> Disassembly:
     for off in range(0, len(data) - 3, 4):
         addr = start + off
         word = int.from_bytes(data[off : off + 4], "little")
-        insn = next(_CS.disasm(data[off : off + 4], addr), None)
+        insn = next(cs.disasm(data[off : off + 4], addr), None)
         text = f"{insn.mnemonic} {insn.op_str}".strip() if insn else f".inst {word:#010x}"
         symbol = program.symbol_at(addr) if program is not None else None
         lines.append(DisasmLine(addr, word, text, symbol, addr == pc))
@@ -90,16 +106,15 @@ def _reader(session: Session):  # type: ignore[no-untyped-def]
         except Exception:  # noqa: BLE001 -- a vCPU that cannot be read has no pc to show
             pc = None
         return pc, machine.read_shared, HOST_MEMORY
-    if not session.simulated:
+    inspector = session.inspector
+    if inspector is None:
         return None, None, ""
-    from backends.sim import confidential_peek
-
-    view = confidential_peek.rec_now(session.kernel, session.vcpu.fd)
+    view = inspector.rec_now(session.vcpu.fd)
     if view is None:
         return None, None, "no REC yet"
     fd = session.vcpu.fd
 
     def read(ipa: int, size: int) -> bytes | None:
-        return confidential_peek.read_protected(session.kernel, fd, ipa, size)
+        return inspector.read_protected(fd, ipa, size)
 
     return view.regs.get(reg_ids.PC), read, SIM_ONLY

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from realmtui.session import RegView, Snapshot
+from realmtui.model import RegView, Snapshot
 
 
 @dataclass(frozen=True)

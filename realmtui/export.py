@@ -10,7 +10,7 @@ import io
 import json
 from pathlib import Path
 
-from realmtui.session import Snapshot
+from realmtui.model import Snapshot
 from realmtui.values import format_value
 
 FIELDS = ("name", "id", "group", "value", "errno", "access", "reason", "source")

@@ -41,4 +41,4 @@ def test_batch_diff() -> None:
     assert d["ok"] and d["from"] == "E1 MMIO" and d["to"] == "E2 MMIO"
     pc = next(r for r in d["regs"] if r["name"] == "pc")
     assert pc["from"]["value"] != pc["to"]["value"]
-    assert not out[4]["ok"] and "no exit '9'" in out[4]["message"]
+    assert not out[4]["ok"] and "no exit '9'" in out[4]["error"]

@@ -33,5 +33,5 @@ def test_batch_export_reports_where_and_failures(tmp_path: Path) -> None:
     ok = b.handle(f"export {tmp_path / 'grid.csv'}")
     assert ok is not None and ok["ok"] and (tmp_path / "grid.csv").exists()
     bad = b.handle(f"export {tmp_path / 'missing' / 'grid.csv'}")
-    assert bad is not None and not bad["ok"] and "cannot write" in bad["message"]
+    assert bad is not None and not bad["ok"] and "cannot write" in bad["error"]
     s.close()

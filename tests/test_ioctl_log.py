@@ -63,4 +63,4 @@ def test_batch_ioctls_and_the_log_file(tmp_path: Path) -> None:
 
 def test_batch_ioctls_answers_bad_arguments() -> None:
     out = _batch("ioctls x\n", "--vm", "normal")
-    assert not out[0]["ok"] and "usage: ioctls" in out[0]["message"]
+    assert not out[0]["ok"] and "usage: ioctls" in out[0]["error"]
