@@ -126,6 +126,9 @@ def parser() -> argparse.ArgumentParser:
                    help="directory for the SVGs (default: realmtui-screenshots, in the current "
                    "directory)")
     s.add_argument("--force", action="store_true", help="overwrite SVGs that already exist")
+    _guest_options(s, _AFTER)
+    s.add_argument("--vm", dest=_AFTER + "vm", choices=[k.value for k in VmKind],
+                   help="with --guest: run it as a realm (default) or a normal VM")
     v = sub.add_parser(
         "serve", help="serve the app to a browser",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -203,11 +206,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = parser()
     args = p.parse_args(argv)
     if args.command == "screenshot":
-        given = [f"--{n.replace('_', '-')}" for n in VM_DEFAULTS | GUEST_DEFAULTS
-                 if getattr(args, n) is not None]
+        # Its own named states; with --guest, your guest's (and --vm says which kind of VM).
+        guest = args.guest is not None or getattr(args, _AFTER + "guest", None) is not None
+        allowed = {"vm"} if guest else set()
+        given = [f"--{n}" for n in VM_DEFAULTS
+                 if getattr(args, n) is not None and n not in allowed]
+        if not guest and getattr(args, _AFTER + "vm", None) is not None:
+            given.append("--vm")
         if given:
             p.error(f"{', '.join(given)}: `screenshot` drives its own named states "
-                    "(realmtui/screenshots.py) and takes no VM options")
+                    "(realmtui/screenshots.py) and takes no VM options but --vm with --guest")
+        if conflict := _merge_vm_options(args):
+            p.error(conflict)
     elif conflict := _merge_vm_options(args):
         p.error(conflict)
     elif args.command == "serve" and args.guest is not None:
@@ -225,7 +235,8 @@ def _main(argv: Sequence[str] | None) -> int:
         if args.command == "screenshot":
             from realmtui import screenshots
 
-            return screenshots.main(args.out, force=args.force)
+            guest = config_from(args) if args.guest else None
+            return screenshots.main(args.out, force=args.force, guest=guest)
         if args.command == "serve":
             from realmtui import serve
 

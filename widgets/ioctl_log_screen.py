@@ -12,7 +12,8 @@ from textual.widgets import DataTable, Input, Static
 from realmtui.ioctl_view import IoctlLine
 from widgets.key_footer import KeyFooter
 
-COLUMNS = ("#", "ioctl", "arguments", "result", "µs", "exit")
+# The arguments last: a memory region's are long, and the result must stay in sight.
+COLUMNS = ("#", "ioctl", "result", "µs", "arguments -> exit")
 
 
 class IoctlLogScreen(ModalScreen[None]):
@@ -69,8 +70,9 @@ class IoctlLogScreen(ModalScreen[None]):
         table.clear()
         self.shown = tuple(ln for ln in self.lines if ln.matches(self.filter_text))
         for ln in self.shown:
-            table.add_row(str(ln.seq), ln.name, ln.call, ln.result, f"{ln.duration_us:.1f}",
-                          ln.exit, key=str(ln.seq))
+            call = ln.call + (f" -> {ln.exit}" if ln.exit else "")
+            table.add_row(str(ln.seq), ln.name, ln.result, f"{ln.duration_us:.1f}", call,
+                          key=str(ln.seq))
         total = len(self.lines)
         count = (f"{len(self.shown)} of {total} ioctls match {self.filter_text!r}"
                  if self.filter_text else f"{total} ioctls")

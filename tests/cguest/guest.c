@@ -41,8 +41,18 @@ static void mmu_on(u64 uart_va, u64 uart_ipa)
 	asm volatile("msr sctlr_el1, %0; isb" : : "r"(sctlr | 1 | (1 << 2) | (1 << 12)));
 }
 
+#define REALM_UART_IPA 0x8009000000UL   /* 0x09000000 at the unprotected alias (bit 39) */
+#define NORMAL_UART_IPA 0x09000000UL
+#define HOSTCALL_FID 0xC3000001UL
+
 void main(u64 realm, u64 uart_ipa, u64 hostcall_fid)
 {
+	if (!uart_ipa) {
+		/* Started without arguments (`realmtui --guest`): a realm is where RSI answers. */
+		realm = smc(RSI_VERSION, 0x10000, 0, 0, 0).x0 == 0;
+		uart_ipa = realm ? REALM_UART_IPA : NORMAL_UART_IPA;
+		hostcall_fid = HOSTCALL_FID;
+	}
 	u64 sctlr, uart = uart_ipa & 0xffffffffUL;  /* a realm's UART at its unprotected alias */
 	mmu_on(uart, uart_ipa);
 	asm volatile("mrs %0, sctlr_el1" : "=r"(sctlr));
