@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from backends.machine import DEMO_X0
 from tests.arm64 import saved
 from tests.arm64.compare import check, differences
 from tests.arm64.known_differences import KNOWN
-from tools.arm64vm.differential import MMIO_DATA
+from tools.arm64vm.differential import C_GUEST, C_GUEST_SCRIPT, MMIO_DATA
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "tools" / "arm64vm" / "differential.py"
@@ -41,12 +42,26 @@ BOOT_TIMEOUT_S = 420  # QEMU, boot and script; a run takes ~50 s on a 2-vCPU CI-
 SCRIPT_BUDGET_S = 200  # the guest script alone: ~40 s measured, TCG hosts vary
 
 
+def _c_guest_image(out: Path) -> list[Path]:
+    """tests/cguest as a raw image for the guest script (it has no pyelftools to read an
+    ELF); none without Debian's cross compiler (.ci/run installs it)."""
+    if shutil.which("aarch64-linux-gnu-gcc") is None:
+        return []
+    from tests.test_cpu import build_c_guest
+
+    raw = out / C_GUEST
+    subprocess.run(["aarch64-linux-gnu-objcopy", "-O", "binary", str(build_c_guest(out)),
+                    str(raw)], check=True, capture_output=True)
+    return [raw]
+
+
 @dataclass
 class Tier:
     report: dict[str, Any]
     svg: bytes | None
     wall_s: float  # build check + boot + script, as the tier's own cost
     out: Path
+    c_guest: Path | None = None  # the raw C guest the guest script ran, when built
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +76,10 @@ def tier(tmp_path_factory: pytest.TempPathFactory) -> Tier:
 
     out = tmp_path_factory.mktemp("arm64-tier")
     t0 = time.monotonic()
+    c_guest = _c_guest_image(tmp_path_factory.mktemp("cguest"))
+    include = [SCREENSHOT_SCRIPT, *c_guest]
     try:
-        run = boot_and_run(SCRIPT, include=[SCREENSHOT_SCRIPT], textual=True,
+        run = boot_and_run(SCRIPT, include=include, textual=True,
                            timeout=BOOT_TIMEOUT_S, out_dir=out)
     except (subprocess.CalledProcessError, OSError, ValueError) as e:
         detail = getattr(e, "output", "") or ""
@@ -76,7 +93,8 @@ def tier(tmp_path_factory: pytest.TempPathFactory) -> Tier:
           f"{report['timings']['script_s']} s ({report['timings']}); files in {out}")
     if os.environ.get("REALMTUI_UPDATE_ARM64_REPORT") == "1":
         saved.save_real(report)
-    return Tier(report, run.files.get("real-arm64-kvm.svg"), wall, out)
+    return Tier(report, run.files.get("real-arm64-kvm.svg"), wall, out,
+                c_guest[0] if c_guest else None)
 
 
 def _demo(tier: Tier, name: str) -> dict[str, Any]:
@@ -176,6 +194,32 @@ def test_the_sim_differs_from_the_real_kernel_only_as_the_table_says(tier: Tier)
     )
     verdict = check(differences(tier.report), KNOWN)
     assert verdict.ok, verdict.explain()
+
+
+def test_the_c_guest_runs_on_the_real_kernel_as_on_the_sim(tier: Tier, tmp_path: Path) -> None:
+    """`realmtui batch --backend kvm --vm normal --guest` with the C guest (MMU on, its own
+    vector, an SMC, PSCI SYSTEM_OFF): the real vCPU's exits are the sim's, exit by exit."""
+    real = tier.report.get("c_guest")
+    if real is None or tier.c_guest is None:
+        pytest.skip("no C guest: aarch64-linux-gnu-gcc is not installed on this host")
+    assert real["rc"] == 0, real
+    sim = subprocess.run(
+        [sys.executable, "-m", "realmtui", "batch", "--vm", "normal", "--guest",
+         str(tier.c_guest)],
+        input=C_GUEST_SCRIPT, capture_output=True, text=True, timeout=120, cwd=REPO,
+    )
+
+    def exits(stdout: str) -> list[dict[str, Any]]:
+        answers = [json.loads(line) for line in stdout.splitlines()]
+        return [a["exit"] for a in answers if a.get("command") == "run" and a.get("ok")]
+
+    real_exits = exits(real["stdout"])
+    uart = [int(e["data"], 16) for e in real_exits if e["reason"] == "MMIO"]
+    assert uart[0] == 1, real_exits  # the guest's MMU is on
+    assert (uart[1] >> 26) == 0x15 and uart[1] & 0xFFFF == 0x42  # its vector took the SVC
+    assert uart[2] == (1 << 64) - 1  # RSI_VERSION: KVM knows no RSI
+    assert real_exits[-1]["reason"] == "SYSTEM_EVENT", real_exits  # PSCI SYSTEM_OFF by HVC
+    assert exits(sim.stdout) == real_exits
 
 
 def test_the_guest_script_stays_within_budget(tier: Tier) -> None:

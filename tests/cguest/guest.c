@@ -23,6 +23,14 @@ static struct ret smc(u64 fid, u64 a1, u64 a2, u64 a3, u64 a4)
 	return (struct ret){x0, x1};
 }
 
+/* PSCI's conduit: HVC in a normal VM (KVM's; Linux 6.1 answers every SMC NOT_SUPPORTED),
+ * SMC in a realm (the RMM's). */
+static void hvc(u64 fid)
+{
+	register u64 x0 asm("x0") = fid;
+	asm volatile("hvc #0" : "+r"(x0) : : "memory");
+}
+
 static void put(u64 uart, u64 v) { *(volatile u64 *)uart = v; }
 
 #define GIB_MASK (~((1UL << 30) - 1))
@@ -71,5 +79,8 @@ void main(u64 realm, u64 uart_ipa, u64 hostcall_fid)
 		r = smc(RSI_HOST_CALL, (u64)host_call, 0, 0, 0);
 		put(uart, host_call[2]);           /* gprs[1] as the host answered */
 	}
-	smc(PSCI_SYSTEM_OFF, 0, 0, 0, 0);
+	if (realm)
+		smc(PSCI_SYSTEM_OFF, 0, 0, 0, 0);
+	else
+		hvc(PSCI_SYSTEM_OFF);
 }
