@@ -6,8 +6,10 @@ import errno
 import grp
 import os
 import platform
+from typing import Any
 
 from backends.kernel import Kernel
+from backends.machine import DemoMachine, MachineSpec
 from realmtui.context import Profile
 
 BACKENDS = ("sim", "kvm")
@@ -19,6 +21,14 @@ class BackendUnavailable(Exception):
 
 
 def open_kernel(name: str, profile: Profile = Profile.V9, kvm_path: str = KVM_PATH) -> Kernel:
+    if name.startswith(("agent:", "ssh://")):
+        # The ioctls run on another host, behind `realmtui agent` (realmtui/remote.py).
+        from realmtui.remote import RemoteUnavailable, RemoteVmm
+
+        try:
+            return RemoteVmm(name, profile.value)  # type: ignore[return-value]
+        except RemoteUnavailable as e:
+            raise BackendUnavailable(str(e)) from None
     if name == "sim":
         from backends.sim import RealmSeries, SimHost, SimKernel
 
@@ -29,7 +39,17 @@ def open_kernel(name: str, profile: Profile = Profile.V9, kvm_path: str = KVM_PA
         from backends.linux import LinuxKernel
 
         return LinuxKernel()
-    raise BackendUnavailable(f"unknown backend {name!r}: choose one of {', '.join(BACKENDS)}")
+    raise BackendUnavailable(
+        f"unknown backend {name!r}: choose one of {', '.join(BACKENDS)}, agent:COMMAND or "
+        "ssh://[user@]host[:port]"
+    )
+
+
+def build_machine(kernel: Any, spec: MachineSpec) -> Any:
+    """The demo VM's VMM: here, over `kernel`; or on the agent's host, for a RemoteVmm."""
+    if hasattr(kernel, "machine"):
+        return kernel.machine(spec)
+    return DemoMachine(kernel, spec)
 
 
 def check_kvm_host(kvm_path: str = KVM_PATH, machine: str | None = None) -> None:

@@ -23,9 +23,18 @@ START_STAGES = {
 }
 
 
+def backend_arg(text: str) -> str:
+    if text in BACKENDS or text.startswith(("agent:", "ssh://")):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"{text!r}: choose {', '.join(BACKENDS)}, agent:COMMAND or ssh://[user@]host[:port]")
+
+
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backend", choices=BACKENDS, default="sim",
-                   help="sim: the built-in simulated kernel (default); kvm: /dev/kvm on arm64")
+    p.add_argument("--backend", type=backend_arg, default="sim",
+                   help="sim: the built-in simulated kernel (default); kvm: /dev/kvm on arm64; "
+                   "agent:COMMAND: `realmtui agent` run by COMMAND; ssh://[user@]host[:port]: "
+                   "`realmtui agent` on that host, through ssh")
     p.add_argument("--vm", choices=[k.value for k in VmKind], default="realm",
                    help="a realm (default) or a normal VM")
     p.add_argument("--profile", choices=[p.value for p in Profile], default="v9",
@@ -51,6 +60,10 @@ def parser() -> argparse.ArgumentParser:
                    help="exit 1 if any command answered ok: false")
     s = sub.add_parser("screenshot", help="write SVG screenshots of the app's named states")
     s.add_argument("--out", default="screenshots", help="directory for the SVGs")
+    a = sub.add_parser("agent", help="serve the VMM on stdin/stdout for a remote realmtui "
+                       "(--backend ssh:// or agent:)")
+    a.add_argument("--backend", choices=BACKENDS, default="kvm",
+                   help="kvm: /dev/kvm here (default); sim: the simulated kernel (for tests)")
     v = sub.add_parser("serve", help="serve the app to a browser (textual-serve)")
     _common(v)
     v.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -79,6 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "batch":
             return _batch(args)
+        if args.command == "agent":
+            from realmtui import agent
+
+            return agent.main(args.backend)
         if args.command == "screenshot":
             from realmtui import screenshots
 

@@ -20,7 +20,7 @@ from backends.kernel import Kernel
 from backends.machine import DemoMachine, MachineSpec
 from backends.smccc import is_psci
 from realmtui import regs as regs_mod
-from realmtui.backend import open_kernel, permission_message
+from realmtui.backend import build_machine, open_kernel, permission_message
 from realmtui.context import ExitCause, Profile, RealmState, VcpuContext, VmKind
 from realmtui.regs import RegInfo, UnknownRegister, describe, parse_register
 from realmtui.rules import verdict
@@ -249,7 +249,7 @@ class Session:
             realm=self.realm, pmu=cfg.pmu, sve=cfg.sve, rme_cap=rme_cap, program=cfg.program,
             forward_fids=cfg.forward_fids,
         )
-        self.machine = machine = DemoMachine(self.kernel, spec)
+        self.machine = machine = build_machine(self.kernel, spec)
         try:
             machine.build()
         except KvmError as e:
@@ -386,9 +386,16 @@ class Session:
     def _snapshot(self, index: int, label: str, exit_info: ExitInfo | None) -> Snapshot:
         view = self._rec_view()
         rows = []
-        for reg_id in self.register_ids():
+        ids = self.register_ids()
+        try:
+            # One call for all the reads: one round trip when the vCPU is behind an agent;
+            # each read's own failure comes back in its place, so only a lost agent raises.
+            values = self.vcpu.get_regs(ids)
+        except KvmError as e:
+            raise SessionError(f"cannot read the registers: {e}") from None
+        for reg_id, (value, error) in zip(ids, values, strict=True):
             info = describe(reg_id)
-            value, err = self.read(reg_id)
+            err = error.errno_name if error is not None else None
             cell = _rec_cell(info, value, view) if self.simulated and self.realm else None
             real = cell.value if cell is not None else None
             rows.append(RegView(info, value, err, verdict(info, self.context), real, cell))

@@ -1,0 +1,168 @@
+"""`realmtui agent`: the VMM of one demo VM, driven over stdin/stdout (realmtui/agent_protocol.py).
+
+It runs where the ioctls must run (an FVP's Linux, an arm64 board) and needs only Python and
+cffi there. It opens no network port: whatever started it (ssh, docker exec, a QEMU character
+device) carries its stdin and stdout.
+"""
+
+from __future__ import annotations
+
+import errno
+import platform
+import sys
+from collections.abc import Callable
+from typing import Any, BinaryIO
+
+from backends.errors import KvmError
+from backends.kernel import Kernel
+from backends.machine import DemoMachine
+from realmtui import agent_protocol as proto
+from realmtui.backend import BackendUnavailable, check_kvm_host, open_kernel
+from realmtui.context import Profile
+
+STEPS = ("create_realm", "finalize_rec", "activate")
+
+
+class ProtocolError(Exception):
+    """A request the agent cannot parse or does not know."""
+
+
+class Agent:
+    def __init__(self, backend: str = "kvm") -> None:
+        self.backend = backend
+        self.kernel: Kernel | None = None
+        self.machine: DemoMachine | None = None
+        self.ops: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+            "hello": self.hello, "open": self.open, "close": self.close,
+            "reg_list": self.reg_list, "get": self.get, "set": self.set,
+            "snapshot": self.snapshot, "run": self.run, "mmio_data": self.mmio_data,
+            "mp_state": self.mp_state, "step": self.step,
+        }
+
+    # --- one request -------------------------------------------------------------------------
+    def answer(self, line: bytes) -> dict[str, Any]:
+        rid = None
+        try:
+            request = proto.decode(line)
+            rid = request.get("id")
+            op = self.ops.get(str(request.get("op")))
+            if op is None:
+                raise ProtocolError(f"unknown op {request.get('op')!r}")
+            return {"id": rid, "ok": True} | op(request)
+        except KvmError as e:
+            return {"id": rid, "ok": False, "error": proto.error_to_json(e)} | self._state()
+        except BackendUnavailable as e:
+            return {"id": rid, "ok": False, "error": {"unavailable": str(e)}}
+        except ValueError as e:
+            if rid is not None:  # the request parsed: a value that does not fit
+                return {"id": rid, "ok": False, "error": {"value": str(e)}}
+            return {"id": rid, "ok": False, "error": {"protocol": f"not a JSON request: {e}"}}
+        except (ProtocolError, KeyError, TypeError) as e:
+            return {"id": rid, "ok": False, "error": {"protocol": f"{type(e).__name__}: {e}"}}
+
+    def _state(self) -> dict[str, Any]:
+        m = self.machine
+        if m is None:
+            return {}
+        return {"state": {"realm_created": m.realm_created, "rec_created": m.rec_created,
+                          "active": m.active}}
+
+    # --- ops ---------------------------------------------------------------------------------
+    def hello(self, req: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "protocol": proto.PROTOCOL_VERSION, "backend": self.backend,
+            "machine": platform.machine(), "host": platform.node(),
+            "python": platform.python_version(),
+        }
+        if self.backend == "kvm":
+            try:
+                check_kvm_host()
+                out["kvm"] = True
+            except BackendUnavailable as e:
+                out["kvm"] = False
+                out["kvm_detail"] = str(e)
+        return out
+
+    def open(self, req: dict[str, Any]) -> dict[str, Any]:
+        self.close({})
+        if self.kernel is None:
+            self.kernel = open_kernel(self.backend, Profile(req.get("profile", "v9")))
+        self.machine = DemoMachine(self.kernel, proto.spec_from_json(req["spec"]))
+        try:
+            self.machine.build()
+        except KvmError:
+            self.machine = None
+            raise
+        return {}
+
+    def close(self, req: dict[str, Any]) -> dict[str, Any]:
+        if self.machine is not None:
+            self.machine.close()
+            self.machine = None
+        return {}
+
+    def _vcpu(self) -> Any:
+        if self.machine is None or self.machine.vcpu is None:
+            raise KvmError(errno.EBADF, "agent", detail="no VM is open")
+        return self.machine.vcpu
+
+    def reg_list(self, req: dict[str, Any]) -> dict[str, Any]:
+        return {"regs": self._vcpu().reg_list()}
+
+    def get(self, req: dict[str, Any]) -> dict[str, Any]:
+        return {"value": self._vcpu().get_reg(int(req["reg"]))}
+
+    def set(self, req: dict[str, Any]) -> dict[str, Any]:
+        self._vcpu().set_reg(int(req["reg"]), int(req["value"]))
+        return {}
+
+    def snapshot(self, req: dict[str, Any]) -> dict[str, Any]:
+        """Many reads, one round trip: each a value, or the error of its KVM_GET_ONE_REG."""
+        out: list[Any] = []
+        for value, err in self._vcpu().get_regs([int(r) for r in req["regs"]]):
+            out.append(value if err is None else {"error": proto.error_to_json(err)})
+        return {"values": out}
+
+    def run(self, req: dict[str, Any]) -> dict[str, Any]:
+        return {"exit": proto.exit_to_json(self._vcpu().run())}
+
+    def mmio_data(self, req: dict[str, Any]) -> dict[str, Any]:
+        self._vcpu().set_mmio_data(int(req["value"]))
+        return {}
+
+    def mp_state(self, req: dict[str, Any]) -> dict[str, Any]:
+        self._vcpu().set_mp_state(int(req["state"]))
+        return {}
+
+    def step(self, req: dict[str, Any]) -> dict[str, Any]:
+        name = str(req["step"])
+        if name not in STEPS or self.machine is None:
+            raise ProtocolError(f"no step {name!r} (steps: {', '.join(STEPS)}) or no VM open")
+        getattr(self.machine, name)()
+        return self._state()
+
+    def shutdown(self) -> None:
+        self.close({})
+
+
+def serve(stdin: BinaryIO, stdout: BinaryIO, backend: str = "kvm") -> int:
+    """Answer requests until stdin closes; the VM goes with the connection."""
+    agent = Agent(backend)
+    try:
+        for line in stdin:
+            if not line.strip():
+                continue
+            stdout.write(proto.encode(agent.answer(line)))
+            stdout.flush()
+    except (BrokenPipeError, KeyboardInterrupt):
+        pass
+    finally:
+        agent.shutdown()
+    return 0
+
+
+def main(backend: str = "kvm") -> int:
+    # Nothing else may write to stdout: it is the protocol's channel.
+    out = sys.stdout.buffer
+    sys.stdout = sys.stderr
+    return serve(sys.stdin.buffer, out, backend)
