@@ -54,12 +54,12 @@ def decode(line: bytes | str) -> dict[str, Any]:
 def exit_to_json(kexit: exits.Exit) -> dict[str, Any]:
     fields = {k: list(v) if isinstance(v, tuple) else v
               for k, v in dataclasses.asdict(kexit).items()}
-    return {"type": type(kexit).__name__, **fields}
+    return {"kind": type(kexit).__name__, **fields}
 
 
 def exit_from_json(data: dict[str, Any]) -> exits.Exit:
     fields = dict(data)
-    cls = _EXIT_TYPES.get(fields.pop("type", "Exit"), exits.Exit)
+    cls = _EXIT_TYPES.get(fields.pop("kind", "Exit"), exits.Exit)
     names = {f.name for f in dataclasses.fields(cls)}
     kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items() if k in names}
     return cls(**kwargs)

@@ -44,8 +44,8 @@ class AgentLost(KvmError):
     """The connection to the agent dropped or went silent; the VM went with it."""
 
     def __init__(self, where: str, what: str, err: int = errno.ECONNRESET) -> None:
-        super().__init__(err, "agent", detail=what)
         self.where = where
+        super().__init__(err, "agent", detail=what)
 
     def __str__(self) -> str:
         return (f"the connection to the agent ({self.where}) is lost: {self.detail} — "
@@ -128,7 +128,7 @@ class AgentConnection:
             assert self.proc.stdin is not None
             self.proc.stdin.write(proto.encode({"id": rid, "op": op} | fields))
         except (BrokenPipeError, ConnectionError, ValueError):
-            raise self._lost("it closed its input") from None
+            raise self._lost(self._exit_text()) from None
         answer = self._read(timeout or self.timeout, op)
         if answer.get("id") != rid:
             raise self._lost(f"answer {answer.get('id')!r} to request {rid}", errno.EPROTO)
