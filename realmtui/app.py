@@ -424,6 +424,9 @@ class RealmApp(App[int]):
         if self.editing:
             self.editor.show_error(text)
         self.notify(text, title="error", severity="error")
+        if getattr(self.session.kernel, "lost", False):  # the agent's connection dropped
+            self.action_restart("The connection to the agent is lost, and the VM with it. "
+                                "Reconnect and build the VM again from the start?")
 
     def _lifecycle_hint(self, view: SessionView) -> str:
         return {

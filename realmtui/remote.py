@@ -49,7 +49,7 @@ class AgentLost(KvmError):
 
     def __str__(self) -> str:
         return (f"the connection to the agent ({self.where}) is lost: {self.detail} — "
-                "restart to reconnect (r in the app, `restart` in batch)")
+                "restart to reconnect (ctrl+r in the app, `restart` in batch)")
 
 
 def is_remote(backend: str) -> bool:
@@ -131,6 +131,7 @@ class AgentConnection:
             raise self._lost(self._exit_text()) from None
         answer = self._read(timeout or self.timeout, op)
         if answer.get("id") != rid:
+            self.close()
             raise self._lost(f"answer {answer.get('id')!r} to request {rid}", errno.EPROTO)
         return answer
 
@@ -235,6 +236,11 @@ class RemoteVmm:
                                     f"{hello.get('kvm_detail', '')}")
         self.hello = hello
         self.conn = conn
+
+    @property
+    def lost(self) -> bool:
+        """The agent is gone: only a restart (which reconnects) can go on."""
+        return self.conn is None or not self.conn.alive
 
     def machine(self, spec: MachineSpec) -> RemoteMachine:
         return RemoteMachine(self, spec)

@@ -184,3 +184,30 @@ def test_ssh_targets_become_a_batch_mode_ssh_command() -> None:
     assert argv[argv.index("--") + 1:] == ["alice@fvp.example", "realmtui", "agent"]
     with pytest.raises(RemoteUnavailable, match="expected"):
         agent_argv("ssh://fvp/some/path")
+
+
+async def test_the_app_offers_to_reconnect_when_the_agent_is_lost() -> None:
+    from realmtui.app import RealmApp
+    from realmtui.screenshots import settle
+    from widgets.confirm import Confirm
+
+    session = Session(SessionConfig(backend=f"agent:{AGENT}", vm="normal"))  # type: ignore[arg-type]
+    app = RealmApp(session, cursor_blink=False)
+    try:
+        async with app.run_test(size=(140, 42)) as pilot:
+            from widgets.status_bar import status_text
+
+            assert "sim via agent" in status_text(app.view, app.palette).plain
+            session.kernel.conn.proc.kill()
+            await pilot.press("r")
+            await settle(pilot)
+            assert isinstance(app.screen, Confirm)
+            assert "connection to the agent is lost" in str(app.screen.question)
+            await pilot.press("y")
+            await settle(pilot)
+            await pilot.press("r")
+            await settle(pilot)
+            assert app.session.exits and app.session.exits[-1].number == 1
+    finally:
+        app.session.close()
+        app.session.kernel.close_connection()
