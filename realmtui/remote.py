@@ -34,6 +34,8 @@ DEFAULT_TIMEOUT = 120.0
 # What ssh runs on the far side, as git's --upload-pack and rsync's --rsync-path let one say.
 REMOTE_COMMAND_ENV = "REALMTUI_REMOTE_AGENT"
 REMOTE_COMMAND = "realmtui agent"
+# The ssh to run, as GIT_SSH_COMMAND lets one say (another config file, a jump host).
+SSH_ENV = "REALMTUI_SSH"
 
 
 class RemoteUnavailable(Exception):
@@ -76,7 +78,11 @@ def agent_argv(backend: str) -> list[str]:
         raise RemoteUnavailable(f"{backend!r}: the port is not a number") from None
     # BatchMode: no password or host-key prompt can hang the UI (the user's agent/keys only);
     # keepalives notice a dead link in some 15 s.
-    argv = ["ssh", "-T", "-o", "BatchMode=yes", "-o", "ServerAliveInterval=5",
+    try:
+        ssh = shlex.split(os.environ.get(SSH_ENV, "ssh"))
+    except ValueError as e:
+        raise RemoteUnavailable(f"cannot split {SSH_ENV}: {e}") from None
+    argv = [*ssh, "-T", "-o", "BatchMode=yes", "-o", "ServerAliveInterval=5",
             "-o", "ServerAliveCountMax=3"]
     if port is not None:
         argv += ["-p", str(port)]
