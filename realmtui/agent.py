@@ -124,7 +124,17 @@ class Agent:
         return {"values": out}
 
     def run(self, req: dict[str, Any]) -> dict[str, Any]:
-        return {"exit": proto.exit_to_json(self._vcpu().run())}
+        """KVM_RUN; with "snapshot", the register list and every register read right after
+        the exit, in the same answer: a step of the UI is one round trip."""
+        vcpu = self._vcpu()
+        out: dict[str, Any] = {"exit": proto.exit_to_json(vcpu.run())}
+        if req.get("snapshot"):
+            try:
+                ids = vcpu.reg_list()
+            except KvmError as e:
+                return out | {"list_error": proto.error_to_json(e)}
+            out |= {"regs": ids} | self.snapshot({"regs": ids})
+        return out
 
     def mmio_data(self, req: dict[str, Any]) -> dict[str, Any]:
         self._vcpu().set_mmio_data(int(req["value"]))

@@ -270,34 +270,60 @@ class RemoteVmm:
 
 
 class RemoteVcpu:
-    """The vCPU methods the session calls, each one round trip (a snapshot's reads, one)."""
+    """The vCPU methods the session calls, each one round trip. A run brings back the register
+    list and every register's value after the exit; the reads that follow it are answered
+    from those until anything else is asked of the vCPU (one round trip per step)."""
 
     def __init__(self, conn: AgentConnection) -> None:
         self.conn = conn
         self.fd = -1  # no fd here: the vCPU lives on the agent's host
+        self._list: list[int] | None = None
+        self._values: dict[int, tuple[int | None, KvmError | None]] = {}
+
+    def _ask(self, op: str, **fields: Any) -> dict[str, Any]:
+        self._list, self._values = None, {}  # the vCPU may change: read afresh
+        return _checked(self.conn, op, **fields)
 
     def reg_list(self) -> list[int]:
-        return [int(r) for r in _checked(self.conn, "reg_list")["regs"]]
+        if self._list is not None:
+            return list(self._list)
+        return [int(r) for r in self._ask("reg_list")["regs"]]
 
     def get_reg(self, reg_id: int) -> int:
-        return int(_checked(self.conn, "get", reg=reg_id)["value"])
+        if reg_id in self._values:
+            value, err = self._values[reg_id]
+            if err is not None:
+                raise err
+            assert value is not None
+            return value
+        return int(self._ask("get", reg=reg_id)["value"])
 
     def get_regs(self, reg_ids: list[int]) -> list[tuple[int | None, KvmError | None]]:
-        values = _checked(self.conn, "snapshot", regs=list(reg_ids))["values"]
-        return [(None, proto.error_from_json(v["error"])) if isinstance(v, dict) else (int(v), None)
-                for v in values]
+        ids = list(reg_ids)
+        if ids and all(r in self._values for r in ids):
+            return [self._values[r] for r in ids]
+        return _values(self._ask("snapshot", regs=ids)["values"])
 
     def set_reg(self, reg_id: int, value: int) -> None:
-        _checked(self.conn, "set", reg=reg_id, value=value)
+        self._ask("set", reg=reg_id, value=value)
 
     def run(self) -> Exit:
-        return proto.exit_from_json(_checked(self.conn, "run")["exit"])
+        answer = self._ask("run", snapshot=True)
+        if "regs" in answer:
+            self._list = [int(r) for r in answer["regs"]]
+            self._values = dict(zip(self._list, _values(answer["values"]), strict=True))
+        return proto.exit_from_json(answer["exit"])
 
     def set_mmio_data(self, value: int) -> None:
-        _checked(self.conn, "mmio_data", value=value)
+        self._ask("mmio_data", value=value)
 
     def set_mp_state(self, mp_state: int) -> None:
-        _checked(self.conn, "mp_state", state=mp_state)
+        self._ask("mp_state", state=mp_state)
+
+
+def _values(values: list[Any]) -> list[tuple[int | None, KvmError | None]]:
+    return [(None, proto.error_from_json(v["error"])) if isinstance(v, dict) else (int(v), None)
+            for v in values]
 
 
 class RemoteMachine:

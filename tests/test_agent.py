@@ -152,9 +152,9 @@ def test_a_silent_agent_times_out_and_a_missing_one_is_named() -> None:
 
 
 def test_a_connection_dropped_mid_walk_is_reported_and_restart_reconnects() -> None:
-    # sed passes the agent six requests, then closes its input: the agent exits, as when an
-    # ssh link drops (hello, open, the first snapshot's list and reads; the first KVM_RUN).
-    cut = f"agent:sh -c 'sed -u 6q | {AGENT}'"
+    # sed passes the agent four requests (hello, open, the first snapshot's list and reads),
+    # then closes its input: the agent exits during the first run, as when an ssh link drops.
+    cut = f"agent:sh -c 'sed -u 4q | {AGENT}'"
     answers, err = _batch("run\nrun\nrun\nrestart\nrun\n", "--vm", "normal", "--backend", cut)
     assert [a["ok"] for a in answers] == [False, False, False, True, False]
     assert "connection to the agent" in answers[0]["error"]
@@ -211,3 +211,21 @@ async def test_the_app_offers_to_reconnect_when_the_agent_is_lost() -> None:
     finally:
         app.session.close()
         app.session.kernel.close_connection()
+
+
+def test_a_step_over_the_agent_is_one_round_trip() -> None:
+    # Over ssh to an FVP each round trip costs a network latency: the run's answer brings the
+    # register list and every value, and the snapshot after it asks nothing more.
+    s = Session(SessionConfig(backend=f"agent:{AGENT}", vm="normal"))  # type: ignore[arg-type]
+    try:
+        conn = s.kernel.conn
+        before = conn._next_id
+        outcome = s.run()
+        assert outcome.ok and outcome.snapshot is not None
+        assert conn._next_id - before == 1
+        x0 = s.current.by_id()[0x6030_0000_0010_0000].value
+        assert x0 == s.set("x0", "0x77").old  # an edit reads afresh ...
+        assert s.read(0x6030_0000_0010_0000)[0] == 0x77  # ... and so does every read after it
+    finally:
+        s.close()
+        s.kernel.close_connection()
