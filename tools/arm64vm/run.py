@@ -320,6 +320,7 @@ def boot_and_run(
     stream: Callable[[str], None] | None = None,
     build: bool = True,
     textual: bool | None = None,
+    second_uart: str | Path | None = None,
 ) -> RunResult:
     """Boot the emulated machine once, run `script` with `args`, and collect its results.
 
@@ -327,6 +328,8 @@ def boot_and_run(
     as it arrives (file payloads summarised). With `out_dir`, the sent files and console.log
     are written there. `textual`: whether to add the Textual layer; None decides from the
     script's imports (needs_textual). `include`: more files or folders to put in /rtui.
+    `second_uart`: a Unix socket path; QEMU listens there and carries the machine's second
+    PL011 (QEMU >= 10's virt board; the guest's /dev/ttyAMA1), e.g. for `realmtui agent`.
     """
     script = Path(script).resolve()
     extra = [Path(p).resolve() for p in include]
@@ -353,6 +356,10 @@ def boot_and_run(
             f.write(overlay)
         cmd = ["qemu-system-aarch64", *QEMU_ARGS, "-kernel", str(cache / "vmlinuz"),
                "-initrd", str(initrd), "-append", KERNEL_CMDLINE]
+        if second_uart is not None:
+            # The first -serial keeps the console on stdio; the second is the socket.
+            cmd += ["-serial", "mon:stdio", "-serial",
+                    f"unix:{second_uart},server=on,wait=off"]
         start = time.monotonic()
         proc = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
