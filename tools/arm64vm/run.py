@@ -2,6 +2,7 @@
 
     python tools/arm64vm/run.py --script PATH [--arg A ...] [--timeout 300] [--out DIR]
                                 [--cache DIR] [--include PATH ...] [--[no-]textual] [--quiet]
+                                [--second-uart SOCKET]
 
 Builds the base image if needed (build.sh), lays an overlay archive over it with the
 project's packages (realmtui/, widgets/, backends/), guest_io.py, the script and an /init
@@ -410,6 +411,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--textual", action=argparse.BooleanOptionalAction, default=None,
                     help="add the Textual layer (default: when the script imports textual)")
     ap.add_argument("--quiet", action="store_true", help="do not stream the console")
+    ap.add_argument("--second-uart", type=Path,
+                    help="a Unix socket for the machine's second UART (/dev/ttyAMA1)")
     ns = ap.parse_args(argv)
 
     def show(line: str) -> None:
@@ -418,7 +421,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         r = boot_and_run(ns.script, ns.arg, timeout=ns.timeout, out_dir=ns.out,
                          cache_dir=ns.cache, include=ns.include, textual=ns.textual,
-                         stream=None if ns.quiet else show)
+                         stream=None if ns.quiet else show, second_uart=ns.second_uart)
     except (subprocess.CalledProcessError, OSError, ValueError) as exc:
         print(f"arm64vm: cannot run: {exc}", file=sys.stderr)
         return EXIT_INFRA
