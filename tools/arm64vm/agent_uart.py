@@ -1,8 +1,9 @@
 """Guest side of the agent tier: `realmtui agent` on the real /dev/kvm, spoken over the
 machine's second UART (/dev/ttyAMA1; run.py's `second_uart` puts a host socket behind it).
 
-A UART has no end of file: the agent stops when no request came for IDLE_S seconds after the
-first one, or when nobody asked anything within WAIT_S.
+A UART has no end of file: the agent stops when no request came for IDLE_S seconds (or the
+script's first argument: by hand, `--arg 600`) after the first one, or when nobody asked
+anything within WAIT_S.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ WAIT_S = 240.0
 IDLE_S = 6.0  # a walk's requests come milliseconds apart
 
 
-def main() -> int:
+def main(idle_s: float = IDLE_S) -> int:
     fd = os.open(UART, os.O_RDWR | os.O_NOCTTY)
     tty.setraw(fd)  # bytes as they are: no echo, no line editing, no CR/LF translation
     agent = Agent("kvm")
@@ -29,7 +30,7 @@ def main() -> int:
     buf, served, last = b"", 0, time.monotonic()
     try:
         while True:
-            limit = (IDLE_S if served else WAIT_S) - (time.monotonic() - last)
+            limit = (idle_s if served else WAIT_S) - (time.monotonic() - last)
             if limit <= 0 or not select.select([fd], [], [], limit)[0]:
                 break
             buf += os.read(fd, 65536)
@@ -48,4 +49,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(float(sys.argv[1]) if len(sys.argv) > 1 else IDLE_S))
