@@ -18,6 +18,7 @@ import shlex
 import subprocess
 import threading
 import time
+import weakref
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -242,6 +243,9 @@ class RemoteVmm:
                                     f"{hello.get('kvm_detail', '')}")
         self.hello = hello
         self.conn = conn
+        # A session thrown away (the app's switch of profile or VM) takes its agent with it:
+        # its input closes, and it exits at that end of file.
+        weakref.finalize(self, _hang_up, conn.proc)
 
     @property
     def lost(self) -> bool:
@@ -267,6 +271,15 @@ class RemoteVmm:
         if self.conn is not None:
             self.conn.close()
             self.conn = None
+
+
+def _hang_up(proc: subprocess.Popen[bytes]) -> None:
+    for pipe in (proc.stdin, proc.stdout):
+        try:
+            if pipe is not None:
+                pipe.close()
+        except OSError:
+            pass
 
 
 class RemoteVcpu:
