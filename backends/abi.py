@@ -71,6 +71,10 @@ CDEF = (
     struct kvm_arm_rmm_psci_complete {
         uint64_t target_mpidr; uint32_t psci_status; uint32_t padding[3];
     };
+    /* [PATCH v12 13/46] .. [PATCH v14 13/44] "arm64: RMI: Define the user ABI". */
+    struct kvm_arm_rmi_populate {
+        uint64_t base; uint64_t size; uint64_t source_uaddr; uint32_t flags; uint32_t reserved;
+    };
 
     struct kvm_exit_mmio { uint64_t phys_addr; uint8_t data[8]; uint32_t len; uint8_t is_write; };
     struct kvm_exit_hypercall {
@@ -185,6 +189,13 @@ KVM_GET_DEVICE_ATTR = _iow(0xE2, "struct kvm_device_attr")
 KVM_HAS_DEVICE_ATTR = _iow(0xE3, "struct kvm_device_attr")
 # [PATCH v9 06/43]: PSCI completion for CPU_ON / AFFINITY_INFO handled by the VMM.
 KVM_ARM_VCPU_RMM_PSCI_COMPLETE = _iow(0xD6, "struct kvm_arm_rmm_psci_complete")
+# v12 renamed it KVM_ARM_VCPU_RMI_PSCI_COMPLETE, same struct and number (0x4018AED6); v14
+# removed it (cca-uapi-v12-v16.md O1).
+# KVM_ARM_RMI_POPULATE: _IOW in v12 (returns the bytes populated), _IOWR from v13 (returns 0
+# and advances base/size/source_uaddr); the arch ioctl switch matches the whole number, so
+# the other form is EINVAL (cca-uapi-v12-v16.md O1, O2).
+KVM_ARM_RMI_POPULATE_V12 = _iow(0xD7, "struct kvm_arm_rmi_populate")
+KVM_ARM_RMI_POPULATE = _iowr(0xD7, "struct kvm_arm_rmi_populate")
 
 IOCTL_NAMES: dict[int, str] = {
     value: name
@@ -244,6 +255,9 @@ ARM_RME_CONFIG_HASH_ALGO = 1
 ARM_RME_CONFIG_HASH_ALGO_SHA256 = 0
 ARM_RME_CONFIG_HASH_ALGO_SHA512 = 1
 KVM_ARM_RME_POPULATE_FLAGS_MEASURE = 1 << 0
+KVM_ARM_RMI_POPULATE_FLAGS_MEASURE = 1 << 0
+# KVM_CAP_ARM_RMI moved with every posting: 247 (v12), 248 (v13), 249 (v14), 251 (v15) --
+# all of them unrelated mainline caps today. backends/series.py says which is which.
 
 # --- VM types (arch/arm64/include/uapi/asm/kvm.h; realm type from [PATCH v9 09/43]) ------
 KVM_VM_TYPE_ARM_IPA_SIZE_MASK = 0xFF
@@ -251,6 +265,9 @@ KVM_VM_TYPE_ARM_SHIFT = 8
 KVM_VM_TYPE_ARM_MASK = 0xF << KVM_VM_TYPE_ARM_SHIFT
 KVM_VM_TYPE_ARM_NORMAL = 0 << KVM_VM_TYPE_ARM_SHIFT
 KVM_VM_TYPE_ARM_REALM = 1 << KVM_VM_TYPE_ARM_SHIFT
+# v14 moved the realm type to bit 30, beside pKVM's PROTECTED bit 31 ([PATCH v14 13/44]).
+KVM_VM_TYPE_ARM_REALM_V14 = 1 << 30
+KVM_VM_TYPE_ARM_PROTECTED = 1 << 31
 
 # --- vCPU init ------------------------------------------------------------------------------
 KVM_ARM_TARGET_GENERIC_V8 = 5

@@ -209,17 +209,17 @@ def _normal_demo() -> Program:
     # Nothing newer than Linux 6.1 arm64 KVM: MMIO exits and PSCI SYSTEM_OFF by HVC.
     g = _Builder(NORMAL_RAM_BASE)
     g.step(
-        "N1",
+        "E1",
         "write x0 to the UART (no memslot there): an MMIO write exit",
         mov_imm(_UART, NORMAL_UART_IPA),
         str_(X[0], _UART),
     )
     g.step(
-        "N2", "read the UART into x1: the VMM supplies the data in kvm_run.mmio", ldr(X[1], _UART)
+        "E2", "read the UART into x1: the VMM supplies the data in kvm_run.mmio", ldr(X[1], _UART)
     )
-    g.step("N3", "write x1 back to the UART: shows the MMIO data arrived", str_(X[1], _UART))
+    g.step("E3", "write x1 back to the UART: shows the MMIO data arrived", str_(X[1], _UART))
     g.step(
-        "N4",
+        "E4",
         "PSCI SYSTEM_OFF by HVC: a system event (shutdown) exit",
         mov_imm(X[0], PSCI_SYSTEM_OFF),
         hvc(0),

@@ -1,10 +1,13 @@
 """A small VMM for the demo guests: it builds a realm or a normal VM through the ioctl wrappers,
 step by step, in the order kvmtool-cca uses (reference/cca-semantics.md §6).
 
-Realm: create the VM (realm type, 40-bit IPA), the vGICv3 and the memslot, route the demo's
-host call to userspace (SMCCC filter), configure the measurement algorithm, create and init
-the vCPU (PSCI 0.2 + REC), set pc and x0 -- then, as separate steps the user can watch:
+Realm, v9/v10: create the VM (realm type, 40-bit IPA), the vGICv3 and the memslot, route the
+demo's host call to userspace (SMCCC filter), configure the measurement algorithm, create and
+init the vCPU (PSCI 0.2 + REC), set pc and x0 -- then, as separate steps the user can watch:
 create the realm, INIT_RIPAS and populate the image; finalize the REC; activate.
+Realm, v12 on (kvmtool-cca cca/v10+): the same VM with the series' realm type, no hash
+configuration and no REC feature; one step -- KVM_ARM_RMI_POPULATE, whose first call creates
+the realm; the first KVM_RUN then activates it and creates the REC from x0-x7 and pc.
 Realm parameters (PMCR_EL0.N, ID_AA64DFR0_EL1, the SVE vector length) are ONE_REG writes on
 the vCPU before the realm is created, which is why the vCPU comes first ([PATCH v9 32/35/38]).
 """
@@ -19,6 +22,7 @@ from backends.abi import ffi
 from backends.arch import GRANULE_SIZE
 from backends.errors import KvmError
 from backends.kernel import Kernel
+from backends.series import SERIES, Series
 from backends.vmm import Device, Kvm, Vcpu, Vm
 
 GIC_DIST_BASE = 0x0800_0000  # QEMU virt's layout, for familiarity
@@ -32,7 +36,7 @@ class MachineSpec:
     realm: bool = True
     pmu: bool = False
     sve: bool = False
-    rme_cap: int = abi.KVM_CAP_ARM_RME_V9
+    series: Series = SERIES["v9"]  # which posting's uAPI the realm is built with
     # Another guest in place of the demo (tests use small programs of their own), and the
     # SMCCC function ids the VMM asks KVM to forward to it (a realm's host call by default).
     program: guests.Program | None = None
@@ -70,19 +74,21 @@ class DemoMachine:
     def _build(self) -> None:
         spec = self.spec
         self.kvm = Kvm(self.kernel)
-        vm_type = (abi.KVM_VM_TYPE_ARM_REALM if spec.realm else 0) | self._ipa_bits()
+        vm_type = (spec.series.realm_vm_type if spec.realm else 0) | self._ipa_bits()
         self.vm = vm = self.kvm.create_vm(vm_type)
-        vm.rme_cap = spec.rme_cap
+        vm.rme_cap = spec.series.cap
+        implicit = spec.series.implicit
         if spec.realm or spec.pmu:
             self._create_gic(vm)
         self._map_ram(vm)
         if spec.realm:
             for fid in spec.forward_fids:
                 vm.set_smccc_filter(fid, 1, abi.KVM_SMCCC_FILTER_FWD_TO_USER)
-            vm.rme_config_hash(abi.ARM_RME_CONFIG_HASH_ALGO_SHA256)
+            if not implicit:  # v12 dropped hash/RPV configuration (v14 cover letter)
+                vm.rme_config_hash(abi.ARM_RME_CONFIG_HASH_ALGO_SHA256)
         self.vcpu = vcpu = vm.create_vcpu(0)
         features = [abi.KVM_ARM_VCPU_PSCI_0_2]
-        if spec.realm:
+        if spec.realm and not implicit:
             features.append(abi.KVM_ARM_VCPU_REC)
         if spec.pmu:
             features.append(abi.KVM_ARM_VCPU_PMU_V3)
@@ -102,11 +108,23 @@ class DemoMachine:
         vm, vcpu = self._vm(), self._vcpu()
         if self.spec.sve:
             vcpu.finalize(abi.KVM_ARM_VCPU_SVE)
-        vm.rme_create_realm()
-        self.realm_created = True
-        vm.rme_init_ripas(guests.REALM_RAM_BASE, guests.REALM_INIT_RIPAS_SIZE)
         size = -(-len(self.program.image) // GRANULE_SIZE) * GRANULE_SIZE
-        vm.rme_populate(guests.REALM_RAM_BASE, size, measure=True)
+        series = self.spec.series
+        if series.implicit:
+            # The first POPULATE creates the RD (realm_ensure_created, O2); the image is
+            # copied from the shared alias (the mmap behind the memslot).
+            assert series.populate_ioctl is not None and self._ram_ptr is not None
+            uaddr = int(ffi.cast("uintptr_t", self._ram_ptr))  # maps REALM_RAM_BASE
+            vm.rmi_populate(
+                series.populate_ioctl, guests.REALM_RAM_BASE, size, uaddr,
+                returns_bytes=series.populate_returns_bytes,
+            )
+            self.realm_created = True
+        else:
+            vm.rme_create_realm()
+            self.realm_created = True
+            vm.rme_init_ripas(guests.REALM_RAM_BASE, guests.REALM_INIT_RIPAS_SIZE)
+            vm.rme_populate(guests.REALM_RAM_BASE, size, measure=True)
         self._init_gic_and_pmu()
 
     def finalize_rec(self) -> None:
@@ -117,6 +135,12 @@ class DemoMachine:
     def activate(self) -> None:
         self._vm().rme_activate()
         self.active = True
+
+    def first_run_done(self) -> None:
+        """v12 on: a KVM_RUN that came back with an exit activated the realm and made the
+        REC (kvm_activate_realm, C12)."""
+        if self.spec.realm and self.spec.series.implicit:
+            self.rec_created = self.active = True
 
     # --- pieces ---------------------------------------------------------------------------------
     def _ipa_bits(self) -> int:

@@ -178,6 +178,28 @@ class Vm(_Fd):
     def rme_activate(self) -> None:
         self.enable_cap(self.rme_cap, abi.KVM_CAP_ARM_RME_ACTIVATE_REALM)
 
+    # --- v12 on: KVM_ARM_RMI_POPULATE (cca-uapi-v12-v16.md §1.2, O1, O2) -------------------
+    def rmi_populate(
+        self, request: int, base: int, size: int, source_uaddr: int, measure: bool = True,
+        returns_bytes: bool = False,
+    ) -> None:
+        """Populate [base, base+size) from source_uaddr until done: v12's _IOW form returns
+        the bytes it did; v13/v14's _IOWR form returns 0 and advances the struct's fields.
+        The first call creates the realm."""
+        req = ffi.new("struct kvm_arm_rmi_populate *")
+        req.base, req.size, req.source_uaddr = base, size, source_uaddr
+        req.flags = abi.KVM_ARM_RMI_POPULATE_FLAGS_MEASURE if measure else 0
+        while req.size:
+            before = int(req.size)
+            done = self._ioctl(request, req)
+            if returns_bytes:
+                req.base += done
+                req.size -= done
+                req.source_uaddr += done
+            if int(req.size) >= before:
+                raise KvmError(errno.EIO, abi.IOCTL_NAMES.get(request, "KVM_ARM_RMI_POPULATE"),
+                               detail="the kernel populated nothing")
+
     # --- devices and attributes -------------------------------------------------------------
     def set_device_attr(self, group: int, attr: int, value: Any = None) -> None:
         """KVM_SET_DEVICE_ATTR on the VM fd; `value` is the struct the attribute points at."""

@@ -1,7 +1,20 @@
-"""`python -m realmtui`."""
+"""`python -m realmtui`, and the `realmtui` command.
+
+The CLI is imported inside the try: a Ctrl-C while Python is still loading it ends with
+status 130, not a KeyboardInterrupt traceback.
+"""
 
 import sys
 
-from realmtui.cli import main
 
-sys.exit(main())
+def run() -> int:
+    try:
+        from realmtui.cli import main
+
+        return main()
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(run())

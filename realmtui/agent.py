@@ -14,10 +14,8 @@ from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from backends.errors import KvmError
-from backends.kernel import Kernel
-from backends.machine import DemoMachine
 from realmtui import agent_protocol as proto
-from realmtui.backend import BackendUnavailable, check_kvm_host, open_kernel
+from realmtui.backend import Backend, BackendUnavailable, Machine, check_kvm_host, open_backend
 from realmtui.context import Profile
 
 STEPS = ("create_realm", "finalize_rec", "activate")
@@ -30,8 +28,8 @@ class ProtocolError(Exception):
 class Agent:
     def __init__(self, backend: str = "kvm") -> None:
         self.backend = backend
-        self.kernel: Kernel | None = None
-        self.machine: DemoMachine | None = None
+        self.opened: Backend | None = None
+        self.machine: Machine | None = None
         self.ops: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "hello": self.hello, "open": self.open, "close": self.close,
             "reg_list": self.reg_list, "get": self.get, "set": self.set,
@@ -69,6 +67,9 @@ class Agent:
 
     # --- ops ---------------------------------------------------------------------------------
     def hello(self, req: dict[str, Any]) -> dict[str, Any]:
+        """Who answers, and the backend opened here as the client asks: its profile named,
+        or (none named, kvm) the series found on this host -- the client's header, keys and
+        rules follow what this host runs."""
         out: dict[str, Any] = {
             "protocol": proto.PROTOCOL_VERSION, "backend": self.backend,
             "machine": platform.machine(), "host": platform.node(),
@@ -79,15 +80,20 @@ class Agent:
                 check_kvm_host()
                 out["kvm"] = True
             except BackendUnavailable as e:
-                out["kvm"] = False
-                out["kvm_detail"] = str(e)
-        return out
+                return out | {"kvm": False, "kvm_detail": str(e)}
+        named = req.get("profile")
+        self.close({})
+        try:
+            self.opened = open_backend(self.backend, Profile(named) if named else None)
+        except BackendUnavailable as e:
+            return out | {"unavailable": str(e)}
+        return out | {"profile": self.opened.profile.value, "found": self.opened.found}
 
     def open(self, req: dict[str, Any]) -> dict[str, Any]:
         self.close({})
-        if self.kernel is None:
-            self.kernel = open_kernel(self.backend, Profile(req.get("profile", "v9")))
-        self.machine = DemoMachine(self.kernel, proto.spec_from_json(req["spec"]))
+        if self.opened is None:
+            raise ProtocolError("open before hello: hello opens the backend")
+        self.machine = self.opened.build_machine(proto.spec_from_json(req["spec"]))
         try:
             self.machine.build()
         except KvmError:
@@ -127,7 +133,14 @@ class Agent:
         """KVM_RUN; with "snapshot", the register list and every register read right after
         the exit, in the same answer: a step of the UI is one round trip."""
         vcpu = self._vcpu()
-        out: dict[str, Any] = {"exit": proto.exit_to_json(vcpu.run())}
+        try:
+            kexit = vcpu.run()
+        except KvmError as e:
+            if e.errno == errno.EINTR:  # interrupted after entering: the realm is active
+                self._first_run_done()
+            raise
+        self._first_run_done()
+        out: dict[str, Any] = {"exit": proto.exit_to_json(kexit)}
         if req.get("snapshot"):
             try:
                 ids = vcpu.reg_list()
@@ -135,6 +148,11 @@ class Agent:
                 return out | {"list_error": proto.error_to_json(e)}
             out |= {"regs": ids} | self.snapshot({"regs": ids})
         return out
+
+    def _first_run_done(self) -> None:
+        """v12 on: the first KVM_RUN into the realm activated it and created the REC."""
+        if self.machine is not None:
+            self.machine.first_run_done()
 
     def mmio_data(self, req: dict[str, Any]) -> dict[str, Any]:
         self._vcpu().set_mmio_data(int(req["value"]))

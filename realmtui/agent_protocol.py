@@ -5,13 +5,16 @@ The cut is the typed VMM, not the ioctl: an ioctl's argument points into the cal
 and kvm_run is a shared mapping, so neither can cross a pipe. One request per line, one answer
 per line, in order:
 
-    -> {"id": 1, "op": "hello", "protocol": 1}
-    <- {"id": 1, "ok": true, "protocol": 1, "backend": "kvm", "machine": "aarch64", ...}
+    -> {"id": 1, "op": "hello", "protocol": 1, "profile": null}
+    <- {"id": 1, "ok": true, "protocol": 1, "backend": "kvm", "profile": "v14", "machine":
+        "aarch64", ...}
     -> {"id": 2, "op": "get", "reg": 6917529027641081856}
     <- {"id": 2, "ok": false, "error": {"errno": 22, "call": "KVM_GET_ONE_REG", "reg": ...}}
 
-Ops: hello, open (a MachineSpec), close, reg_list, get, set, snapshot (many gets in one round
-trip), run, mmio_data, mp_state, step (create_realm / finalize_rec / activate).
+Ops: hello (opens the agent's backend with the profile asked for; none: the series found on
+the agent's host, backends/detect.py), open (a MachineSpec), close, reg_list, get, set,
+snapshot (many gets in one round trip), run, mmio_data, mp_state, step (create_realm /
+finalize_rec / activate).
 Errors: {"errno", "call", "reg", "detail"} for a refused ioctl (the kernel's errno and the
 ioctl's name), {"value": msg} for a value that does not fit, {"unavailable": msg} for a host
 that cannot run the backend, {"protocol": msg} for a malformed request.
@@ -27,6 +30,7 @@ from typing import Any
 from backends import exits, guests
 from backends.errors import KvmError
 from backends.machine import MachineSpec
+from backends.series import SERIES
 
 PROTOCOL_VERSION = 1
 
@@ -77,7 +81,7 @@ def error_from_json(data: dict[str, Any]) -> KvmError:
 def spec_to_json(spec: MachineSpec) -> dict[str, Any]:
     """The guest travels as its bytes: the agent loads them; the listing stays with the UI."""
     out: dict[str, Any] = {
-        "realm": spec.realm, "pmu": spec.pmu, "sve": spec.sve, "rme_cap": spec.rme_cap,
+        "realm": spec.realm, "pmu": spec.pmu, "sve": spec.sve, "series": spec.series.name,
         "forward_fids": list(spec.forward_fids),
     }
     if spec.program is not None:
@@ -93,8 +97,12 @@ def spec_from_json(data: dict[str, Any]) -> MachineSpec:
         p = data["program"]
         program = guests.Program(str(p["name"]), int(p["load_address"]), int(p["entry"]),
                                  bytes.fromhex(p["image"]), (), ())
+    name = str(data["series"])
+    if name not in SERIES:
+        raise ValueError(f"no CCA host series {name!r} here (this agent knows "
+                         f"{', '.join(SERIES)}): install the same realmtui on both hosts")
     return MachineSpec(
         realm=bool(data["realm"]), pmu=bool(data.get("pmu")), sve=bool(data.get("sve")),
-        rme_cap=int(data["rme_cap"]), program=program,
+        series=SERIES[name], program=program,
         forward_fids=tuple(int(f) for f in data.get("forward_fids", (guests.HOSTCALL_FID,))),
     )

@@ -22,7 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -31,6 +31,7 @@ from textual.message import Message
 from textual.screen import Screen
 
 from realmtui.context import Profile, VmKind
+from realmtui.profiles import Step
 from realmtui.session import RegView, RunOutcome, Session, SetOutcome, Stage
 from realmtui.values import format_value
 from realmtui.verdict import Access
@@ -44,17 +45,17 @@ from widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:  # imported when first needed, after the first frame
     from textual.command import Provider
-    from textual_serve.server import Server
 
     from widgets.filter_bar import FilterBar
     from widgets.inline_editor import Anchor, InlineEditor
 
 VIEW_TOGGLES = Binding.Group("Show")
-SIDE_MIN = 52  # the side panels need this much beside the grid, or they fold away
-NEXT_STAGE = {Stage.REALM_NEW: "create", Stage.REALM_CREATED: "finalize",
-              Stage.REC_CREATED: "activate"}
-STAGE_AFTER = {"create": Stage.REALM_CREATED, "finalize": Stage.REC_CREATED,
-               "activate": Stage.ACTIVE}
+PANEL_SCROLL = Binding.Group("Scroll")
+SIDE_MIN = 52  # the side panels need this much beside the full grid, or the grid is compact
+# A click this soon after the app gets the focus (a browser page or a terminal window
+# clicked into) is the click that gave it: it focuses, and does nothing else.
+FOCUS_CLICK = 0.5  # seconds
+SIDE_COMPACT_MIN = 33  # and this much beside the compact grid, or they fold away
 
 
 # --- what the worker posts back ---------------------------------------------------------------
@@ -94,6 +95,24 @@ class VcpuFailed(Message):
 Job = Callable[[], Message]
 
 
+def write_new_file(directory: Path, stem: str, suffix: str, text: str) -> Path:
+    """Write `text` to stem+suffix in `directory`, or stem-2, stem-3... if taken: never over
+    an existing file (exclusive create, so two writers can't pick the same name)."""
+    for n in range(1, 1000):
+        path = directory / f"{stem}{'' if n == 1 else f'-{n}'}{suffix}"
+        try:
+            with path.open("x", encoding="utf-8") as f:
+                try:
+                    f.write(text)
+                except OSError:  # a full disk: no half-written picture left behind
+                    path.unlink(missing_ok=True)
+                    raise
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(f"{directory / stem}-*{suffix}: 999 files already")
+
+
 def register_commands() -> type[Provider]:
     """The palette's `Go to <register>` commands, imported when the palette first opens."""
     from widgets.commands import RegisterCommands
@@ -124,6 +143,15 @@ class RealmApp(App[int]):
         Binding("w", "toggle_writable", "writable now only", group=VIEW_TOGGLES),
         Binding("d", "toggle_changed", "changed only", group=VIEW_TOGGLES),
         Binding("x", "toggle_radix", "hex or decimal", group=VIEW_TOGGLES),
+        # The side panels scroll without leaving the grid; shown only while they are.
+        Binding("left_square_bracket", "scroll_panel('detail', -1)", "register panel up",
+                group=PANEL_SCROLL),
+        Binding("right_square_bracket", "scroll_panel('detail', 1)", "register panel down",
+                group=PANEL_SCROLL),
+        Binding("left_curly_bracket", "scroll_panel('realm', -1)", "exit panel up",
+                show=False),
+        Binding("right_curly_bracket", "scroll_panel('realm', 1)", "exit panel down",
+                show=False),
         Binding("ctrl+r", "restart", "Restart", show=False),
         Binding("ctrl+s", "screenshot", "Screenshot", show=False),
         Binding("escape", "dismiss", "Close", show=False),
@@ -148,6 +176,10 @@ class RealmApp(App[int]):
         self._jobs_lock = threading.Lock()
         self._draining = False
         self._highlighted_id: int | None = None  # the register the cursor is on
+        self._panels_shown: bool | None = None  # as of the last layout
+        self._focused_at = float("-inf")  # when the app last got the focus (monotonic)
+        self._swallowing = False  # the rest of a focusing click (its mouse up)
+        self.screenshot_dir: str | None = None  # ctrl+s writes here; None: the current dir
         # What the footer's keys depend on in the view (check_action); the first draw needs
         # no refresh: the footer is composed from this state.
         self._bindings_for: tuple[object, ...] | None = (self.view.stage, self.view.realm)
@@ -165,8 +197,10 @@ class RealmApp(App[int]):
         yield StatusBar(id="status")
         with Horizontal(id="body"):
             with Vertical(id="main") as main:
-                main.styles.width = "1fr" if narrow else grid_width(self.view)
-                yield RegisterGrid(id="grid")
+                main.styles.width = self._main_width()
+                grid = RegisterGrid(id="grid")
+                grid.compact = self.has_class("-compact")
+                yield grid
                 yield MessageBar(id="message")
             if not narrow:
                 yield self._side_panels()
@@ -188,7 +222,7 @@ class RealmApp(App[int]):
         self.call_after_refresh(self._after_first_frame)
 
     async def _after_first_frame(self) -> None:
-        await self._mount_hidden()
+        await self._mount_hidden()  # nothing, if the first key was ctrl+q
         if self._resume_gc:
             self._resume_gc = False
             # One collection of what start-up left, then the survivors (modules, classes,
@@ -198,8 +232,13 @@ class RealmApp(App[int]):
             gc.freeze()
             gc.enable()
 
-    async def _mount_hidden(self) -> None:
-        """Mount what the first frame did without. Idempotent: also awaited before use."""
+    async def _mount_hidden(self) -> bool:
+        """Mount what the first frame did without. Idempotent: also awaited before use.
+        False when the app is already closing (ctrl+q as the very first key): nothing is
+        mounted then, and the caller drops what it meant to show."""
+        bodies = self.query("#body")
+        if not bodies or not bodies.first().is_attached:
+            return False
         if not self.query("#side"):
             await self.query_one("#body").mount(self._side_panels())
             if self.panels_visible:
@@ -210,6 +249,7 @@ class RealmApp(App[int]):
             await self.query_one("#main").mount(FilterBar(id="filter"), before="#grid")
         if not self.editor.is_attached:
             await self.mount(self.editor)
+        return True
 
     @property
     def grid(self) -> RegisterGrid:
@@ -247,23 +287,59 @@ class RealmApp(App[int]):
         self.grid.restyle()
         self._draw_panels()
 
+    async def on_event(self, event: events.Event) -> None:
+        """The first click into a browser page (or a terminal window) focuses the app and
+        nothing else: it used to open the editor on the cursor row, or the palette from the
+        footer, so the next keys typed went into them. Filtered here, before Textual makes
+        the mouse up into a click, as the driver's events arrive."""
+        if isinstance(event, events.AppFocus):
+            self._focused_at = time.monotonic()
+        elif isinstance(event, events.MouseDown) and not event.is_forwarded:
+            if not self.app_focus or time.monotonic() - self._focused_at < FOCUS_CLICK:
+                self.app_focus = True
+                self._swallowing = True
+                return
+            self._swallowing = False
+        elif isinstance(event, events.MouseUp) and not event.is_forwarded and self._swallowing:
+            self._swallowing = False
+            return
+        await super().on_event(event)
+
     def on_resize(self, event: Resize) -> None:
         self._fit_layout(event.size.width)
         self._draw_panels()
 
     def _fit_layout(self, width: int) -> None:
-        """Side panels beside the grid when they fit; else folded away (i brings them up
-        in place of the grid). The grid's name, value and verdict columns always show."""
-        needed = grid_width(self.view)
-        narrow = width < needed + SIDE_MIN
+        """Three layouts, by width: the full grid with the side panels beside it (from about
+        129 columns on a sim realm); the compact grid (names and the REC column narrower)
+        with compact panels (from about 96: 100x30, a 1024x768 browser); below that the grid
+        alone, and i shows the panels in its place. The grid's name, value and verdict
+        columns always show."""
+        compact = width < grid_width(self.view) + SIDE_MIN
+        narrow = compact and width < grid_width(self.view, compact=True) + SIDE_COMPACT_MIN
         # A class on the app restyles every widget: set only what changed (no-ops are free).
         self.set_class(narrow, "-narrow")
+        self.set_class(compact and not narrow, "-compact")
         self.set_class(self.panels_flipped, "-flipped")
-        for main in self.query("#main"):  # none yet while composing
-            main.styles.width = "1fr" if narrow else needed
+        for grid in self.query("#grid").results(RegisterGrid):  # none yet while composing
+            grid.set_compact(self.has_class("-compact"))
+        for main in self.query("#main"):
+            main.styles.width = self._main_width()
+        visible = self.panels_visible
+        if visible != self._panels_shown:
+            if self._panels_shown is not None:
+                self.refresh_bindings()  # the footer's [ ] come and go with the panels
+            self._panels_shown = visible
         if self.editor_open:
             # Follow the row after the layout settles; an open edit keeps its text.
             self.call_after_refresh(lambda: self.editor.move_to(self._anchor()))
+
+    def _main_width(self) -> int | str:
+        """The grid's column: as wide as its columns beside the panels, else all there is
+        (a wide terminal with the panels hidden leaves no empty third)."""
+        if self.has_class("-narrow") or not self.panels_visible:
+            return "1fr"
+        return grid_width(self.view, compact=self.has_class("-compact"))
 
     @property
     def panels_visible(self) -> bool:
@@ -286,7 +362,8 @@ class RealmApp(App[int]):
             return  # folded away: drawn when they come back (i), not at every step
         from widgets.realm_panel import RealmPanel
 
-        self.query_one("#realm", RealmPanel).show(self.view, self.palette)
+        self.query_one("#realm", RealmPanel).show(self.view, self.palette,
+                                                  compact=self.has_class("-compact"))
         self._draw_detail(self.grid.selected)
 
     def _draw_detail(self, reg: RegView | None) -> None:
@@ -295,7 +372,10 @@ class RealmApp(App[int]):
         panel = self.query_one("#detail", DetailPanel)
         if reg is None:
             group = self.grid.selected_group
-            panel.show("a group row: enter folds or unfolds it", str(group or "register"))
+            if group is None:
+                panel.show(self.grid.empty_text(), "no register")
+            else:
+                panel.show("a group row: enter folds or unfolds it", str(group))
             return
         history = self.session.value_history(reg.id)
         palette, shows_rec, last_write = self.palette, self.view.shows_rec, self.last_write
@@ -309,12 +389,12 @@ class RealmApp(App[int]):
 
     def _say_start(self) -> None:
         v = self.view
-        if v.realm and v.stage in NEXT_STAGE:
-            step = NEXT_STAGE[v.stage]
-            key = {"create": "c", "finalize": "f", "activate": "a"}[step]
+        step = self._next_step()
+        if step is not None:
             self.message.say(
                 f"{v.stage.label}: the badges say what a write does now. Edit with e or enter; "
-                f"{key} takes the next lifecycle step; ? explains the keys and the verdicts.")
+                f"{step.key} takes the next lifecycle step; ? explains the keys and the "
+                "verdicts.")
         else:
             self.message.say("r runs to the next exit; e edits; ? explains the keys and the "
                              "verdicts.")
@@ -424,7 +504,7 @@ class RealmApp(App[int]):
         if self.editing:
             self.editor.show_error(text)
         self.notify(text, title="error", severity="error")
-        if getattr(self.session.kernel, "lost", False):  # the agent's connection dropped
+        if self.session.backend.lost:  # the agent's connection dropped
             self.action_restart("The connection to the agent is lost, and the VM with it. "
                                 "Reconnect and build the VM again from the start?")
 
@@ -467,13 +547,13 @@ class RealmApp(App[int]):
         return Anchor(main.x + 1, top if row is None else row, width, top, main.bottom)
 
     async def _open_editor(self, reg: RegView, anyway: bool) -> None:
-        await self._mount_hidden()
-        self.editor.edit(reg, self._anchor(), anyway=anyway)
+        if await self._mount_hidden():
+            self.editor.edit(reg, self._anchor(), anyway=anyway)
 
     async def _note(self, title: str, text: str, severity: str) -> None:
-        await self._mount_hidden()
-        self.editor.note(title, text, severity, self._anchor())
-        self.grid.focus()
+        if await self._mount_hidden():
+            self.editor.note(title, text, severity, self._anchor())
+            self.grid.focus()
 
     def _close_editor(self) -> None:
         if self.editor_open:
@@ -500,7 +580,10 @@ class RealmApp(App[int]):
             self.armed = None
         if self.editor_open and not self.editing:
             self.editor.close()
-        self.message.explain(event.reg)
+        if event.reg is None and self.grid.selected_group is None:
+            self._say_filter()  # an empty grid: why, and how to get back
+        else:
+            self.message.explain(event.reg)
         if self.panels_visible:
             self._draw_detail(event.reg)
 
@@ -514,13 +597,18 @@ class RealmApp(App[int]):
             case "run":
                 if off:
                     return False
-                return None if v.realm and v.stage is not Stage.ACTIVE else True
+                # Dimmed while a lifecycle step is still due (from v12 the first run itself
+                # activates the realm, so a populated realm runs).
+                return None if self._next_step() is not None else True
             case "run_anyway":
-                return not off and v.realm and v.stage is not Stage.ACTIVE
+                return not off and self._next_step() is not None
             case "restart_offer":
                 return off
             case "lifecycle":
-                return v.realm and NEXT_STAGE.get(v.stage) == parameters[0]
+                step = self._next_step()
+                return step is not None and step.verb == parameters[0]
+            case "scroll_panel":
+                return self.panels_visible and not self._typing_or_dialog()
         return True
 
     def _typing_or_dialog(self) -> bool:
@@ -559,10 +647,22 @@ class RealmApp(App[int]):
 
         self.push_screen(MmioPrompt(pending, label), answered)
 
-    def action_lifecycle(self, step: str) -> None:
+    def _next_step(self) -> Step | None:
+        """The step the session's series offers from here (profiles.py): v12+ has no
+        REC-creation or activation step, so f and a are never offered there."""
+        if not self.view.realm:
+            return None
+        return self.session.profile.step_from(self.view.stage)
+
+    def action_lifecycle(self, verb: str) -> None:
+        step = self.session.profile.step(verb)
+        if step is None:
+            self.message.say(self.session.profile.missing.get(verb, f"no {verb} step"),
+                             "warning")
+            return
         driver = self.driver
-        target = STAGE_AFTER[step]
-        self.submit(step, lambda: StepDone(step, *driver.advance(target)))
+        target = step.after
+        self.submit(verb, lambda: StepDone(verb, *driver.advance(target)))
 
     def action_restart_offer(self) -> None:
         self.action_restart(
@@ -595,7 +695,8 @@ class RealmApp(App[int]):
     # --- finding your way -------------------------------------------------------------------
     async def action_filter(self) -> None:
         self._close_editor()
-        await self._mount_hidden()
+        if not await self._mount_hidden():
+            return
         from widgets.filter_bar import FilterBar
 
         self.query_one("#filter", FilterBar).open()
@@ -621,25 +722,41 @@ class RealmApp(App[int]):
         flt: GridFilter = self.grid.filter
         total = len(self.view.regs)
         shown = self.grid.shown_count
-        parts = []
-        if flt.text:
-            parts.append(f"name or group has {flt.text!r}")
-        if flt.writable_only:
-            parts.append("writable now (w)")
-        if flt.changed_only:
-            parts.append("changed (d)")
-        if parts:
-            self.message.say(f"showing {shown} of {total}: " + " · ".join(parts))
+        if not shown and flt.active:
+            self.message.say(self.grid.empty_text(), "warning")
+        elif flt.active:
+            self.message.say(f"showing {shown} of {total}: {flt.describe()} — esc shows all")
         else:
             self.message.say(f"showing all {total} registers")
-        self.grid.border_subtitle = f"{shown}/{total}" if parts else ""
+        self.grid.border_subtitle = f"{shown}/{total}" if flt.active else ""
+        self.refresh_bindings()  # the footer marks w and d when they are on
+
+    def get_key_display(self, binding: Binding) -> str:
+        """The footer's w and d carry a ✓ while they filter the grid."""
+        shown = super().get_key_display(binding)
+        if binding.action in ("toggle_writable", "toggle_changed") and self.query("#grid"):
+            flt = self.grid.filter
+            on = flt.writable_only if binding.action == "toggle_writable" else flt.changed_only
+            if on:
+                return shown + "✓"
+        return shown
+
+    def clear_filter(self) -> None:
+        """Every register again: no text, no w, no d."""
+        from widgets.filter_bar import FilterBar
+
+        for bar in self.query(FilterBar):
+            bar.reset()
+        self.grid.set_filter(GridFilter())
+        self._say_filter()
 
     def action_toggle_radix(self) -> None:
         self.grid.set_radix("dec" if self.grid.radix == "hex" else "hex")
         self.message.say("values in " + ("decimal" if self.grid.radix == "dec" else "hex"))
 
     async def action_toggle_panels(self) -> None:
-        await self._mount_hidden()
+        if not await self._mount_hidden():
+            return
         self.panels_flipped = not self.panels_flipped
         self._fit_layout(self.size.width)
         if self.panels_visible:
@@ -649,23 +766,44 @@ class RealmApp(App[int]):
         else:
             self.grid.focus()
 
+    def action_scroll_panel(self, panel: str, direction: int) -> None:
+        """[ ] (the register panel) and { } (the exit panel): most of a page at a time."""
+        for widget in self.query(f"#{panel}"):
+            height = max(1, widget.scrollable_content_region.height - 2)
+            widget.scroll_relative(y=direction * height, animate=False)
+
     def action_help(self) -> None:
         from widgets.help_screen import HelpScreen
 
         self.push_screen(HelpScreen())
 
     def action_dismiss(self) -> None:
+        """esc: close the editor or its note; else clear a kept filter."""
         self.armed = None
         if self.editor_open:
             self._close_editor()
             self.message.explain(self.grid.selected)
+        elif self.grid.filter.active:
+            self.clear_filter()
 
     def action_screenshot(self) -> None:
-        filename = f"realmtui-{time.strftime('%Y%m%d-%H%M%S')}.svg"
-        path = os.getcwd()
-        self.deliver_screenshot(filename, path=path)  # Textual notifies when it is written
-        where = "sent to the browser" if self.is_web else f"saved to {os.path.join(path, filename)}"
-        self.message.say(f"screenshot {where}", "success")
+        """An SVG of the screen as it is: to the browser when served, else a new file in the
+        current directory (never over an earlier one: two presses in a second get -2)."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        if self.is_web:
+            self.deliver_screenshot(f"realmtui-{stamp}.svg")
+            self.message.say("screenshot sent to the browser", "success")
+            return
+        svg = self.export_screenshot()
+        try:
+            path = write_new_file(Path(self.screenshot_dir or os.getcwd()), f"realmtui-{stamp}",
+                                  ".svg", svg)
+        except OSError as e:
+            # Said here and not as a toast: a toast would be in the next screenshot.
+            self.message.say(f"screenshot NOT saved: {e.strerror or e} ({e.filename or ''})",
+                             "error")
+            return
+        self.message.say(f"screenshot saved to {path}", "success")
 
     # --- the command palette ----------------------------------------------------------------
     def palette_registers(self) -> Sequence[RegView]:
@@ -703,11 +841,3 @@ class RealmApp(App[int]):
         yield SystemCommand("Save an SVG screenshot", "to the current directory (ctrl+s)",
                             self.action_screenshot)
         yield SystemCommand("Help: keys and verdicts", "(?)", self.action_help)
-
-
-def browser_server(command: str, host: str, port: int, public_url: str) -> Server:
-    """A textual-serve server that runs `command` (this app) for each browser visit; its
-    `serve()` blocks. ImportError when textual-serve is not installed."""
-    from textual_serve.server import Server
-
-    return Server(command, host=host, port=port, title="realmtui", public_url=public_url)

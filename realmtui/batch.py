@@ -1,16 +1,22 @@
 """`realmtui batch`: one command per line in, one JSON object per line out.
 
-For people who write exercises or check kernels. Every answer has "ok"; a failure has
-"error" and, when the kernel refused, "errno" and the rule ("rule", "source").
+For people who write exercises or check kernels. Every answer has "ok" and the number of the
+line it answers; a failure has "error" and, when the kernel refused, "errno" and the rule
+("rule", "source").
+
+The grammar is strict, so a typo is an error rather than a guess: a line is a command and its
+arguments, words of printable ASCII separated by spaces or tabs; no quotes, no escapes, no
+trailing comment. A line whose first word starts with `#`, and a blank line, are skipped.
 """
 
 from __future__ import annotations
 
 import json
-import shlex
+import re
 from collections.abc import Callable, Iterable
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
+from realmtui.batch_input import InputLine, read_lines
 from realmtui.regs import UnknownRegister
 from realmtui.session import ExitInfo, RegView, RunOutcome, Session, SessionError, SetOutcome
 from realmtui.values import format_value
@@ -28,6 +34,36 @@ COMMANDS: dict[str, str] = {
     "restart": "throw the VM away and build it again",
     "help": "this list",
 }
+
+
+class LineError:
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+_WORD_SEP = re.compile(r"[ \t]+")
+_NOT_PRINTABLE = re.compile(r"[^\x20-\x7e\t]")
+_QUOTES = re.compile(r"[\"'\\`]")
+
+
+def split_words(line: str) -> list[str] | LineError:
+    """The words of a batch line, or why it is not one (linear in the line's length)."""
+    line = line.strip(" \t")
+    if not line or line.startswith("#"):
+        return [line] if line else []
+    if bad := _NOT_PRINTABLE.search(line):
+        char = bad.group()
+        kind = "control" if ord(char) < 0x20 or ord(char) == 0x7F else "non-ASCII"
+        return LineError(
+            f"{kind} character U+{ord(char):04X} at column {bad.start() + 1}: a batch line is "
+            "printable ASCII (commands, register names and values)"
+        )
+    if bad := _QUOTES.search(line):
+        return LineError(
+            f"{bad.group()} at column {bad.start() + 1}: batch has no quotes or escapes; write "
+            "the words separated by spaces, e.g. set x1 0x12"
+        )
+    return _WORD_SEP.split(line)
 
 
 def reg_json(row: RegView) -> dict[str, Any]:
@@ -78,17 +114,15 @@ class Batch:
             "activate": lambda a: self._step(a, self.session.activate),
             "state": self.state,
             "restart": self.restart,
-            "help": lambda a: {"ok": True, "commands": COMMANDS},
+            "help": self.help,
         }
 
     def handle(self, line: str) -> dict[str, Any] | None:
-        line = line.strip()
-        if not line or line.startswith("#"):
+        words = split_words(line)
+        if isinstance(words, LineError):
+            return {"command": None, "ok": False, "error": words.message}
+        if not words or words[0].startswith("#"):
             return None
-        try:
-            words = shlex.split(line)
-        except ValueError as e:
-            return {"command": None, "ok": False, "error": f"cannot parse the line: {e}"}
         cmd, args = words[0].lower(), words[1:]
         handler = self.handlers.get(cmd)
         if handler is None:
@@ -109,6 +143,11 @@ class Batch:
         if len(args) != n:
             return {"ok": False, "error": f"expected: {usage}"}
         return None
+
+    def help(self, args: list[str]) -> dict[str, Any]:
+        if bad := self._arity(args, 0, "help"):
+            return bad
+        return {"ok": True, "commands": COMMANDS}
 
     def regs(self, args: list[str]) -> dict[str, Any]:
         if bad := self._arity(args, 0, "regs"):
@@ -197,7 +236,7 @@ class Batch:
         ctx = s.context
         out: dict[str, Any] = {
             "ok": True,
-            "backend": s.kernel.name,
+            "backend": s.backend_name,
             "vm": str(ctx.vm),
             "profile": str(ctx.profile),
             "stage": str(s.stage),
@@ -222,17 +261,26 @@ class Batch:
         return {"ok": True, "stage": str(self.session.stage)}
 
 
-def run_batch(session: Session, lines: Iterable[str], out: TextIO, strict: bool = False) -> int:
-    """Answer every line. The exit status is 0 -- a refused write is an answer, not a failure
-    -- unless `strict`, where any answer with "ok": false makes it 1."""
+def run_batch(session: Session, source: BinaryIO, out: TextIO, strict: bool = False) -> int:
+    """Answer every line as soon as it is read. The exit status is 0 -- a refused write is an
+    answer, not a failure -- unless `strict`, where any answer with "ok": false makes it 1.
+    An error writing `out` (a closed pipe, a full disk) propagates to the caller."""
+    return answer_lines(session, read_lines(source), out, strict)
+
+
+def answer_lines(session: Session, lines: Iterable[InputLine], out: TextIO,
+                 strict: bool = False) -> int:
     batch = Batch(session)
     status = 0
     for line in lines:
-        answer = batch.handle(line)
+        if line.text is None:
+            answer: dict[str, Any] | None = {"command": None, "ok": False, "error": line.error}
+        else:
+            answer = batch.handle(line.text)
         if answer is None:
             continue
         if strict and not answer.get("ok"):
             status = 1
-        out.write(json.dumps(answer) + "\n")
+        out.write(json.dumps({"line": line.number} | answer) + "\n")
         out.flush()
     return status

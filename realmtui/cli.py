@@ -1,49 +1,95 @@
 """The command line: `realmtui` (the app), `realmtui batch`, `realmtui screenshot`,
-`realmtui serve`. Errors end as one clear line on stderr and a non-zero status, never a
-traceback."""
+`realmtui serve`, `realmtui agent`. Errors end as one clear line on stderr and a non-zero
+status, never a traceback.
+
+Only argparse and the option values are imported before `main` starts: the Session (the
+kernels, the demo guests) is imported inside it, so that a Ctrl-C while Python is still
+loading ends with status 130 rather than a KeyboardInterrupt traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-from realmtui.backend import BACKENDS, BackendUnavailable
+from realmtui.backend import BACKENDS, REMOTE_PREFIXES, BackendUnavailable
 from realmtui.context import Profile, VmKind
-from realmtui.session import SessionConfig, SessionError, Stage
+from realmtui.profiles import help_lines
 
+if TYPE_CHECKING:
+    from realmtui.session import SessionConfig
+
+EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_UNAVAILABLE = 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
 
-START_STAGES = {
-    "new": Stage.REALM_NEW,
-    "created": Stage.REALM_CREATED,
-    "rec-created": Stage.REC_CREATED,
-    "active": Stage.ACTIVE,
+START_CHOICES = ("new", "created", "rec-created", "active")
+
+# Set by `realmtui serve` (realmtui/web.py) in the environment of each browser session's app.
+SERVER_PID_ENV = "REALMTUI_SERVER_PID"
+
+
+# The VM options go before or after the subcommand (`realmtui --vm normal batch` and
+# `realmtui batch --vm normal` are the same). argparse would let the subcommand's defaults
+# replace what was given before it, so every option defaults to None here and the defaults
+# are applied once both positions are merged (`_merge_vm_options`).
+VM_DEFAULTS: dict[str, Any] = {
+    "backend": "sim", "vm": VmKind.REALM.value, "profile": None,
+    "start": "created", "pmu": False, "sve": False,
 }
+_AFTER = "after_"  # the subcommand's copy of an option: dest after_backend, ...
 
 
 def backend_arg(text: str) -> str:
-    if text in BACKENDS or text.startswith(("agent:", "ssh://")):
+    if text in BACKENDS or text.startswith(REMOTE_PREFIXES):
         return text
     raise argparse.ArgumentTypeError(
         f"{text!r}: choose {', '.join(BACKENDS)}, agent:COMMAND or ssh://[user@]host[:port]")
 
 
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backend", type=backend_arg, default="sim",
+def _vm_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
+    p.add_argument("--backend", dest=prefix + "backend", type=backend_arg,
                    help="sim: the built-in simulated kernel (default); kvm: /dev/kvm on arm64; "
                    "agent:COMMAND: `realmtui agent` run by COMMAND; ssh://[user@]host[:port]: "
                    "`realmtui agent` on that host, through ssh")
-    p.add_argument("--vm", choices=[k.value for k in VmKind], default="realm",
+    p.add_argument("--vm", dest=prefix + "vm", choices=[k.value for k in VmKind],
                    help="a realm (default) or a normal VM")
-    p.add_argument("--profile", choices=[p.value for p in Profile], default="v9",
-                   help="v9: the whole v9 CCA series (default); seed: [PATCH v9 22/43] alone")
-    p.add_argument("--start", choices=list(START_STAGES), default="created",
+    p.add_argument("--profile", dest=prefix + "profile", choices=[p.value for p in Profile],
+                   help="the CCA host series (default v9 on the sim; with --backend kvm, found "
+                   "on the host) -- " + help_lines())
+    p.add_argument("--start", dest=prefix + "start", choices=START_CHOICES,
                    help="where a realm starts: new (realm parameters open), created "
                    "(default: before REC creation), rec-created, active")
-    p.add_argument("--pmu", action="store_true", help="give the vCPU a PMU (PMU_V3)")
-    p.add_argument("--sve", action="store_true", help="give the vCPU SVE")
+    p.add_argument("--pmu", dest=prefix + "pmu", action="store_true", default=None,
+                   help="give the vCPU a PMU (PMU_V3)")
+    p.add_argument("--sve", dest=prefix + "sve", action="store_true", default=None,
+                   help="give the vCPU SVE")
+
+
+def port_number(text: str) -> int:
+    try:
+        port = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(
+            f"{port} is not a TCP port: give 1-65535, or 0 for any free port"
+        )
+    return port
+
+
+def session_count(text: str) -> int:
+    try:
+        count = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if count < 1:
+        raise argparse.ArgumentTypeError("at least 1 session")
+    return count
 
 
 def parser() -> argparse.ArgumentParser:
@@ -52,34 +98,76 @@ def parser() -> argparse.ArgumentParser:
         description="Inspect and edit the vCPU registers of Arm CCA realm VMs: for each register, "
         "what a KVM_SET_ONE_REG would do now.",
     )
-    _common(p)
+    _vm_options(p)
     sub = p.add_subparsers(dest="command")
     b = sub.add_parser("batch", help="one command per line on stdin, one JSON object per line out")
-    _common(b)
+    _vm_options(b, _AFTER)
     b.add_argument("--strict", action="store_true",
                    help="exit 1 if any command answered ok: false")
     s = sub.add_parser("screenshot", help="write SVG screenshots of the app's named states")
-    s.add_argument("--out", default="screenshots", help="directory for the SVGs")
+    s.add_argument("--out", default="realmtui-screenshots",
+                   help="directory for the SVGs (default: realmtui-screenshots, in the current "
+                   "directory)")
+    s.add_argument("--force", action="store_true", help="overwrite SVGs that already exist")
     a = sub.add_parser("agent", help="serve the VMM on stdin/stdout for a remote realmtui "
                        "(--backend ssh:// or agent:)")
-    a.add_argument("--backend", choices=BACKENDS, default="kvm",
+    a.add_argument("--backend", dest="agent_backend", choices=BACKENDS, default="kvm",
                    help="kvm: /dev/kvm here (default); sim: the simulated kernel (for tests)")
-    v = sub.add_parser("serve", help="serve the app to a browser (textual-serve)")
-    _common(v)
-    v.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    v.add_argument("--port", type=int, default=8000)
+    v = sub.add_parser(
+        "serve", help="serve the app to a browser",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Serve the app to a browser: each visit runs the app in a process of its "
+        "own. The page URL carries a token printed at start; only pages from the served "
+        "address are accepted.",
+    )
+    _vm_options(v, _AFTER)
+    v.add_argument("--host", default="127.0.0.1",
+                   help="address to bind; one that is not loopback needs --public")
+    v.add_argument("--port", type=port_number, default=8000,
+                   help="TCP port (0: any free port, printed at start)")
+    v.add_argument("--public", action="store_true",
+                   help="allow a --host other than loopback: anyone who can reach it and has "
+                   "the token can drive the app")
+    v.add_argument("--max-sessions", type=session_count, default=4,
+                   help="browser sessions at once; more are refused")
     return p
 
 
+def _merge_vm_options(args: argparse.Namespace) -> str | None:
+    """Fill the VM options from either position; an error message if they disagree."""
+    for name, default in VM_DEFAULTS.items():
+        before = getattr(args, name)
+        after = getattr(args, _AFTER + name, None)
+        if before is not None and after is not None and before != after:
+            flag = f"--{name}" + (f" {before}" if not isinstance(before, bool) else "")
+            other = f"--{name}" + (f" {after}" if not isinstance(after, bool) else "")
+            return (f"{flag} before `{args.command}` and {other} after it: give it once")
+        value = after if after is not None else before
+        setattr(args, name, default if value is None else value)
+    return None
+
+
 def config_from(args: argparse.Namespace) -> SessionConfig:
+    from realmtui.session import SessionConfig, Stage
+
+    stages = {"new": Stage.REALM_NEW, "created": Stage.REALM_CREATED,
+              "rec-created": Stage.REC_CREATED, "active": Stage.ACTIVE}
     return SessionConfig(
         backend=args.backend,
         vm=VmKind(args.vm),
-        profile=Profile(args.profile),
+        # Unset for a realm on the kvm backend, here or behind an agent: the host's series is
+        # detected (backends/detect.py, on the agent's host); a normal VM needs none.
+        profile=(Profile(args.profile) if args.profile
+                 else None if _detects(args.backend) and args.vm == VmKind.REALM.value
+                 else Profile.V9),
         pmu=args.pmu,
         sve=args.sve,
-        start=START_STAGES[args.start],
+        start=stages[args.start],
     )
+
+
+def _detects(backend: str) -> bool:
+    return backend == "kvm" or backend.startswith(REMOTE_PREFIXES)
 
 
 def _fail(message: str, status: int) -> int:
@@ -88,40 +176,105 @@ def _fail(message: str, status: int) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The options, the VM ones taken from either side of the subcommand; exit 2 (with
+    argparse's usage line) on a bad or contradictory line."""
+    p = parser()
+    args = p.parse_args(argv)
+    if args.command in ("screenshot", "agent"):
+        given = [f"--{n}" for n in VM_DEFAULTS if getattr(args, n) is not None]
+        if given and args.command == "screenshot":
+            p.error(f"{', '.join(given)}: `screenshot` drives its own named states "
+                    "(realmtui/screenshots.py) and takes no VM options")
+        if given:
+            p.error(f"{', '.join(given)} before `agent`: the agent's VM is what its client "
+                    "asks for; `agent --backend sim|kvm` names its kernel")
+    elif conflict := _merge_vm_options(args):
+        p.error(conflict)
+    return args
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    args = parse_args(argv)
+    from realmtui.session import SessionError
+
     try:
         if args.command == "batch":
             return _batch(args)
         if args.command == "agent":
             from realmtui import agent
 
-            return agent.main(args.backend)
+            return agent.main(args.agent_backend)
         if args.command == "screenshot":
             from realmtui import screenshots
 
-            return screenshots.main(args.out)
+            return screenshots.main(args.out, force=args.force)
         if args.command == "serve":
             from realmtui import serve
 
-            return serve.main(args)
+            return serve.main(args, config_from(args))
         return _app(args)
     except BackendUnavailable as e:
         return _fail(str(e), EXIT_UNAVAILABLE)
     except SessionError as e:
         return _fail(str(e), EXIT_UNAVAILABLE)
-    except KeyboardInterrupt:
-        return 130
 
 
 def _batch(args: argparse.Namespace) -> int:
     from realmtui.batch import run_batch
     from realmtui.session import Session
 
+    out = sys.stdout
+    if out is None:  # started with stdout closed (`>&-`)
+        return _fail("standard output is closed: batch has nowhere to answer", EXIT_FAILURE)
     session = Session(config_from(args))
     try:
-        return run_batch(session, sys.stdin, sys.stdout, strict=args.strict)
+        return run_batch(session, _stdin_bytes(), out, strict=args.strict)
+    except BrokenPipeError:
+        # The reader went away (`| head -1`): stop quietly, as a filter killed by SIGPIPE
+        # would, and keep the interpreter's final flush from failing again.
+        _stdout_to_devnull()
+        return 128 + 13
+    except OSError as e:  # e.g. stdout is /dev/full
+        _stdout_to_devnull()
+        return _fail(f"cannot write the answers: {e.strerror or e}", EXIT_FAILURE)
     finally:
         session.close()
+
+
+def _stdin_bytes():  # noqa: ANN202 - a binary stream
+    import io
+
+    stdin = sys.stdin
+    if stdin is None:  # started with stdin closed (`<&-`): no lines
+        return io.BytesIO()
+    if hasattr(stdin, "buffer"):
+        return stdin.buffer
+    return io.BytesIO(stdin.read().encode("utf-8"))  # a text stream given in place of stdin
+
+
+def _stdout_to_devnull() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _no_terminal() -> str | None:
+    for name, stream in (("standard input", sys.stdin), ("standard output", sys.stdout)):
+        if stream is None or not stream.isatty():
+            return (f"{name} is not a terminal: the app draws on a terminal. For scripts use "
+                    "`realmtui batch` (one command per line in, JSON out); for a browser, "
+                    "`realmtui serve`")
+    return None
 
 
 def _app(args: argparse.Namespace) -> int:
@@ -129,6 +282,13 @@ def _app(args: argparse.Namespace) -> int:
 
     from realmtui.session import Session
 
+    served_by = os.environ.get(SERVER_PID_ENV)
+    if served_by is not None:
+        # A browser session of `realmtui serve`: its terminal is the server's pipes, and it
+        # must end with the server and on SIGTERM whatever state the app is in.
+        from realmtui.lifeline import hold_to_server
+
+        hold_to_server(int(served_by))
     # Start-up allocates some 90 000 objects and frees few: the cyclic garbage collector
     # would walk them over and over (some 100 collections before the first frame). It is
     # paused until the app's first frame is up; the app then collects once and resumes it.
@@ -137,6 +297,9 @@ def _app(args: argparse.Namespace) -> int:
         # Build the session before the app takes the terminal, so that a missing /dev/kvm or
         # a kernel without realms is reported as a plain line, not inside a half-drawn screen.
         session = Session(config_from(args))
+        if served_by is None and (problem := _no_terminal()):
+            session.close()
+            return _fail(problem, EXIT_USAGE)
         from realmtui.app import RealmApp
 
         RealmApp(session, resume_gc=True).run()

@@ -23,11 +23,16 @@ class Profile(StrEnum):
           KVM_REG_ARM64_SVE_VLS (v9-38), each with its own state rules.
     v10:  the v10 posting: the same register rules ([PATCH v10 22/43] is byte-identical to
           v9's), but KVM_CAP_ARM_RME is 244 instead of 243 ([PATCH v10 06/43]).
+    v12, v13, v14: KVM_CAP_ARM_RMI; populate creates the realm, the first KVM_RUN activates
+          it and creates the RECs (cca-uapi-v12-v16.md). realmtui/profiles.py has the rest.
     """
 
     SEED = "seed"
     V9 = "v9"
     V10 = "v10"
+    V12 = "v12"
+    V13 = "v13"
+    V14 = "v14"
 
     @property
     def full_series(self) -> bool:

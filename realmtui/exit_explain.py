@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from backends import abi, guests
 from backends.exits import HypercallExit, MemoryFaultExit, MmioExit, SystemEventExit
 from realmtui.decode import Field, decode_esr, format_fields
-from realmtui.session import ExitInfo
+from realmtui.model import ExitInfo
 
 # TF-RMM runtime/core/exit.c: for an emulatable data abort the host gets
 # esr & ESR_EMULATED_ABORT_MASK, which drops SRT and SSE (and IL), so KVM sees SRT = 0.
@@ -179,6 +179,10 @@ def explain_exit(info: ExitInfo, realm: bool, pending_data: int | None = None) -
         name = errno_mod.errorcode.get(info.exit.errno, str(info.exit.errno))
         lines.append(Line("KVM_RUN", f"returned -{name}", "kvm_run is still filled in"))
     lines.append(Line("RMI exit" if realm else "cause", info.rmi_reason))
+    if info.plane is not None:
+        # RMM 2.0's rec_exit.plane (TF-RMM v0.9.0 smc-rmi.h, 0x608); the kernel ignores it.
+        lines.append(Line("plane", f"P{info.plane}", "rec_exit.plane (RMM 2.0): the plane "
+                          "that exited; P0 is the realm's primary plane"))
     lines += _body(info, pending_data, realm)
     lines += _esr_lines(info, realm)
     if info.step:

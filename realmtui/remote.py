@@ -211,9 +211,12 @@ def _raise(conn: AgentConnection, op: str, err: dict[str, Any]) -> None:
 class RemoteVmm:
     """Where the ioctls run: an agent reached by `backend`. Stands in the session's `kernel`."""
 
-    def __init__(self, backend: str, profile: str = "v9") -> None:
+    def __init__(self, backend: str, profile: str | None = None) -> None:
         self.backend = backend
+        # None: the agent finds its host's series (backends/detect.py, there); the answer
+        # names it, and a reconnection asks for that one.
         self.profile = profile
+        self.found = ""
         self.argv = agent_argv(backend)
         self.where = backend if backend.startswith("ssh://") else shlex.join(self.argv)
         self.hello: dict[str, Any] = {}
@@ -221,13 +224,13 @@ class RemoteVmm:
         self.connect()
         remote = self.hello.get("backend", "?")
         place = backend if backend.startswith("ssh://") else "agent"
-        self.name = f"{remote} via {place}"
+        self.name = f"{remote} via {place}"  # the header: where the ioctls run
 
     def connect(self) -> None:
         conn = AgentConnection(self.argv, self.where)
         try:
             hello = conn.request("hello", timeout=min(conn.timeout, 30.0),
-                                 protocol=proto.PROTOCOL_VERSION)
+                                 protocol=proto.PROTOCOL_VERSION, profile=self.profile)
         except AgentLost as e:
             conn.close()
             raise RemoteUnavailable(f"the agent ({self.where}) did not start: {e.detail}") from None
@@ -241,7 +244,14 @@ class RemoteVmm:
             conn.close()
             raise RemoteUnavailable(f"the agent ({self.where}) has no KVM to drive: "
                                     f"{hello.get('kvm_detail', '')}")
+        if "unavailable" in hello or not hello.get("ok"):
+            conn.close()
+            why = hello.get("unavailable") or hello.get("error")
+            raise RemoteUnavailable(f"the agent ({self.where}) cannot open its "
+                                    f"{hello.get('backend', '')} backend: {why}")
         self.hello = hello
+        self.profile = str(hello.get("profile") or self.profile or "v9")
+        self.found = str(hello.get("found") or "")
         self.conn = conn
         # A session thrown away (the app's switch of profile or VM) takes its agent with it:
         # its input closes, and it exits at that end of file.
@@ -352,7 +362,7 @@ class RemoteMachine:
 
     def build(self) -> None:
         self.conn = conn = self.vmm.connection()
-        _checked(conn, "open", spec=proto.spec_to_json(self.spec), profile=self.vmm.profile)
+        _checked(conn, "open", spec=proto.spec_to_json(self.spec))
         self.vcpu = RemoteVcpu(conn)
 
     def _step(self, name: str) -> None:
@@ -377,6 +387,11 @@ class RemoteMachine:
 
     def activate(self) -> None:
         self._step("activate")
+
+    def first_run_done(self) -> None:
+        """v12 on: the first run activated the realm (the agent's VMM noted it too)."""
+        if self.spec.realm and self.spec.series.implicit:
+            self.rec_created = self.active = True
 
     def close(self) -> None:
         if self.vcpu is not None and self.conn is not None and self.conn.alive:

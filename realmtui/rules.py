@@ -19,6 +19,7 @@ writable, read-only (a new value does not stick).
 from __future__ import annotations
 
 from backends import abi, reg_ids
+from realmtui import profiles
 from realmtui.context import ExitCause, Profile, RealmState, VcpuContext
 from realmtui.regs import (
     ELR_EL1,
@@ -55,6 +56,9 @@ P36 = "[PATCH v9 36/43] arm64: RME: Initialize PMCR.N with number counter suppor
 P35 = "set_id_reg, [PATCH v9 35/43] arm64: RME: Set breakpoint parameters through SET_ONE_REG"
 P38 = "set_sve_vls, [PATCH v9 38/43] arm64: RME: Configure max SVE vector length for a Realm"
 RMM_REC = "TF-RMM runtime/rmi/rec.c (RMI_REC_CREATE)"
+# v12 on (cca-uapi-v12-v16.md C12, O4): the first KVM_RUN creates every REC.
+ACTIVATE = "kvm_activate_realm / kvm_create_rec, [PATCH v12-v14] (cca-uapi-v12-v16.md C12, O4)"
+V14_PMCR = "validate_realm_set_reg, [PATCH v14 41/44] (cca-uapi-v12-v16.md C1, C10)"
 RMM_RUN = "TF-RMM runtime/rmi/run.c (RMI_REC_ENTER)"
 RMM_HOST_CALL = "TF-RMM runtime/rmi/run.c, runtime/rsi/host_call.c"
 
@@ -155,7 +159,7 @@ def _realm(reg: RegInfo, ctx: VcpuContext, value: int | None, current: int | Non
             f"{UP_CORE}, after {P22}",
             "EINVAL",
         )
-    if ctx.profile.full_series and reg.id in (PMCR_EL0, ID_AA64DFR0_EL1, SVE_VLS):
+    if ctx.profile.full_series and reg.id in _settable(ctx.profile):
         # These pass validate_realm_set_reg; the register's own handler comes next.
         if missing := _missing_feature(reg, ctx):
             return _absent(missing, Access.REFUSED)
@@ -165,6 +169,15 @@ def _realm(reg: RegInfo, ctx: VcpuContext, value: int | None, current: int | Non
             return _realm_dfr0(ctx, value, current)
         return _realm_sve_vls(ctx, value)
     return _realm_filtered(reg, ctx)
+
+
+_SETTABLE_IDS = {"PMCR_EL0": PMCR_EL0, "ID_AA64DFR0_EL1": ID_AA64DFR0_EL1,
+                 "KVM_REG_ARM64_SVE_VLS": SVE_VLS}
+
+
+def _settable(profile: Profile) -> tuple[int, ...]:
+    """The realm parameters the profile's validate_realm_set_reg lets through."""
+    return tuple(_SETTABLE_IDS[name] for name in profiles.info(profile).settable)
 
 
 def _core_offset_passes_filter(reg: RegInfo) -> bool:
@@ -184,6 +197,12 @@ def _realm_filtered(reg: RegInfo, ctx: VcpuContext) -> Verdict:
             reason = "patch 22 alone takes only x0-x30 and PC; this realm parameter comes later"
         else:
             reason = "KVM refuses all but x0-x30 and PC on a realm"
+    elif reg.id == PMCR_EL0 and PMCR_EL0 not in _settable(ctx.profile):
+        return Verdict(
+            Access.REFUSED,
+            f"{ctx.profile} took PMCR_EL0 out of the realm allow-list with the realm PMU",
+            V14_PMCR, "EINVAL",
+        )
     else:
         reason = "KVM refuses all but x0-x30, PC and a few realm parameters"
     return Verdict(Access.REFUSED, reason, P22, "EINVAL")
@@ -223,6 +242,8 @@ def _ignored_after_shutdown() -> Verdict:
 
 
 def _before_rec_create(n: int | None, ctx: VcpuContext) -> Verdict:
+    if profiles.info(ctx.profile).implicit:
+        return _before_first_run(n)
     if ctx.realm_state in _NO_REC_ANYMORE:
         # KVM_ARM_VCPU_FINALIZE(REC) needs realm state NEW (-ENOENT otherwise, v9-11).
         return Verdict(
@@ -241,6 +262,23 @@ def _before_rec_create(n: int | None, ctx: VcpuContext) -> Verdict:
         Access.IGNORED,
         "REC_CREATE takes only x0-x7 and pc; the RMM starts the REC with x8-x30 zero",
         f"{P11}; {RMM_REC}",
+    )
+
+
+def _before_first_run(n: int | None) -> Verdict:
+    """v12 on: kvm_create_rec runs at the first KVM_RUN, from each vCPU's x0-x7 and pc as
+    they are then (O4)."""
+    name = "pc" if n is None else f"x{n}"
+    if n is None or n < _REC_CREATE_NR_GPRS:
+        return Verdict(
+            Access.EFFECTIVE,
+            f"{name} goes into rec_params when the first run creates the REC",
+            f"{ACTIVATE}; {RMM_REC}",
+        )
+    return Verdict(
+        Access.IGNORED,
+        "the first run's REC_CREATE takes only x0-x7 and pc; the RMM starts x8-x30 at zero",
+        f"{ACTIVATE}; {RMM_REC}",
     )
 
 
@@ -265,6 +303,15 @@ def _gpr_after_exit(n: int, ctx: VcpuContext) -> Verdict:
                 f"after a host call KVM copies x0-x30 to rec_enter and the RMM writes x{n} "
                 "into the guest's RsiHostCall.gprs",
                 f"{P16}; {RMM_HOST_CALL}",
+            )
+        case ExitCause.PSCI if not profiles.info(ctx.profile).gprs_after_psci:
+            # v14's kvm_rec_pre_enter copies GPRs after HOST_CALL only and completes PSCI
+            # itself; x0 only picks CPU_ON's completion status (C5, C6).
+            return Verdict(
+                Access.IGNORED,
+                f"{ctx.profile} copies no GPRs after a PSCI exit: the kernel completes the call "
+                "itself (x0 only picks the status of a CPU_ON)",
+                f"kvm_rec_pre_enter, [PATCH v14] (cca-uapi-v12-v16.md C5, C6); {RMM_RUN}",
             )
         case ExitCause.PSCI:
             return Verdict(

@@ -91,6 +91,7 @@ class Shot:
     config: SessionConfig
     steps: Steps
     title: str
+    size: tuple[int, int] = SIZE
 
 
 SHOTS: tuple[Shot, ...] = (
@@ -100,7 +101,10 @@ SHOTS: tuple[Shot, ...] = (
          "after E3 (host call): x1 edited, effective"),
     Shot("einval-inline", SessionConfig(), einval_inline, "sp is refused: EINVAL inline"),
     Shot("mmio-prompt-E5", SessionConfig(), mmio_prompt_e5, "E5: the MMIO read asks for data"),
-    Shot("normal-vm", SessionConfig(vm=VmKind.NORMAL), normal_vm, "a normal VM after N1"),
+    Shot("normal-vm", SessionConfig(vm=VmKind.NORMAL), normal_vm, "a normal VM after E1"),
+    # 100x30: the compact grid with the last exit and the register beside it.
+    Shot("compact-100x30", SessionConfig(), after_e1, "100x30: grid and last exit together",
+         size=(100, 30)),
 )
 
 
@@ -110,7 +114,8 @@ def make_app(config: SessionConfig):  # noqa: ANN201 - RealmApp, imported late o
     return RealmApp(Session(config), cursor_blink=False)
 
 
-async def take(shot: Shot, size: tuple[int, int] = SIZE) -> str:
+async def take(shot: Shot, size: tuple[int, int] | None = None) -> str:
+    size = size or shot.size
     app = make_app(shot.config)
     async with app.run_test(size=size) as pilot:
         await shot.steps(pilot)
@@ -129,8 +134,22 @@ async def take_all(out: Path) -> list[Path]:
     return written
 
 
-def main(out_dir: str) -> int:
-    for path in asyncio.run(take_all(Path(out_dir))):
+def main(out_dir: str, force: bool = False) -> int:
+    """Write the SVGs; one clear line and status 1 when the directory cannot take them, or
+    when they exist and `force` is not given (status 2)."""
+    out = Path(out_dir)
+    existing = [str(out / f"{s.name}.svg") for s in SHOTS if (out / f"{s.name}.svg").exists()]
+    if existing and not force:
+        print(f"realmtui: {len(existing)} screenshot(s) already exist ({existing[0]}, ...): "
+              "--force overwrites them, or choose another --out", file=sys.stderr)
+        return 2
+    try:
+        written = asyncio.run(take_all(out))
+    except OSError as e:
+        print(f"realmtui: cannot write screenshots to {out_dir}: {e.strerror or e}",
+              file=sys.stderr)
+        return 1
+    for path in written:
         print(path)
     return 0
 

@@ -10,139 +10,46 @@ from __future__ import annotations
 
 import errno as errno_mod
 from dataclasses import dataclass, replace
-from enum import StrEnum
 from typing import Any
 
 from backends import abi, guests
 from backends.errors import KvmError
 from backends.exits import Exit, HypercallExit, MmioExit
 from backends.kernel import Kernel
-from backends.machine import DemoMachine, MachineSpec
+from backends.machine import MachineSpec
+from backends.series import rmi_exit_name
 from backends.smccc import is_psci
+from realmtui import profiles
 from realmtui import regs as regs_mod
-from realmtui.backend import build_machine, open_kernel, permission_message
+from realmtui.backend import Backend, Machine, bundle, open_backend, permission_message
 from realmtui.context import ExitCause, Profile, RealmState, VcpuContext, VmKind
+from realmtui.model import (
+    ExitInfo,
+    RecCell,
+    RecMark,
+    RegView,
+    RunOutcome,
+    SetOutcome,
+    Snapshot,
+    Stage,
+    ValueHistory,
+)
 from realmtui.regs import RegInfo, UnknownRegister, describe, parse_register
 from realmtui.rules import verdict
 from realmtui.values import BadValue, parse_value
 from realmtui.verdict import Access, Verdict
 
 
-class Stage(StrEnum):
-    """Where the VM is in its life. Realm: new -> created -> rec-created -> active."""
-
-    REALM_NEW = "new"  # vCPU ready, realm not created: realm parameters still open
-    REALM_CREATED = "created"  # realm created and its image populated; no REC yet
-    REC_CREATED = "rec-created"  # KVM_ARM_VCPU_FINALIZE(REC) done
-    ACTIVE = "active"  # the realm is activated and may run
-    INITIALISED = "initialised"  # a normal VM's vCPU, ready to run
-    OFF = "off"  # the guest has powered off; only a restart helps
-
-    @property
-    def label(self) -> str:
-        return {
-            Stage.REALM_NEW: "realm not created (parameters open)",
-            Stage.REALM_CREATED: "before REC creation",
-            Stage.REC_CREATED: "REC created",
-            Stage.ACTIVE: "active",
-            Stage.INITIALISED: "initialised",
-            Stage.OFF: "powered off",
-        }[self]
-
-
 class SessionError(Exception):
     """Something the user asked for that can't be done; the message says why."""
-
-
-class RecMark(StrEnum):
-    """How the REC column relates what the realm holds to KVM's copy (simulation only)."""
-
-    NONE = "—"  # nothing to show: no REC yet, or the REC holds no such register
-    SAME = "="  # the REC holds KVM's value
-    STALE = "≠"  # the REC holds another value: KVM's copy is stale
-    HOST_CALL = "→"  # a host call is pending: this GPR goes into the guest's RsiHostCall
-
-
-@dataclass(frozen=True)
-class RecCell:
-    """The REC column of one register: a value the sim's RMM holds, and what it means."""
-
-    value: int | None
-    mark: RecMark
-    note: str  # one line for the detail panel
-
-
-@dataclass(frozen=True)
-class RegView:
-    info: RegInfo
-    value: int | None  # None when the read failed
-    read_errno: str | None
-    verdict: Verdict
-    real: int | None = None  # simulation only: what the REC really holds
-    rec: RecCell | None = None  # simulation only, realms only: the REC column
-
-    @property
-    def id(self) -> int:
-        return self.info.id
-
-
-@dataclass(frozen=True)
-class ExitInfo:
-    number: int  # 1 for the first exit
-    exit: Exit
-    cause: ExitCause
-    rmi_reason: str  # what the RMM's exit was, as far as the host can tell
-    pc: int | None  # the pc KVM reports (stale for a realm)
-    step: str  # what the demo guest was doing, from its listing
-    kernel_esr: int | None = None  # simulation only: the syndrome as KVM saw it
-    rmm_esr: int | None = None  # simulation only: the full syndrome the RMM kept
-
-    @property
-    def label(self) -> str:
-        return f"E{self.number} {self.exit.name}"
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    index: int  # 0 before the first run, n after exit n
-    label: str
-    stage: Stage
-    context: VcpuContext
-    regs: tuple[RegView, ...]
-    exit: ExitInfo | None = None
-
-    def by_id(self) -> dict[int, RegView]:
-        return {r.id: r for r in self.regs}
-
-
-@dataclass(frozen=True)
-class SetOutcome:
-    ok: bool
-    reg: RegInfo | None
-    message: str
-    value: int | None = None  # read back after the write
-    old: int | None = None
-    errno: str | None = None
-    verdict: Verdict | None = None
-    agrees: bool = True  # did the kernel's answer match the prediction?
-    input_error: bool = False  # refused before reaching the kernel
-
-
-@dataclass(frozen=True)
-class RunOutcome:
-    ok: bool
-    message: str
-    exit: ExitInfo | None = None
-    snapshot: Snapshot | None = None
-    changed: frozenset[int] = frozenset()
-    errno: str | None = None
 
 
 @dataclass
 class SessionConfig:
     backend: str = "sim"
     vm: VmKind = VmKind.REALM
-    profile: Profile = Profile.V9
+    # None: the sim runs v9; the kvm backend finds the host's series (backends/detect.py).
+    profile: Profile | None = Profile.V9
     pmu: bool = False
     sve: bool = False
     start: Stage = Stage.REALM_CREATED
@@ -156,7 +63,9 @@ RMI_EXIT_SYNC, RMI_EXIT_IRQ, RMI_EXIT_FIQ, RMI_EXIT_PSCI = 0, 1, 2, 3
 RMI_EXIT_RIPAS_CHANGE, RMI_EXIT_HOST_CALL = 4, 5
 
 
-def _cause(kexit: Exit, realm: bool, rmi_exit: int | None = None) -> tuple[ExitCause, str]:
+def _cause(
+    kexit: Exit, realm: bool, rmi_exit: int | None = None, rmi_major: int = 1
+) -> tuple[ExitCause, str]:
     """Why the vCPU came back. For a realm the cause is the RMM's exit reason, which KVM read
     from rec_exit ([PATCH v9 16/43] handle_rec_exit): `rmi_exit` when the kernel can say
     (the sim), else what the kvm_run exit implies."""
@@ -179,6 +88,9 @@ def _cause(kexit: Exit, realm: bool, rmi_exit: int | None = None) -> tuple[ExitC
         return ExitCause.RIPAS_CHANGE, "RMI_EXIT_RIPAS_CHANGE" if realm else "memory fault"
     if kexit.reason == abi.KVM_EXIT_SHUTDOWN:
         return ExitCause.SHUTDOWN, "REC_ENTER: RMI_ERROR_REALM index 1 (realm is SYSTEM_OFF)"
+    if realm and rmi_exit is not None:
+        # An exit KVM does not turn into a uAPI exit (an internal error): say which it was.
+        return ExitCause.OTHER, rmi_exit_name(rmi_exit, rmi_major)
     return ExitCause.OTHER, "unsupported exit"
 
 
@@ -220,20 +132,33 @@ def _rec_cell(info: RegInfo, value: int | None, view: Any) -> RecCell:
     )
 
 
+# The stage each of v9's steps leads to, to name the step a later series dropped.
+_V9_AFTER = {"finalize": Stage.REC_CREATED, "activate": Stage.ACTIVE}
+
+
 class Session:
-    def __init__(self, config: SessionConfig | None = None, kernel: Kernel | None = None) -> None:
+    def __init__(
+        self, config: SessionConfig | None = None, kernel: Kernel | None = None,
+        backend: Backend | None = None,
+    ) -> None:
         self.config = config or SessionConfig()
-        self._kernel_arg = kernel
+        self._backend_arg = backend
+        if kernel is not None:
+            self._backend_arg = bundle(kernel, self.config.profile or Profile.V9)
         self.history: list[Snapshot] = []
         self.edits: dict[int, int] = {}  # ids the user wrote since the last exit
         self.list_note: str | None = None  # why the register list is not the kernel's own
-        self.machine: DemoMachine | None = None
+        self.machine: Machine | None = None
         self._start()
 
     # --- building ------------------------------------------------------------------------------
     def _start(self) -> None:
-        cfg = self.config
-        self.kernel = self._kernel_arg or open_kernel(cfg.backend, cfg.profile)
+        self.backend = backend = self._backend_arg or open_backend(
+            self.config.backend, self.config.profile
+        )
+        self.config = cfg = replace(self.config, profile=backend.profile)
+        self.kernel = backend.kernel
+        self.inspector = backend.inspector
         self.realm = cfg.vm is VmKind.REALM
         self.stage = Stage.REALM_NEW if self.realm else Stage.INITIALISED
         self.exits: list[ExitInfo] = []
@@ -242,21 +167,27 @@ class Session:
         self.history = []
         self.edits = {}
         self.context = VcpuContext(
-            vm=cfg.vm, profile=cfg.profile, sve=cfg.sve, pmu=cfg.pmu,
+            vm=cfg.vm, profile=backend.profile, sve=cfg.sve, pmu=cfg.pmu,
         )
-        rme_cap = abi.KVM_CAP_ARM_RME_V10 if cfg.profile is Profile.V10 else abi.KVM_CAP_ARM_RME_V9
+        self.profile = profiles.info(backend.profile)
         spec = MachineSpec(
-            realm=self.realm, pmu=cfg.pmu, sve=cfg.sve, rme_cap=rme_cap, program=cfg.program,
-            forward_fids=cfg.forward_fids,
+            realm=self.realm, pmu=cfg.pmu, sve=cfg.sve, series=self.profile.uapi,
+            program=cfg.program, forward_fids=cfg.forward_fids,
         )
-        self.machine = machine = build_machine(self.kernel, spec)
+        self.machine = machine = backend.build_machine(spec)
         try:
             machine.build()
         except KvmError as e:
             raise SessionError(self._build_error(e)) from None
         self._update_context()
         if self.realm and cfg.start is not Stage.REALM_NEW:
-            order = [Stage.REALM_CREATED, Stage.REC_CREATED, Stage.ACTIVE]
+            order = [step.after for step in self.profile.steps]
+            if cfg.start not in order:
+                raise SessionError(
+                    f"{cfg.profile} has no '{cfg.start}' stage to start at: its realm goes "
+                    + " -> ".join([Stage.REALM_NEW.value, *order])
+                    + (" and the first run activates it" if self.profile.implicit else "")
+                )
             for stage in order[: order.index(cfg.start) + 1]:
                 result = self.advance(stage)
                 if not result.ok:
@@ -272,8 +203,9 @@ class Session:
             if e.errno == errno_mod.EINVAL:
                 return (
                     "this kernel has no realm support: KVM_CREATE_VM with KVM_VM_TYPE_ARM_REALM "
-                    "failed with EINVAL (the CCA host series is not applied) — use --vm normal, "
-                    "or --backend sim"
+                    f"failed with EINVAL (the {self.config.profile} type, "
+                    f"0x{self.profile.uapi.realm_vm_type:x}: the CCA host series is not "
+                    "applied) — use --vm normal, or --backend sim"
                 )
             if e.errno == errno_mod.EPERM:
                 return (
@@ -284,7 +216,7 @@ class Session:
 
     def restart(self) -> None:
         self.close()
-        self._kernel_arg = self.kernel  # a fresh VM on the same kernel
+        self._backend_arg = self.backend  # a fresh VM on the same kernel
         self._start()
 
     def close(self) -> None:
@@ -300,19 +232,25 @@ class Session:
 
     # --- lifecycle -------------------------------------------------------------------------------
     def advance(self, target: Stage | None = None) -> RunOutcome:
-        """One lifecycle step: create the realm, finalize the REC, or activate."""
+        """The profile's next lifecycle step (profiles.py): for v9/v10 create the realm,
+        finalize the REC, or activate; from v12 only populate -- the first run does the rest."""
         if not self.realm:
             return RunOutcome(False, "a normal VM has no lifecycle steps: it can run now")
-        steps = {
-            Stage.REALM_NEW: (Stage.REALM_CREATED, self._machine().create_realm, "create"),
-            Stage.REALM_CREATED: (Stage.REC_CREATED, self._machine().finalize_rec, "finalize"),
-            Stage.REC_CREATED: (Stage.ACTIVE, self._machine().activate, "activate"),
-        }
-        if self.stage not in steps:
-            return RunOutcome(False, f"nothing to do: the realm is {self.stage.label}")
-        nxt, action, _name = steps[self.stage]
+        lacks = [v for v, why in self.profile.missing.items() if _V9_AFTER.get(v) is target]
+        if target is not None and lacks:
+            return RunOutcome(False, self.profile.missing[lacks[0]])  # a step v12+ dropped
+        step = self.profile.step_from(self.stage)
+        if step is None:
+            more = " — the next run activates it" if (
+                self.profile.implicit and self.stage is Stage.REALM_CREATED
+            ) else ""
+            return RunOutcome(False, f"nothing to do: the realm is {self.stage.label}{more}")
+        nxt = step.after
         if target is not None and target is not nxt:
-            return RunOutcome(False, f"the next step from {self.stage.label} is {nxt.value}")
+            return RunOutcome(False, f"the next step from {self.stage.label} is {step.verb}")
+        m = self._machine()
+        action = {"create": m.create_realm, "finalize": m.finalize_rec,
+                  "activate": m.activate}[step.verb]
         try:
             action()
         except KvmError as e:
@@ -320,23 +258,27 @@ class Session:
         self.stage = nxt
         self.edits = {}
         self._update_context()
-        return RunOutcome(True, f"realm {nxt.label}", snapshot=self._refresh_current())
+        done = step.done or f"realm {nxt.label}"
+        return RunOutcome(True, done, snapshot=self._refresh_current())
 
     def create(self) -> RunOutcome:
-        return self._step_named(Stage.REALM_CREATED, "create the realm")
+        return self._step_named("create", "create the realm")
 
     def finalize(self) -> RunOutcome:
-        return self._step_named(Stage.REC_CREATED, "create the REC")
+        return self._step_named("finalize", "create the REC")
 
     def activate(self) -> RunOutcome:
-        return self._step_named(Stage.ACTIVE, "activate the realm")
+        return self._step_named("activate", "activate the realm")
 
-    def _step_named(self, target: Stage, what: str) -> RunOutcome:
+    def _step_named(self, verb: str, what: str) -> RunOutcome:
         if not self.realm:
             return RunOutcome(False, f"cannot {what}: this is a normal VM")
-        return self.advance(target)
+        step = self.profile.step(verb)
+        if step is None:
+            return RunOutcome(False, self.profile.missing[verb])
+        return self.advance(step.after)
 
-    def _machine(self) -> DemoMachine:
+    def _machine(self) -> Machine:
         if self.machine is None:
             raise SessionError("the session is closed")
         return self.machine
@@ -377,14 +319,15 @@ class Session:
             return None, e.errno_name
 
     def _rec_view(self) -> Any:
-        if not (self.simulated and self.realm):
+        if self.inspector is None or not self.realm:
             return None
-        from backends.sim import confidential_peek
-
-        return confidential_peek.rec_now(self.kernel, self.vcpu.fd)
+        return self.inspector.rec_now(self.vcpu.fd)
 
     def _snapshot(self, index: int, label: str, exit_info: ExitInfo | None) -> Snapshot:
         view = self._rec_view()
+        # The snapshot before this one (a refresh replaces the last in place).
+        before = [s for s in self.history if s.index < index]
+        earlier = before[-1].by_id() if before else {}
         rows = []
         ids = self.register_ids()
         try:
@@ -398,7 +341,11 @@ class Session:
             err = error.errno_name if error is not None else None
             cell = _rec_cell(info, value, view) if self.simulated and self.realm else None
             real = cell.value if cell is not None else None
-            rows.append(RegView(info, value, err, verdict(info, self.context), real, cell))
+            prev = earlier.get(reg_id)
+            rows.append(RegView(
+                info, value, err, verdict(info, self.context), real, cell,
+                history=ValueHistory(label, value, prev.history if prev else None),
+            ))
         return Snapshot(index, label, self.stage, self.context, tuple(rows), exit_info)
 
     def _refresh_current(self) -> Snapshot:
@@ -414,7 +361,12 @@ class Session:
 
     @property
     def simulated(self) -> bool:
-        return self.kernel.name == "sim"
+        return self.inspector is not None
+
+    @property
+    def backend_name(self) -> str:
+        """What the header calls the backend: sim or kvm."""
+        return self.backend.name
 
     @property
     def current(self) -> Snapshot:
@@ -427,9 +379,7 @@ class Session:
             return "nothing: the guest has powered off"
         pc = None
         if self.realm and self.simulated:
-            from backends.sim import confidential_peek
-
-            view = confidential_peek.rec_now(self.kernel, self.vcpu.fd)
+            view = self._rec_view()
             pc = view.regs.get(regs_mod.PC) if view is not None else None
             if view is None:
                 pc = self.read(regs_mod.PC)[0]  # before REC creation KVM's pc is the one
@@ -558,20 +508,31 @@ class Session:
         try:
             kexit = self.vcpu.run()
         except KvmError as e:
+            if e.errno == errno_mod.EINTR:
+                # Interrupted after entering: the realm was activated on the way in.
+                self._first_run_done()
             self._after_failed_run()
             return RunOutcome(False, str(e), errno=e.errno_name, snapshot=self._refresh_current())
+        self._first_run_done()
         return self._after_exit(before, kexit)
+
+    def _first_run_done(self) -> None:
+        """v12 on: the first KVM_RUN that got into the realm activated it and created the REC
+        from x0-x7 and pc (kvm_activate_realm, cca-uapi-v12-v16.md C12, O4)."""
+        if self.realm and self.profile.implicit and self.stage is not Stage.ACTIVE:
+            self._machine().first_run_done()
+            self.stage = Stage.ACTIVE
+            self._update_context()
 
     def _kvm_rmi_exit(self) -> int | None:
         """The RMI exit reason KVM last handled, where the kernel lets us see it (the sim)."""
-        if not (self.simulated and self.realm):
+        if self.inspector is None or not self.realm:
             return None
-        from backends.sim import confidential_peek
-
-        return confidential_peek.kvm_rec_exit_reason(self.kernel, self.vcpu.fd)
+        return self.inspector.kvm_rec_exit_reason(self.vcpu.fd)
 
     def _after_exit(self, before: Snapshot, kexit: Exit) -> RunOutcome:
-        cause, rmi = _cause(kexit, self.realm, self._kvm_rmi_exit())
+        rmi_major = self.profile.uapi.rmi_major
+        cause, rmi = _cause(kexit, self.realm, self._kvm_rmi_exit(), rmi_major)
         info = ExitInfo(
             number=len(self.exits) + 1, exit=kexit, cause=cause, rmi_reason=rmi,
             pc=self.read(regs_mod.PC)[0], step=self._step_text(kexit), **self._exit_syndromes(),
@@ -610,9 +571,7 @@ class Session:
             return ""
         pc = None
         if self.simulated and self.realm:
-            from backends.sim import confidential_peek
-
-            view = confidential_peek.rec_now(self.kernel, self.vcpu.fd)
+            view = self._rec_view()
             pc = view.regs.get(regs_mod.PC) if view is not None else None
         elif not self.realm:
             pc = self.read(regs_mod.PC)[0]
@@ -624,10 +583,11 @@ class Session:
         return f"{step.name}: {step.summary}" if step else ""
 
     def _exit_syndromes(self) -> dict[str, int | None]:
-        if not (self.simulated and self.realm):
+        if self.inspector is None or not self.realm:
             return {}
-        from backends.sim import confidential_peek
-
-        view = confidential_peek.rec_now(self.kernel, self.vcpu.fd)
-        esr = confidential_peek.last_kernel_esr(self.kernel, self.vcpu.fd)
-        return {"kernel_esr": esr, "rmm_esr": view.last_esr if view else None}
+        view = self._rec_view()
+        esr = self.inspector.last_kernel_esr(self.vcpu.fd)
+        return {
+            "kernel_esr": esr, "rmm_esr": view.last_esr if view else None,
+            "plane": self.inspector.rec_exit_plane(self.vcpu.fd),
+        }

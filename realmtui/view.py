@@ -69,7 +69,7 @@ def capture(session: Session, changed: frozenset[int] = frozenset()) -> SessionV
         next_step = ""
     return SessionView(
         config=session.config,
-        backend=session.kernel.name,
+        backend=session.backend_name,
         simulated=session.simulated,
         stage=session.stage,
         context=session.context,

@@ -137,3 +137,35 @@ async def test_disagreement_with_the_prediction_is_said_out_loud() -> None:
         await edit(pilot, "ID_AA64DFR0_EL1", hex(value), presses=2)
         assert "kernel ≠ prediction" in app.message.text
         assert app.message.severity == "warning"
+
+
+async def test_the_click_that_focuses_the_page_does_not_edit() -> None:
+    # Issue 8 item 2: in a browser the first click (to give the page the keys) landed on
+    # the highlighted row and opened the editor, so `f a r` went into it. The events come
+    # as the driver sends them: focus, then mouse down and up (Textual makes the click).
+    from textual import events
+
+    app = make()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause(0.2)
+        row = app.grid.cursor_screen_row()
+        x = app.grid.region.x + 8
+
+        async def click() -> None:
+            for cls in (events.MouseDown, events.MouseUp):
+                app.post_message(cls(None, x, row, 0, 0, 1, False, False, False,
+                                     screen_x=x, screen_y=row))
+            await pilot.pause(0.1)
+
+        app.post_message(events.AppBlur())
+        await pilot.pause()
+        app.post_message(events.AppFocus())
+        await click()
+        assert not app.editor_open
+        await pilot.press("f")  # keys go to the app, not into an editor
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.view.context.rec_created
+        await pilot.pause(0.6)
+        await click()  # a click a moment later: the cursor row, so it edits
+        assert app.editing

@@ -10,7 +10,7 @@ from textual.color import Color
 
 from realmtui.context import Profile, VmKind
 from realmtui.regs import parse_register
-from realmtui.screenshots import run_to, settle
+from realmtui.screenshots import run_to, select, settle
 from realmtui.session import Session, SessionConfig
 
 SIZE = (140, 42)
@@ -86,16 +86,23 @@ async def test_radix_toggle_shows_decimal() -> None:
         assert app.grid.get_cell(x0, "value").plain == f"0x{value:016x}"
 
 
-async def test_wide_registers_are_cut_with_an_ellipsis() -> None:
-    app = make()
+async def test_wide_registers_show_their_low_digits() -> None:
+    # Issue 8 item 4: a u128 (v0-v31) or the 512-bit SVE_VLS was cut at its low end
+    # ("0x000000000000000…"), so writing 0x3 changed only the edit mark.
+    from realmtui.screenshots import edit
+
+    app = make(SessionConfig(vm=VmKind.NORMAL))
     async with app.run_test(size=SIZE) as pilot:
-        v0 = app.grid.get_cell(f"{parse_register('v0'):#x}", "value").plain
-        assert len(v0) == 18 and v0.endswith("…")
-        app.jump_to(parse_register("v0"))
-        await pilot.pause()
+        assert cell_text(app, "v0", "value") == "0x0"
+        await edit(pilot, "v0", "0x3")
+        assert cell_text(app, "v0", "value") == "0x3"
+        big = (1 << 127) | 0xABCF
+        await edit(pilot, "v0", hex(big))
+        shown = cell_text(app, "v0", "value")
+        assert len(shown) == 18 and shown.startswith("0x…") and shown.endswith("abcf"), shown
         assert app.grid.selected.info.name == "v0"
         # the detail panel has the whole u128
-        assert "0x0000000000000000_0000000000000000" in app.export_screenshot()
+        assert "0x8000000000000000_000000000000abcf" in app.export_screenshot()
 
 
 async def test_help_explains_keys_and_verdicts() -> None:
@@ -184,7 +191,9 @@ async def test_80x24_keeps_name_value_and_verdict_visible(vm: VmKind) -> None:
         text = app.export_screenshot()
         assert "effective" in text or "writable" in text
         # every key the footer shows fits, the view toggles as one entry
-        from textual.widgets._footer import FooterKey, FooterLabel
+        from textual.widgets._footer import FooterLabel
+
+        from widgets.textual_private import FooterKey
 
         keys = list(app.query(FooterKey)) + list(app.query(FooterLabel))
         assert {k.key for k in app.query(FooterKey)} >= {"r", "w", "d", "x", "question_mark"}
@@ -325,3 +334,148 @@ async def test_r_is_a_letter_in_the_filter_and_the_editor_not_a_run() -> None:
         await pilot.press("r")  # back in the grid: now it runs
         await settle(pilot)
         assert len(app.session.exits) == 1
+
+
+async def test_ctrl_s_saves_a_new_file_each_time_and_says_when_it_cannot(tmp_path) -> None:  # noqa: ANN001
+    # Issue 12 item 16: three presses in a second overwrote one file (1-second names), and
+    # an unwritable directory still got "screenshot saved"; issue 8 item 6: the toast of one
+    # screenshot was in the next.
+    app = make()
+    app.screenshot_dir = str(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        for _ in range(3):
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+        files = sorted(tmp_path.glob("realmtui-*.svg"))
+        assert len(files) == 3, files
+        assert "screenshot saved to" in app.message.text
+        assert str(files[-1]) in app.message.text or any(str(f) in app.message.text
+                                                         for f in files)
+        assert not app.screen.query("Toast"), "a toast would be in the next screenshot"
+        assert "Saved" not in files[-1].read_text()
+        blocker = tmp_path / "a-file"
+        blocker.write_text("")
+        for unwritable in (blocker / "sub", "/proc/no-such-dir"):
+            app.screenshot_dir = str(unwritable)
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            assert "NOT saved" in app.message.text, app.message.text
+            assert app.message.severity == "error"
+        assert len(list(tmp_path.glob("realmtui-*.svg"))) == 3
+
+
+@pytest.mark.parametrize("vm", [VmKind.REALM, VmKind.NORMAL])
+@pytest.mark.parametrize("size", [(97, 28), (100, 30), (120, 36), (128, 40)])
+async def test_grid_and_last_exit_side_by_side_from_100_columns(
+        vm: VmKind, size: tuple[int, int]) -> None:
+    # Issue 8 item 1: below ~129 columns the panels folded away, and i replaced the grid
+    # with them. From ~97 columns the grid (compact) and the last exit show together.
+    app = make(SessionConfig(vm=vm))
+    async with app.run_test(size=size) as pilot:
+        if vm is VmKind.REALM:
+            await run_to(pilot, 1)
+        else:
+            await pilot.press("r")
+            await settle(pilot)
+        grid, realm = app.grid, app.query_one("#realm")
+        assert grid.region.width > 0 and realm.region.width >= 33
+        assert grid.region.right <= realm.region.x  # beside it, not over it
+        assert realm.region.right <= size[0]
+        screen = app.export_screenshot()
+        assert "KVM_EXIT_MMIO" in screen  # the decoded exit, in the panel
+        for column in ("name", "value", "verdict"):  # the grid keeps its columns
+            c = grid.columns[column]
+            assert c.width >= 8
+        if vm is VmKind.REALM:
+            assert "REC" in grid.columns["real"].label
+        # i hides the panels and the grid takes the whole width (no empty third)
+        await pilot.press("i")
+        await pilot.pause()
+        assert not app.query_one("#side").display
+        assert app.query_one("#main").region.width == size[0]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30)])
+@pytest.mark.parametrize("vm", [VmKind.REALM, VmKind.NORMAL])
+async def test_the_top_line_and_the_line_under_the_grid_fit_or_say_they_are_cut(
+        size: tuple[int, int], vm: VmKind) -> None:
+    # Issue 8 item 3: at 80 columns the top line lost the guest's next step and the two
+    # lines under the grid stopped mid-citation; at 100 the hint ended with no ellipsis.
+    app = make(SessionConfig(vm=vm))
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("r")
+        await settle(pilot)
+        status = app.query_one("#status")
+        top = status.render_line(0).text.rstrip()
+        assert len(top) <= size[0]
+        assert "next E" in top or "MMIO read waits" in top, top  # the hint starts in sight
+        full = status.text.plain.rstrip()
+        assert top == full or top.endswith("…"), top
+        if vm is VmKind.NORMAL:  # no realm series, so no profile; exits and steps both E
+            assert "normal VM · sim" in top and "v9" not in top
+            assert "N1" not in app.view.next_step and "N2" not in app.message.text
+        await select(pilot, "x0")
+        bar = app.message
+        lines = [bar.render_line(y).text.rstrip() for y in range(bar.size.height)]
+        assert all(len(line) <= size[0] for line in lines)
+        shown = " ".join(lines).replace("…", "")
+        if len(shown) < len(bar.text) - 4:  # cut: the last line says so
+            assert lines[-1].endswith("…"), lines
+
+
+async def test_an_empty_grid_says_why_and_esc_brings_every_register_back() -> None:
+    # Issue 8 item 5: `d` before any exit, or `/timers` on a realm (no timers listed), gave
+    # an empty grid and "a group row: enter folds or unfolds it".
+    app = make()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("d")
+        await pilot.pause()
+        assert app.grid.shown_count == 0
+        assert "nothing changed yet" in app.message.text
+        assert "group row" not in app.message.text
+        assert "nothing changed yet" in app.grid.render_line(1).text  # in the grid itself
+        assert "d✓" in app.export_screenshot()  # the footer says d is on
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.grid.shown_count == len(app.view.regs)
+        assert "d✓" not in app.export_screenshot()
+        await pilot.press("slash", *"timers", "enter")
+        await pilot.pause()
+        assert app.grid.shown_count == 0
+        assert "no register matches" in app.message.text and "esc" in app.message.text
+        await pilot.press("escape")  # the kept filter: esc on the grid clears it
+        await pilot.pause()
+        assert app.grid.shown_count == len(app.view.regs)
+        assert not app.grid.filter.active
+
+
+async def test_clearing_a_filter_keeps_the_cursor_row_in_sight() -> None:
+    # Issue 8 item 8: after clearing a filter the view was at the top, the cursor far below.
+    app = make()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("slash", *"spsr", "enter")
+        await pilot.pause()
+        await pilot.press("end")
+        await pilot.pause()
+        assert app.grid.selected.info.name == "spsr_fiq"
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.pause()
+        assert app.grid.selected.info.name == "spsr_fiq"
+        assert app.grid.cursor_screen_row() is not None
+
+
+async def test_a_register_name_filter_does_not_pull_in_a_group_named_alike() -> None:
+    # Issue 8 item 8: `/sp` matched the group "PC/SP/PSTATE", so pc and pstate showed.
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"sp", "enter")
+        await pilot.pause()
+        names = {r.info.name for r in app.view.regs
+                 if f"{r.id:#x}" in app.grid._index}
+        assert "sp" in names and "sp_el1" in names
+        assert "pc" not in names and "pstate" not in names
+        await pilot.press("escape", "slash", *"gpr", "enter")  # a group by its name still
+        await pilot.pause()
+        assert app.grid.shown_count == 31

@@ -20,7 +20,7 @@ import pytest
 from backends import abi
 from backends.sim import RealmSeries, SimHost, SimKernel
 from realmtui import cli
-from realmtui.backend import BackendUnavailable, check_kvm_host
+from realmtui.backend import BackendUnavailable, bundle, check_kvm_host
 from realmtui.context import Profile, VmKind
 from realmtui.session import Session, SessionConfig, SessionError
 
@@ -54,6 +54,7 @@ def test_no_permission_names_the_group_to_join(
 ) -> None:
     device = tmp_path / "kvm"
     device.write_bytes(b"")
+    device.chmod(0o660)
     group = grp.getgrgid(device.stat().st_gid).gr_name
     # As root every access check passes, so the test asks as an unprivileged user would.
     monkeypatch.setattr(os, "access", lambda path, mode: False)
@@ -63,6 +64,20 @@ def test_no_permission_names_the_group_to_join(
     assert message.startswith(f"permission denied opening {device}: it needs read and write")
     assert f"the '{group}' group has" in message
     assert f"sudo usermod -aG {group} $USER" in message
+
+
+def test_an_owner_only_node_does_not_advise_joining_its_group(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12 item 17: a 0600 root:root node must not advise `usermod -aG root`."""
+    device = tmp_path / "kvm"
+    device.write_bytes(b"")
+    device.chmod(0o600)
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
+    with pytest.raises(BackendUnavailable) as e:
+        check_kvm_host(str(device), machine="aarch64")
+    message = str(e.value)
+    assert "usermod" not in message and "only its owner" in message and "run as root" in message
 
 
 def test_an_arm64_host_with_a_usable_device_passes(tmp_path: Path) -> None:
@@ -135,7 +150,8 @@ class FailingKernel:
 def _batch(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
            kernel: Any, *args: str, stdin: str = "state\n") -> tuple[int, str, str]:
     """`realmtui batch ARGS` in-process, on `kernel` instead of the one --backend names."""
-    monkeypatch.setattr("realmtui.session.open_kernel", lambda name, profile: kernel)
+    monkeypatch.setattr("realmtui.session.open_backend",
+                        lambda name, profile: bundle(kernel, profile or Profile.V9))
     monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
     status = cli.main(["batch", *args])
     out = capsys.readouterr()

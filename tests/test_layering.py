@@ -15,7 +15,8 @@ BARE_MODULES = [
     "backends.abi", "backends.vmm", "backends.machine", "backends.linux", "backends.sim",
     "backends.sim.confidential_peek", "realmtui.regs", "realmtui.rules", "realmtui.decode",
     "realmtui.values", "realmtui.session", "realmtui.batch", "realmtui.cli", "realmtui.backend",
-    "realmtui.view", "realmtui.exit_explain",
+    "realmtui.view", "realmtui.exit_explain", "realmtui.model", "realmtui.profiles",
+    "backends.series", "backends.detect",
 ]
 
 

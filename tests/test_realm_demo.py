@@ -204,6 +204,29 @@ def test_realm_demo_through_batch() -> None:
     assert int(answers[-1]["value"], 16) == PSCI_RET_INTERNAL_FAILURE
 
 
+@pytest.mark.parametrize("profile", ["v12", "v13", "v14"])
+def test_the_demo_walks_to_shutdown_with_the_same_effects_on_rmi_kernels(profile: str) -> None:
+    """v12 on: no REC-creation or activation step (batch says so); the first run creates the
+    REC from x0-x7 and pc, and E1-E9 show what they show on v9."""
+    script = BATCH_SCRIPT.replace("finalize\nactivate\n", "")
+    answers = _batch(script + "finalize\nactivate\n", "--profile", profile)
+    exits = [a["exit"] for a in answers if a["command"] == "run"]
+    assert [e["reason"] for e in exits] == [
+        "MMIO", "MMIO", "HYPERCALL", "MMIO", "MMIO", "MMIO", "MEMORY_FAULT", "SYSTEM_EVENT",
+        "SHUTDOWN",
+    ]
+    assert int(exits[0]["data"], 16) == X0_BEFORE_REC  # the first run made the REC from x0
+    assert int(exits[1]["data"], 16) == 0  # ... and from x0-x7 only
+    assert int(exits[3]["data"], 16) == X1_AFTER_HOSTCALL
+    assert int(exits[5]["data"], 16) == MMIO_DATA
+    assert exits[6]["ret_errno"] == "EFAULT" and exits[6]["private"] is True
+    finalize, activate = answers[-2:]
+    assert not finalize["ok"] and finalize["error"].startswith(
+        f"{profile} has no REC-creation step: the first run creates the RECs"
+    )
+    assert not activate["ok"] and "first run activates" in activate["error"]
+
+
 @pytest.mark.parametrize("line,needle", [
     ("set x0", "expected: set REG VALUE"),
     ("set x0 zz", "not a number"),
@@ -211,7 +234,11 @@ def test_realm_demo_through_batch() -> None:
     ("get nosuchreg", "unknown register"),
     ("frobnicate", "unknown command"),
     ("mmio 1", "no MMIO read is pending"),
-    ('set "x0', "cannot parse"),
+    ('set "x0', "no quotes"),
+    ("set x1 1 2", "expected: set REG VALUE"),
+    ("help me", "expected: help"),
+    ("set x0 " + "9" * 4301, "too wide"),
+    ("get S3_0_C１_C0_0", "non-ASCII"),
 ])
 def test_batch_answers_malformed_lines_with_what_was_expected(line: str, needle: str) -> None:
     (answer,) = _batch(line + "\n")
@@ -226,3 +253,31 @@ def test_batch_regs_lists_every_register_with_its_verdict() -> None:
     assert set(x0) >= {"id", "name", "size", "group", "value", "access", "reason"}
     assert (x0["name"], x0["access"]) == ("x0", "effective")
     assert {r["access"] for r in rows} == {"effective", "ignored", "refused"}
+
+
+def test_batch_answers_every_line_around_bad_bytes_and_long_lines() -> None:
+    """Issue 12 items 6, 8, 9: a non-UTF-8 line, a line over the limit, CR-only endings and
+    a BOM each get an answer (or none is lost) and the lines after them are answered."""
+    data = (b"\xef\xbb\xbfstate\rstate\n\xffbad\n" + b"0" * (70 * 1024)
+            + b"\nstate\n")
+    proc = subprocess.run([sys.executable, "-m", "realmtui", "batch"], input=data,
+                          capture_output=True, timeout=60)
+    assert proc.returncode == 0 and b"Traceback" not in proc.stderr
+    answers = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [a["line"] for a in answers] == [1, 2, 3, 4, 5]
+    assert [a["ok"] for a in answers] == [True, True, False, False, True]
+    assert "byte 0xff" in answers[2]["error"] and "longer than" in answers[3]["error"]
+
+
+def test_each_register_view_carries_its_value_history() -> None:
+    """The UI draws a register's history from its view, without calling the live Session."""
+    s = Session()
+    s.set("x0", "0x10")
+    s.finalize()
+    s.activate()
+    s.run()
+    s.run()
+    row = s.current.by_id()[regs.x_id(0)]
+    assert row.history is not None
+    assert row.history.items() == s.value_history(regs.x_id(0))
+    assert row.history.items() == [("start", 0x10), ("E1 MMIO", 0x10), ("E2 MMIO", 0)]

@@ -17,10 +17,18 @@ WIDE = (140, 42)
 SMALL = (80, 24)
 
 
-@pytest.mark.parametrize("name", [shot.name for shot in SHOTS])
+@pytest.mark.parametrize("name", [shot.name for shot in SHOTS if shot.size == WIDE])
 def test_wide(snap_compare, name: str) -> None:  # noqa: ANN001
     shot: Shot = BY_NAME[name]
     assert snap_compare(make_app(shot.config), run_before=shot.steps, terminal_size=WIDE)
+
+
+@pytest.mark.parametrize("name", ["start", "after-E1", "normal-vm"])
+def test_compact_100x30(snap_compare, name: str) -> None:  # noqa: ANN001
+    # Issue 8 item 1: the compact grid and the side panels together at 100 columns.
+    shot: Shot = BY_NAME[name]
+    assert snap_compare(make_app(shot.config), run_before=shot.steps,
+                        terminal_size=(100, 30))
 
 
 @pytest.mark.parametrize("name", ["start", "einval-inline", "mmio-prompt-E5"])

@@ -27,23 +27,24 @@ class Confirm(ModalScreen[bool]):
     Confirm Button { margin-left: 1; min-width: 12; }
     """
 
+    # The footer says what the buttons say ("y Restart  n Cancel"); enter and esc are the
+    # same answers, unadvertised.
     BINDINGS = [
-        Binding("y,enter", "answer(True)", "Yes", priority=True),
-        Binding("n,escape", "answer(False)", "No", priority=True),
+        Binding("y,enter", "answer(True)", "Restart", key_display="y", priority=True),
+        Binding("n,escape", "answer(False)", "Cancel", key_display="n", priority=True),
     ]
 
-    def __init__(self, title: str, question: str, yes: str = "Restart") -> None:
+    def __init__(self, title: str, question: str) -> None:
         super().__init__()
         self.title_text = title
         self.question = question
-        self.yes = yes
 
     def compose(self):  # noqa: ANN201
         with Vertical() as box:
             box.border_title = self.title_text
             yield Static(self.question, markup=False)
             with Horizontal():
-                yield Button(f"{self.yes} (y)", variant="warning", id="yes")
+                yield Button("Restart (y)", variant="warning", id="yes")
                 yield Button("Cancel (n)", id="no")
         yield KeyFooter(compact=True)
 

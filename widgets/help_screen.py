@@ -39,13 +39,18 @@ under the grid shows it for the highlighted register, and so does the register p
 - `w` only the registers a write reaches KVM for now (effective, ignored, writable).
 - `d` only what changed at the last exit, or what you wrote since.
 - `x` hex or decimal.
-- `i` show or hide the side panels (realm and register); on a small terminal they take the
-  screen in place of the grid.
+- `i` show or hide the side panels (the last exit and the register). From about 130 columns
+  they sit beside the full grid; from about 97 (100x30, a 1024x768 browser) beside a compact
+  grid (names and the REC column narrower, the exit panel without the VM lines the top line
+  already shows); on a smaller terminal (80x24) they take the screen in place of the grid.
+- `[` / `]` scroll the register panel up / down, `{` / `}` the exit panel, while they show.
+  `tab` also moves the focus to a panel, whose arrow keys then scroll it.
 - `c`, `f`, `a` the realm's next lifecycle step: create the realm, create the REC (finalize),
-  activate. The footer shows the one that applies now.
+  activate (v9, v10, seed). From v12 only `c` (populate creates the realm): the first `r`
+  activates it and creates the REC. The footer shows the step that applies now.
 - `ctrl+r` restart: throw the VM away and build it again.
-- `ctrl+p` command palette: jump to a register, switch profile (seed or v9) or VM (realm or
-  normal), restart, screenshot.
+- `ctrl+p` command palette: jump to a register, switch profile (the CCA host series: seed,
+  v9, v10, v12, v13, v14) or VM (realm or normal), restart, screenshot.
 - `ctrl+s` save an SVG screenshot in the current directory.
 - `?` this help. `ctrl+q` quits.
 

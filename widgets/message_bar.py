@@ -8,10 +8,12 @@ from typing import Any
 from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
+from textual.color import Color
 from textual.strip import Strip
 from textual.widget import Widget
 
 from realmtui.session import RegView
+from widgets.palette import readable
 
 ICONS = {"information": "ℹ", "success": "✓", "warning": "⚠", "error": "✗"}
 # The theme's colours for each severity (text, background); information keeps the CSS look.
@@ -90,8 +92,15 @@ class MessageBar(Widget):
             return
         variables = self.app.theme_variables or self.app.get_css_variables()
         styles.auto_color = False  # the CSS's colour is "auto": a contrast colour
-        styles.color = variables[names[0]]
-        styles.background = variables[names[1]]
+        background = Color.parse(variables[names[1]])
+        if background.a < 1:  # the muted backgrounds are the colour over the screen's
+            screen = Color.parse(variables.get("background", "#000000"))
+            background = screen.blend(background.with_alpha(1.0), background.a)
+        color = Color.parse(variables[names[0]])
+        if "ansi" not in self.app.theme:
+            color = readable(color, [background])
+        styles.color = color
+        styles.background = background
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
@@ -107,7 +116,16 @@ class MessageBar(Widget):
             if len(plain) <= width and cell_len(plain) == len(plain) and "\n" not in plain:
                 lines = [text]  # it fits on the first line: no need to wrap
             else:
-                lines = list(text.wrap(console, width)[: self.size.height])
+                wrapped = text.wrap(console, width)
+                lines = list(wrapped[: self.size.height])
+                if len(wrapped) > len(lines) and lines:
+                    # Cut: say so (the full text is in the register panel, or the help).
+                    last = lines[-1]
+                    last.rstrip()
+                    if last.cell_len > width - 1:
+                        last.truncate(max(0, width - 1), overflow="crop")
+                        last.rstrip()
+                    last.append("…")
             for line in lines:
                 line.rstrip()
                 strip = Strip(list(line.render(console, end=""))).apply_style(style)

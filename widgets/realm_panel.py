@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     from realmtui.exit_explain import Line
 
 
-def _table() -> TextTable:
-    return TextTable(columns=2, min_width=9, first_style="bold")
+def _table(stacked: bool = False) -> TextTable:
+    return TextTable(columns=2, min_width=9, first_style="bold", stacked=stacked)
 
 
 def _cell(line: Line, palette: Palette) -> Text:
@@ -50,7 +50,9 @@ def realm_inputs(view: SessionView) -> tuple[object, ...]:
             view.mmio_data, view.pending_mmio, view.next_step)
 
 
-def realm_renderable(view: SessionView, palette: Palette) -> RichGroup:
+def realm_renderable(view: SessionView, palette: Palette, compact: bool = False) -> RichGroup:
+    """`compact`: the last exit alone, for the narrow panel beside the compact grid (the
+    VM and its stage are in the status line above)."""
     top = _table()
     for label, value in vm_rows(view, palette):
         top.add_row(Text(label, style=palette.muted), value)
@@ -58,14 +60,14 @@ def realm_renderable(view: SessionView, palette: Palette) -> RichGroup:
     # terminal, where the panel is folded away.
     from realmtui.exit_explain import explain_exit
 
-    exit_table = _table()
+    exit_table = _table(stacked=compact)
     if view.last_exit is None:
         exit_table.add_row(Text("exit", style=palette.muted),
                            Text("none yet: the vCPU has not run", style=palette.muted))
     else:
         for line in explain_exit(view.last_exit, view.realm, view.mmio_data):
             exit_table.add_row(Text(line.label, style=palette.muted), _cell(line, palette))
-    nxt = _table()
+    nxt = _table(stacked=compact)
     if view.stage is Stage.OFF:
         nxt.add_row(Text("next", style=palette.muted),
                     Text("the guest has powered off — r restarts the VM", style=palette.error))
@@ -75,6 +77,8 @@ def realm_renderable(view: SessionView, palette: Palette) -> RichGroup:
     if view.next_step and view.stage is not Stage.OFF:
         nxt.add_row(Text("guest next", style=palette.muted), Text(view.next_step))
     heading = Text("last exit", style=palette.group)
+    if compact:  # the panel's title says "last exit"
+        return RichGroup(exit_table, Text(""), nxt)
     return RichGroup(top, Text(""), heading, exit_table, Text(""), nxt)
 
 
@@ -100,13 +104,14 @@ class RealmPanel(VerticalScroll):
     _shown: tuple[object, ...] | None = None  # what the body was drawn from
     _palette: Palette | None = None
 
-    def show(self, view: SessionView, palette: Palette) -> None:
-        title = "realm" if view.realm else "VM"
+    def show(self, view: SessionView, palette: Palette, compact: bool = False) -> None:
+        title = "last exit" if compact else "realm" if view.realm else "VM"
         if self.border_title != title:  # setting it, even to the same text, repaints the panel
             self.border_title = title
         # Drawn again only when what it shows changed (a table re-wraps all its text).
-        shown = realm_inputs(view)
+        shown = (*realm_inputs(view), compact)
         if shown == self._shown and palette is self._palette:
             return
         self._shown, self._palette = shown, palette
-        self.query_one("#realm-body", RichLines).update(realm_renderable(view, palette))
+        self.query_one("#realm-body", RichLines).update(
+            realm_renderable(view, palette, compact))

@@ -23,9 +23,9 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
+from textual.color import Color
 from textual.geometry import Region, Size
 from textual.message import Message
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from realmtui.regs import GROUP_ORDER, Group
@@ -33,12 +33,18 @@ from realmtui.session import RecMark, RegView
 from realmtui.values import format_value
 from realmtui.verdict import Access
 from realmtui.view import SessionView
-from widgets.palette import BADGE_WIDTH, CHANGED_MARK, EDITED_MARK, Palette
+from widgets.palette import BADGE_WIDTH, CHANGED_MARK, EDITED_MARK, Palette, readable
 from widgets.text_segments import drawn
+from widgets.textual_private import SteadyScrollView
 
 VALUE_WIDTH = 18  # "0x" and 16 hex digits: a u64 at full width
 REC_WIDTH = 20  # "≠ " and a u64
 NAME_MAX = 18
+# Compact columns, so the grid and the side panels fit side by side from about 96 columns
+# (100x30, a 1024x768 browser): long names cut, and the REC column says only whether the
+# REC's copy differs, with its low digits (the detail panel has the whole value).
+COMPACT_NAME_MAX = 11
+COMPACT_REC_WIDTH = 12
 PAD = 1  # blank cells either side of a column's text
 HEADER = 1  # the line of column labels, which stays put while the rows scroll
 GROUP_PREFIX = "g:"
@@ -55,23 +61,25 @@ class Column:
         return self.width + 2 * PAD
 
 
-def column_specs(view: SessionView) -> list[Column]:
-    """The columns the grid shows for this view."""
+def column_specs(view: SessionView, compact: bool = False) -> list[Column]:
+    """The columns the grid shows for this view (`compact`: narrower name and REC)."""
     longest = max((len(r.info.name) for r in view.regs), default=6)
     columns = [
         Column("mark", "Δ", 1),
-        Column("name", "register", max(8, min(NAME_MAX, longest))),
+        Column("name", "register",
+               max(8, min(COMPACT_NAME_MAX if compact else NAME_MAX, longest))),
         Column("value", "value (KVM)" if view.shows_rec else "value", VALUE_WIDTH),
         Column("verdict", "write now", BADGE_WIDTH),
     ]
     if view.shows_rec:
-        columns.append(Column("real", "REC (sim only)", REC_WIDTH))
+        columns.append(Column("real", "REC (sim)" if compact else "REC (sim only)",
+                              COMPACT_REC_WIDTH if compact else REC_WIDTH))
     return columns
 
 
-def grid_width(view: SessionView) -> int:
+def grid_width(view: SessionView, compact: bool = False) -> int:
     """Columns the grid needs: each column with its padding, and the scrollbar."""
-    return sum(c.span for c in column_specs(view)) + 1
+    return sum(c.span for c in column_specs(view, compact)) + 1
 
 
 def row_key(reg_id: int) -> str:
@@ -88,13 +96,24 @@ def fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def fit_value(text: str, width: int) -> str:
+    """A number cut at its high end, which keeps the low digits, the ones a write of a
+    small value changes: `0x…0000000003` rather than `0x00000000000…`."""
+    if len(text) <= width:
+        return text
+    head = "0x…" if text.startswith("0x") else "…"
+    return head + text[len(text) - (width - len(head)):]
+
+
 def line_segments(
     cells: tuple[Text, ...], columns: list[Column], under: Style,
-    drawn: Callable[[Text], list[Segment]],
+    drawn: Callable[[Text], list[Segment]], cursor: bool = False,
 ) -> list[Segment]:
     """A row as segments on the `under` style (the grid's background, or the cursor's): each
     cell cut or padded to its column, with the padding between. A cell's own colours go over
-    `under`, so a badge keeps its colour on the cursor row. `drawn` draws a cell with spans."""
+    `under`, so a badge keeps its colour on the cursor row. `drawn` draws a cell with spans.
+    `cursor`: the cursor row, where a cell's text colour gives way to the cursor's (the
+    changed blue on the cursor's navy did not read) and only its boldness stays."""
     # The padding has the background alone: a style of its own keeps it out of the cells'
     # text runs when a screenshot merges equal neighbours, so no SVG text starts with spaces
     # (which some renderers, rsvg among them, squeeze).
@@ -107,6 +126,8 @@ def line_segments(
             out += Segment.adjust_line_length(segments, column.width, style=under)
         else:
             style = under + cell.style if isinstance(cell.style, Style) else under
+            if cursor and isinstance(cell.style, Style) and cell.style.color is not None:
+                style = under + Style(bold=cell.style.bold)
             segments = [Segment(cell.plain, style)]
             length = cell_len(cell.plain)
             if length == column.width:
@@ -127,20 +148,41 @@ class GridFilter:
     def active(self) -> bool:
         return bool(self.text or self.writable_only or self.changed_only)
 
-    def keeps(self, reg: RegView, view: SessionView) -> bool:
+    def keeps(self, reg: RegView, view: SessionView, by_group: bool = True) -> bool:
+        """`by_group`: the text may pick a whole group (see `groups_match`)."""
         if self.writable_only and not reg.verdict.access.accepted:
             return False
         if self.changed_only and reg.id not in view.changed and reg.id not in view.edits:
             return False
         if self.text:
             needle = self.text.strip().lower()
-            return needle in reg.info.name.lower() or needle in str(reg.info.group).lower()
+            if needle in reg.info.name.lower():
+                return True
+            return by_group and str(reg.info.group).lower().startswith(needle)
         return True
 
+    def groups_match(self, view: SessionView) -> bool:
+        """Whether the text picks groups by the start of their name (`timers`, `EL1`,
+        `gpr`): only when it is in no register's name, so `/sp` is sp and sp_el1, not the
+        whole PC/SP/PSTATE group."""
+        needle = self.text.strip().lower()
+        return not any(needle in r.info.name.lower() for r in view.regs)
+
+    def describe(self) -> str:
+        """What is on, in words, for the line under the grid."""
+        parts = []
+        if self.text:
+            parts.append(f"name or group has {self.text!r}")
+        if self.writable_only:
+            parts.append("writable now (w)")
+        if self.changed_only:
+            parts.append("changed (d)")
+        return " · ".join(parts)
 
 
 
-class RegisterGrid(ScrollView, can_focus=True):
+
+class RegisterGrid(SteadyScrollView, can_focus=True):
     """The grid. It renders a SessionView; it never asks the session for anything."""
 
     DEFAULT_CSS = """
@@ -202,6 +244,7 @@ class RegisterGrid(ScrollView, can_focus=True):
         self.view: SessionView | None = None
         self.filter = GridFilter()
         self.radix = "hex"
+        self.compact = False  # narrower columns, for the side panels beside it (app)
         self.collapsed: set[Group] = set()
         self.columns: dict[str, Column] = {}
         self._by_id: dict[int, RegView] = {}
@@ -215,10 +258,10 @@ class RegisterGrid(ScrollView, can_focus=True):
         self._column_list: list[Column] = []
         self._columns_width = 0  # the columns with their padding
         self._width = 0  # the grid's, as of the last frame
-        self._sizes_seen: tuple[Size, Size, Size] | None = None  # by the last layout
         self._base = Style()  # the grid's background and colour, as of the last frame
         self._cursor_style: Style | None = None
         self._cursor = 0
+        self._scroll_pending = False  # the cursor is to be scrolled into view once laid out
         self._highlighted_key: str | None = None
         # The visible row keys and what they were worked out from (no filter on).
         self._visible_for: tuple[tuple[object, ...], list[str]] | None = None
@@ -274,6 +317,17 @@ class RegisterGrid(ScrollView, can_focus=True):
     def shown_count(self) -> int:
         return sum(1 for k in self._order if not k.startswith(GROUP_PREFIX))
 
+    def empty_text(self) -> str:
+        """Why no row shows, and how to get them back ("" when some do)."""
+        if self._order or self.view is None:
+            return ""
+        view, flt = self.view, self.filter
+        if flt.changed_only and not flt.text and not flt.writable_only and not (
+                view.changed or view.edits):
+            return ("nothing changed yet: d shows what the last exit changed and what you "
+                    "wrote since — d or esc shows every register")
+        return f"no register matches ({flt.describe()}) — esc shows every register"
+
     def get_cell(self, key: str, column: str) -> Text:
         """What a cell shows now (KeyError for a row or column not on screen)."""
         return self._cells[key][list(self.columns).index(column)]
@@ -293,7 +347,7 @@ class RegisterGrid(ScrollView, can_focus=True):
         """Draw a new view: changed rows only, unless the visible rows changed."""
         self.view = view
         self._by_id = {r.id: r for r in view.regs}
-        columns = column_specs(view)
+        columns = column_specs(view, self.compact)
         if columns != self._column_list or self._visible_keys() != self._order:
             self._rebuild()
             return
@@ -328,6 +382,11 @@ class RegisterGrid(ScrollView, can_focus=True):
     def set_filter(self, flt: GridFilter) -> None:
         self.filter = flt
         self._refilter()
+
+    def set_compact(self, compact: bool) -> None:
+        if compact != self.compact:
+            self.compact = compact
+            self._refilter()
 
     def set_radix(self, radix: str) -> None:
         self.radix = radix
@@ -376,8 +435,9 @@ class RegisterGrid(ScrollView, can_focus=True):
         assert self.view is not None
         keys: list[str] = []
         by_group: dict[Group, list[RegView]] = {}
+        groups_ok = self.filter.groups_match(self.view)
         for reg in self.view.regs:
-            if self.filter.keeps(reg, self.view):
+            if self.filter.keeps(reg, self.view, groups_ok):
                 by_group.setdefault(reg.info.group, []).append(reg)
         for group in GROUP_ORDER:
             regs = by_group.get(group)
@@ -392,7 +452,7 @@ class RegisterGrid(ScrollView, can_focus=True):
         """Make every visible row again, keeping the cursor on the same register."""
         assert self.view is not None
         current = self._cursor_key()
-        self._column_list = column_specs(self.view)
+        self._column_list = column_specs(self.view, self.compact)
         self.columns = {c.key: c for c in self._column_list}
         self._columns_width = sum(c.span for c in self._column_list)
         self._order = list(self._visible_keys())
@@ -408,6 +468,9 @@ class RegisterGrid(ScrollView, can_focus=True):
         else:
             # First start, or the register went away: the first register, not a header.
             self.move_cursor(1 if len(self._order) > 1 else 0)
+        # Again once the new height is laid out: scrolling now is clamped to the old one
+        # (a cleared filter left the view at the top and the cursor far below it).
+        self.call_after_refresh(self._scroll_to_cursor)
 
     def _render_row(self, key: str) -> tuple[Text, ...]:
         if key.startswith(GROUP_PREFIX):
@@ -418,7 +481,8 @@ class RegisterGrid(ScrollView, can_focus=True):
         assert self.view is not None
         p = self.palette
         members = [r for r in self.view.regs if r.info.group is group]
-        shown = sum(1 for r in members if self.filter.keeps(r, self.view))
+        groups_ok = self.filter.groups_match(self.view)
+        shown = sum(1 for r in members if self.filter.keeps(r, self.view, groups_ok))
         plural = "" if len(members) == 1 else "s"
         count = f"{len(members)} register{plural}" if shown == len(members) else (
             f"{shown} of {len(members)} shown"
@@ -441,7 +505,7 @@ class RegisterGrid(ScrollView, can_focus=True):
         if reg.value is None:
             value = Text(fit(f"read: {reg.read_errno}", VALUE_WIDTH), style=p.error)
         else:
-            value = Text(fit(self.format(reg.value, reg.info.bits), VALUE_WIDTH), style=style)
+            value = Text(self.format(reg.value, reg.info.bits, VALUE_WIDTH), style=style)
         cells = [mark, name, value, self._badge(reg.verdict.access)]
         if "real" in self.columns:
             cells.append(self._render_real(reg))
@@ -462,27 +526,22 @@ class RegisterGrid(ScrollView, can_focus=True):
         if cell.mark is RecMark.SAME:
             return Text("= KVM", style=p.muted)
         style = p.stale if cell.mark is RecMark.STALE else ""
-        return Text(fit(f"{cell.mark} " + self.format(cell.value, reg.info.bits), REC_WIDTH),
+        return Text(f"{cell.mark} " + self.format(cell.value, reg.info.bits,
+                                                  self.columns["real"].width - 2),
                     style=style)
 
-    def format(self, value: int, bits: int) -> str:
-        return format_value(value, bits, self.radix)
+    def format(self, value: int, bits: int, width: int | None = None) -> str:
+        """The value as the grid shows it; within `width`, the full-width form if it fits,
+        else without leading zeros, else its low digits (the whole value is in the detail
+        panel): a 128-bit v0 holding 3 reads 0x3, not 0x0000000000000000…"""
+        text = format_value(value, bits, self.radix)
+        if width is None or len(text) <= width:
+            return text
+        if self.radix == "hex":
+            text = f"{value:#x}"
+        return fit_value(text, width)
 
     # --- drawing ------------------------------------------------------------------------------
-    def _size_updated(
-        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True,
-    ) -> bool:
-        # Textual's ScrollView compares the virtual size the compositor hands it (the
-        # viewport's) with its own (the rows'), so at every layout anywhere on the screen it
-        # takes the grid for resized and redraws its scrollbar: some 6 ms a step on a wide
-        # terminal, where the side panels change height at each exit. Passed on only when
-        # something did change (Textual 8's ScrollView._size_updated).
-        seen = (size, container_size, self.virtual_size)
-        if seen == self._sizes_seen:
-            return False
-        self._sizes_seen = seen
-        return super()._size_updated(size, virtual_size, container_size, layout)
-
     def render_lines(self, crop: Region) -> list[Strip]:
         # The grid's own style is a walk up the DOM: worked out once a frame, and the strips
         # made on the old one dropped when it changed (focus tints it, a theme recolours it).
@@ -502,6 +561,11 @@ class RegisterGrid(ScrollView, can_focus=True):
         else:
             index = y - HEADER + scroll_y
             if index >= len(self._order):
+                if index == 0:  # nothing to show: say why, and how to get back
+                    text = fit(self.empty_text(), self._columns_width - 3 - 2 * PAD)
+                    return self._line((Text(""), Text(text,
+                                                      style=self.palette.warning)),
+                                      self._base, empty=True).crop_extend(0, width, self._base)
                 return Strip.blank(width, self._base)
             strip = self._cursor_strip() if index == self._cursor else self._row_strip(index)
         if scroll_x == 0 and strip.cell_length == width:
@@ -517,20 +581,39 @@ class RegisterGrid(ScrollView, can_focus=True):
 
     def _cursor_strip(self) -> Strip:
         if self._cursor_style is None:
-            self._cursor_style = self.get_component_rich_style("register-grid--cursor")
+            self._cursor_style = self._readable(
+                self.get_component_rich_style("register-grid--cursor"))
         return self._line(self._cells[self._order[self._cursor]],
-                          self._base + self._cursor_style)
+                          self._base + self._cursor_style, cursor=True)
+
+    def _readable(self, style: Style) -> Style:
+        """The cursor's (or header's) colours as the theme gives them, the text moved towards
+        white or black if it does not read on its background (textual-dark's cursor is
+        3.8:1, atom-one-dark's header 3.5:1)."""
+        full = self._base + style
+        if full.color is None or full.bgcolor is None or "ansi" in self.app.theme:
+            return style
+        fg = Color.from_rich_color(full.color)
+        better = readable(fg, [Color.from_rich_color(full.bgcolor)])
+        return style if better == fg else style + Style(color=better.rich_color)
 
     def _header_strip(self) -> Strip:
         if self._header is None:
-            style = self._base + self.get_component_rich_style("register-grid--header")
+            style = self._base + self._readable(
+                self.get_component_rich_style("register-grid--header"))
             labels = tuple(Text(fit(c.label, c.width)) for c in self.columns.values())
             self._header = self._line(labels, style)
         return self._header
 
-    def _line(self, cells: tuple[Text, ...], under: Style) -> Strip:
-        """A row, as wide as its columns or, if wider, the grid (a repaint copies it)."""
-        segments = line_segments(cells, self._column_list, under, self._drawn)
+    def _line(self, cells: tuple[Text, ...], under: Style, empty: bool = False,
+              cursor: bool = False) -> Strip:
+        """A row, as wide as its columns or, if wider, the grid (a repaint copies it).
+        `empty`: the one line of an empty grid, its text across the columns."""
+        columns = self._column_list
+        if empty:
+            columns = [columns[0], Column("text", "", self._columns_width - columns[0].span
+                                          - 2 * PAD)]
+        segments = line_segments(cells, columns, under, self._drawn, cursor)
         width = self._columns_width
         if self._width > width:
             segments.append(Segment(" " * (self._width - width), self._base))
@@ -544,6 +627,10 @@ class RegisterGrid(ScrollView, can_focus=True):
             segments = (cell, drawn(cell, self.app.console))
             self._spans_drawn[id(cell)] = segments
         return segments[1]
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self._scroll_pending:
+            self._scroll_to_cursor()
 
     def on_focus(self, event: events.Focus) -> None:
         self._restyle_cursor()
@@ -568,9 +655,13 @@ class RegisterGrid(ScrollView, can_focus=True):
 
     def _scroll_to_cursor(self) -> None:
         rows = self.scrollable_content_region.height - HEADER
-        if rows <= 0:  # not laid out yet
-            self.call_after_refresh(self._scroll_to_cursor)
+        if rows <= 0:
+            # Not laid out yet, or a terminal too short for any row (3 lines): scrolled when
+            # the grid gets a size (on_resize). Asking again after every refresh instead kept
+            # a 3-row terminal busy forever.
+            self._scroll_pending = True
             return
+        self._scroll_pending = False
         top = round(self.scroll_y)
         if self._cursor < top:
             self.scroll_to(y=self._cursor, animate=False)

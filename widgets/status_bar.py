@@ -3,8 +3,6 @@ at 80x24 where the realm panel is hidden."""
 
 from __future__ import annotations
 
-from rich.cells import cell_len
-from rich.console import Console
 from rich.style import Style
 from rich.text import Text
 from textual.strip import Strip
@@ -14,38 +12,52 @@ from realmtui.session import Stage
 from realmtui.view import SessionView
 from widgets.palette import Palette
 
+# Below this width the name badge goes and the separators shrink, so the exit and the start
+# of the guest's next step still fit in 80 columns.
+ROOMY = 110
 
-def status_text(view: SessionView, palette: Palette) -> Text:
+
+def status_text(view: SessionView, palette: Palette, width: int = ROOMY) -> Text:
+    roomy = width >= ROOMY
+    sep = "  │  " if roomy else " │ "
     text = Text(no_wrap=True, overflow="ellipsis")
-    text.append(" realmtui ", style="bold reverse")
-    text.append(f" {view.context.vm} · {view.context.profile} · {view.backend}", style="bold")
-    text.append("  │  ")
+    if roomy:
+        text.append(" realmtui ", style="bold reverse")
+        text.append(" ")
+    else:
+        text.append(" ")
+    ctx = view.context
+    # A normal VM has no realm series: the profile (seed, v9, v10) means nothing for it.
+    vm = f"{ctx.vm} · {ctx.profile}" if view.realm else f"{ctx.vm} VM"
+    text.append(f"{vm} · {view.backend}", style="bold")
+    text.append(sep)
     stage_style = palette.error if view.stage is Stage.OFF else palette.accent
     text.append(view.stage.label, style=stage_style)
     if view.realm:
-        text.append(f" · REC {'yes' if view.context.rec_created else 'no'}")
-    text.append("  │  ")
+        text.append(f" · REC {'yes' if ctx.rec_created else 'no'}")
+    text.append(sep)
     if view.last_exit is None:
         text.append("no exit yet", style=palette.muted)
     else:
         text.append(f"E{view.last_exit.number} KVM_EXIT_{view.last_exit.exit.name}")
     if view.needs_mmio_data:
-        text.append("  │  ")
+        text.append(sep)
         text.append("MMIO read waits for data (r)", style=palette.warning)
     elif view.next_step:
-        text.append("  │  next ")
+        text.append(f"{sep}next ")
         text.append(view.next_step, style=palette.muted)
     return text
 
 
-def first_line(text: Text, width: int, console: Console) -> Text:
-    """The first line of `text` wrapped at words to `width`, without its trailing spaces."""
-    plain = text.plain
-    if len(plain) <= width and cell_len(plain) == len(plain) and "\n" not in plain:
-        line = text.copy()  # it fits: most of the time, and no need to wrap
-    else:
-        line = text.wrap(console, width, no_wrap=False)[0]
+def fitted(text: Text, width: int) -> Text:
+    """One line of `width` cells at most, ending in an ellipsis when cut (the realm panel
+    has the whole of the guest's next step)."""
+    line = text.copy()
     line.rstrip()
+    if line.cell_len > width:
+        line.truncate(max(0, width - 1), overflow="crop")
+        line.rstrip()
+        line.append("…")
     return line
 
 
@@ -66,11 +78,16 @@ class StatusBar(Widget):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.text = Text()
+        self._shown: tuple[SessionView, Palette] | None = None
+        self._roomy = True  # which form self.text is in (see ROOMY)
         self._strip: Strip | None = None  # the line as drawn, for its width and style
         self._base: Style | None = None  # the CSS's colours, worked out once per theme
 
     def show(self, view: SessionView, palette: Palette) -> None:
-        text = status_text(view, palette)
+        self._shown = (view, palette)
+        width = self.size.width or ROOMY
+        self._roomy = width >= ROOMY
+        text = status_text(view, palette, width)
         if text != self.text:
             self.text = text
             self._strip = None
@@ -85,9 +102,11 @@ class StatusBar(Widget):
         width = self.size.width
         strip = self._strip
         if strip is None or strip.cell_length != width:
-            # The first line of the text wrapped to the width: what a one-line Static shows.
             console = self.app.console
-            line = first_line(self.text, width, console)
+            if self._shown is not None and (width >= ROOMY) != self._roomy:
+                self._roomy = width >= ROOMY  # resized across ROOMY: the other form
+                self.text = status_text(*self._shown, width)
+            line = fitted(self.text, width)
             if self._base is None:
                 self._base = self.rich_style
             base = self._base

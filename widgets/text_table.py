@@ -24,6 +24,9 @@ class TextTable:
     columns: int = 2
     min_width: int = 0  # of the first column (the labels)
     first_style: Style | str = ""  # under the first column's own styles
+    # Two columns only: each label on a line of its own and its text under it, indented --
+    # for a narrow panel, where a label column leaves the text too little width.
+    stacked: bool = False
     rows: list[tuple[Text, ...]] = field(default_factory=list)
 
     def add_row(self, *cells: Text) -> None:
@@ -35,6 +38,9 @@ class TextTable:
         if not self.rows:
             return
         width = options.max_width
+        if self.stacked and self.columns == 2:
+            yield from self._stacked(console, width)
+            return
         fixed = [max(cell_len(row[i].plain) for row in self.rows)
                  for i in range(self.columns - 1)]
         if fixed:
@@ -55,3 +61,19 @@ class TextTable:
                 yield from drawn(line, console)
                 yield Segment.line()
 
+
+    def _stacked(self, console: Console, width: int) -> RenderResult:
+        first_style = console.get_style(self.first_style) if self.first_style else None
+        indent = Segment("  ")
+        for label, text in self.rows:
+            if label.plain:
+                segments = drawn(label, console)
+                if first_style is not None:
+                    segments = list(Segment.apply_style(segments, first_style))
+                yield from segments
+                yield Segment.line()
+            for line in text.wrap(console, max(1, width - 2)) or [Text()]:
+                line.rstrip()
+                yield indent
+                yield from drawn(line, console)
+                yield Segment.line()

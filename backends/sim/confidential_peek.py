@@ -126,3 +126,47 @@ def kvm_rec_exit_reason(kernel: Any, vcpu_fd: int) -> int | None:
     if vcpu is None or vcpu.rec is None or vcpu.rec.rec_pa is None:
         return None
     return int(vcpu.rec.run.exit.exit_reason)
+
+
+class Inspector:
+    """The REC inspector of one simulated kernel: what the app's REC column and exit panel
+    read. Only the sim has one; a real kernel's backend bundle carries None."""
+
+    def __init__(self, kernel: SimKernel) -> None:
+        self.kernel = kernel
+
+    def rec_now(self, vcpu_fd: int) -> RecView | None:
+        return rec_now(self.kernel, vcpu_fd)
+
+    def rec_at_last_entry(self, vcpu_fd: int) -> RecView | None:
+        return rec_at_last_entry(self.kernel, vcpu_fd)
+
+    def last_kernel_esr(self, vcpu_fd: int) -> int | None:
+        return last_kernel_esr(self.kernel, vcpu_fd)
+
+    def kvm_rec_exit_reason(self, vcpu_fd: int) -> int | None:
+        return kvm_rec_exit_reason(self.kernel, vcpu_fd)
+
+    def rec_exit_plane(self, vcpu_fd: int) -> int | None:
+        return rec_exit_plane(self.kernel, vcpu_fd)
+
+    @property
+    def rmi_major(self) -> int:
+        """The RMI ABI the simulated RMM speaks (1 or 2)."""
+        host = self.kernel.host
+        return host.uapi.rmi_major if host.realm else 1
+
+
+def inspector_for(kernel: Any) -> Inspector | None:
+    """An inspector for a simulated kernel; None for any other."""
+    return Inspector(kernel) if isinstance(kernel, SimKernel) else None
+
+
+def rec_exit_plane(kernel: Any, vcpu_fd: int) -> int | None:
+    """rec_exit.plane of the last exit where the RMM reports one (RMM 2.0); None otherwise."""
+    vcpu = _vcpu_of(kernel, vcpu_fd)
+    if vcpu is None or vcpu.rec is None or vcpu.rec.rec_pa is None:
+        return None
+    if vcpu.vm.rmi_major < 2:
+        return None
+    return int(vcpu.rec.run.exit.plane)

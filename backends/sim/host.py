@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from backends.series import SERIES, Series
+
 
 class RealmSeries(StrEnum):
     """Which realm patches the simulated kernel carries."""
@@ -18,10 +20,25 @@ class RealmSeries(StrEnum):
     SEED = "seed"  # the v9 series up to [PATCH v9 22/43]: x0-x30 and pc settable
     V9 = "v9"  # the whole v9 series: PMCR_EL0 (v9-32), ID_AA64DFR0_EL1 (v9-35), SVE_VLS (v9-38)
     V10 = "v10"  # v10: the same register code, KVM_CAP_ARM_RME renumbered 243 -> 244
+    # v12 on: KVM_CAP_ARM_RMI, POPULATE creates the realm, the first KVM_RUN activates it.
+    V12 = "v12"  # RMM 1.0, POPULATE _IOW returning bytes, PSCI_COMPLETE
+    V13 = "v13"  # RMM 2.0-bet0, POPULATE _IOWR
+    V14 = "v14"  # RMM 2.0-bet1, realm VM type bit 30, no PSCI_COMPLETE, no PMCR_EL0 write
 
     @property
     def full(self) -> bool:
-        return self in (RealmSeries.V9, RealmSeries.V10)
+        """The realm parameters (PMCR_EL0, ID_AA64DFR0_EL1, SVE_VLS) and the register-list
+        changes of the whole series are in."""
+        return self not in (RealmSeries.NONE, RealmSeries.SEED)
+
+    @property
+    def uapi(self) -> Series | None:
+        return None if self is RealmSeries.NONE else SERIES[self.value]
+
+    def at_least(self, name: str) -> bool:
+        """This posting is `name` or later (the order of the postings)."""
+        order = list(RealmSeries)
+        return order.index(self) >= order.index(RealmSeries(name))
 
 
 @dataclass(frozen=True)
@@ -51,5 +68,14 @@ class SimHost:
 
     @property
     def rme_cap(self) -> int:
-        """KVM_CAP_ARM_RME's number in this kernel's series ([PATCH v9/v10 06/43])."""
-        return 244 if self.series is RealmSeries.V10 else 243
+        """The realm capability's number in this kernel's series: KVM_CAP_ARM_RME 243/244
+        ([PATCH v9/v10 06/43]), KVM_CAP_ARM_RMI 247/248/249 (v12/v13/v14)."""
+        uapi = self.series.uapi
+        return uapi.cap if uapi is not None else 0
+
+    @property
+    def uapi(self) -> Series:
+        uapi = self.series.uapi
+        if uapi is None:
+            raise ValueError("an upstream kernel has no realm uAPI")
+        return uapi

@@ -415,6 +415,9 @@ def main() -> int:
     report["realm_refusals"] = [
         cli(["batch", "--backend", "kvm", "--vm", "realm"], "state\n"),
         cli(["batch", "--backend", "kvm", "--vm", "realm", "--profile", "v10"], "state\n"),
+        # v12 asks with bits 11:8 like v9, v14 with bit 30 (backends/series.py).
+        cli(["batch", "--backend", "kvm", "--vm", "realm", "--profile", "v12"], "state\n"),
+        cli(["batch", "--backend", "kvm", "--vm", "realm", "--profile", "v14"], "state\n"),
         cli(["--backend", "kvm", "--vm", "realm"], ""),
     ]
     report["timings"]["cli_s"] = round(time.monotonic() - t0, 2)

@@ -65,9 +65,13 @@ class SimVcpu:
             abi.KVM_RUN: self._run,
             abi.KVM_GET_MP_STATE: self._get_mp_state,
             abi.KVM_SET_MP_STATE: self._set_mp_state,
-            abi.KVM_ARM_VCPU_RMM_PSCI_COMPLETE: self._psci_complete,
             abi.KVM_SET_DEVICE_ATTR: self._set_device_attr,
         }.get(request)
+        host = self.vm.host
+        if request == abi.KVM_ARM_VCPU_RMM_PSCI_COMPLETE and (
+            not host.realm or host.uapi.psci_complete_ioctl is not None
+        ):
+            handler = self._psci_complete  # v9-v13; v14 removed it (O1): EINVAL
         if handler is None:
             raise fail(errno.EINVAL)  # kvm_arch_vcpu_ioctl: default r = -EINVAL
         return handler(arg)
@@ -95,7 +99,9 @@ class SimVcpu:
     def _max_features(self) -> int:
         """KVM_VCPU_MAX_FEATURES: 9 upstream (HAS_EL2_E2H0 is bit 8); 10 once the CCA series
         adds KVM_ARM_VCPU_REC ([PATCH v9 06/43])."""
-        return 10 if self.vm.host.realm else 9
+        host = self.vm.host
+        # v12/v13 removed the REC feature but kept the bump to 10 (C9); v14 dropped it.
+        return 10 if host.realm and not host.series.at_least("v14") else 9
 
     def _check_features(self, features: set[int]) -> None:
         host = self.vm.host
@@ -109,9 +115,13 @@ class SimVcpu:
             supported.add(abi.KVM_ARM_VCPU_SVE)
         if host.pauth:
             supported |= {abi.KVM_ARM_VCPU_PTRAUTH_ADDRESS, abi.KVM_ARM_VCPU_PTRAUTH_GENERIC}
-        if self.vm.is_realm:
+        if self.vm.is_realm and not host.uapi.implicit:
             # [PATCH v9 11/43]: KVM_ARM_VCPU_REC is cleared from the supported set for VMs
             # that are not realms, so asking for it there is EINVAL.
+            supported.add(abi.KVM_ARM_VCPU_REC)
+        elif host.realm and host.uapi.implicit and self._max_features() == 10:
+            # v12/v13: bit 9 is within KVM_VCPU_MAX_FEATURES and nothing clears it, so any
+            # VM takes it, meaning nothing (C9, [INFER]).
             supported.add(abi.KVM_ARM_VCPU_REC)
         if features - supported:
             raise fail(errno.EINVAL)
@@ -130,7 +140,8 @@ class SimVcpu:
                 raise fail(errno.EPERM)
             self.sve_finalized = True
             return 0
-        if feature == abi.KVM_ARM_VCPU_REC:
+        host = self.vm.host
+        if feature == abi.KVM_ARM_VCPU_REC and not (host.realm and host.uapi.implicit):
             return rme.create_rec(self)
         raise fail(errno.EINVAL)
 
@@ -192,7 +203,13 @@ class SimVcpu:
     def _psci_complete(self, arg: Any) -> int:
         """KVM_ARM_VCPU_RMM_PSCI_COMPLETE ([PATCH v9 23/43]): the REC feature is checked, then
         the target is looked up by MPIDR, then the RMM is asked (realm_psci_complete)."""
-        if not self.has(abi.KVM_ARM_VCPU_REC):
+        host = self.vm.host
+        if host.realm and host.uapi.implicit:
+            if self.rec is None:
+                # !vcpu_is_rec: EPERM in v12, ENXIO in v13 ("Chance return code for
+                # non-realms to -ENXIO", C6).
+                raise fail(errno.EPERM if host.series.value == "v12" else errno.ENXIO)
+        elif not self.has(abi.KVM_ARM_VCPU_REC):
             raise fail(errno.EPERM)  # !vcpu_is_rec
         req = read_struct(int(ffi.cast("uintptr_t", arg)), "struct kvm_arm_rmm_psci_complete")
         target = self.vm.vcpu_by_mpidr(int(req.target_mpidr))
@@ -213,7 +230,9 @@ class SimVcpu:
             raise fail(errno.ENOEXEC)
         if not self.is_finalized():
             raise fail(errno.EPERM)  # kvm_vcpu_first_run_init: !kvm_arm_vcpu_is_finalized
-        if self.rec is not None and self.vm.irqchip is None:
+        if self.rec is not None and self.vm.host.uapi.implicit:
+            rme.activate_realm(self.vm)  # v12+: the first KVM_RUN activates (C12)
+        elif self.rec is not None and self.vm.irqchip is None:
             raise fail(errno.EOPNOTSUPP)  # [PATCH v9 13/43]: realms need the in-kernel GIC
         if self.run.exit_reason == abi.KVM_EXIT_MMIO:
             mmio.handle_mmio_return(self)

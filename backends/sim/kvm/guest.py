@@ -282,13 +282,18 @@ class VcpuRegs:
             off = core_reg_offset_from_id(reg_id)
             # kvm_realm_validate_core_reg: regs.regs[0..30] and pc.
             return 0 <= off <= reg_ids.OFF_X[30] or off == reg_ids.OFF_PC
-        if self.vcpu.vm.host.series.full:
-            return reg_id in (
-                sys_regs.BY_NAME["PMCR_EL0"].id,
-                sys_regs.BY_NAME["ID_AA64DFR0_EL1"].id,
-                SVE_VLS_ID,
-            )
-        return False
+        series = self.vcpu.vm.host.series
+        if not series.full:
+            return False
+        if series.at_least("v14"):
+            # [PATCH v14 41/44]: PMCR_EL0 left the switch with the PMU plumbing (C1, C10).
+            return reg_id in (sys_regs.BY_NAME["ID_AA64DFR0_EL1"].id, SVE_VLS_ID)
+        # v9-32/35/38; the same three in [PATCH v12 37/46] and [PATCH v13 38/48] (C1).
+        return reg_id in (
+            sys_regs.BY_NAME["PMCR_EL0"].id,
+            sys_regs.BY_NAME["ID_AA64DFR0_EL1"].id,
+            SVE_VLS_ID,
+        )
 
     # --- core ---------------------------------------------------------------------------------
     def _core_check(self, reg_id: int) -> tuple[int, int]:

@@ -20,11 +20,12 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from backends import abi
+from backends.abi import ffi
 from backends.arch import GRANULE_SIZE as GRANULE
 from backends.arch import MASK64
 from backends.sim.errno_ import errno, fail
 from backends.sim.kvm import rme_exit
-from backends.sim.kvm.memslots import read_struct
+from backends.sim.kvm.memslots import copy_from_user, read_struct
 from backends.sim.rmm.smc_rmi import (
     REC_PARAMS_FLAG_RUNNABLE,
     REC_RUN_GPRS,
@@ -118,6 +119,11 @@ def _config(realm: KvmRealm, addr: int) -> int:
 def _create(vm: SimVm, realm: KvmRealm) -> int:
     if realm.state is not KvmRealmState.NONE:
         raise fail(errno.EEXIST)
+    return _create_rd(vm, realm)
+
+
+def _create_rd(vm: SimVm, realm: KvmRealm) -> int:
+    """realm_create_rd: RMI_REALM_CREATE with the parameters the vCPUs carry now."""
     # The realm parameters come from what the VMM set on the vCPUs before this point:
     # PMCR_EL0.N (v9-32), ID_AA64DFR0_EL1's BRPs/WRPs (v9-34/35), the SVE vector
     # length (v9-38; realm_init_sve_param wants every SVE vCPU finalized).
@@ -194,11 +200,107 @@ def _populate(vm: SimVm, realm: KvmRealm, addr: int) -> int:
     return 0
 
 
+# --- v12 on: KVM_ARM_RMI_POPULATE, the realm created on demand, activated by KVM_RUN --------
+
+
+def _series(vm: SimVm) -> str:
+    return vm.host.series.value
+
+
+def realm_ensure_created(vm: SimVm) -> None:
+    """realm_ensure_created (v12-v14, O2): create the RD on first use; NEW is fine; a DEAD
+    realm is ENXIO, an ACTIVE or DYING one EBUSY."""
+    realm = vm.realm
+    assert realm is not None
+    if realm.state is KvmRealmState.NONE:
+        _create_rd(vm, realm)
+    elif realm.state is KvmRealmState.DEAD:
+        raise fail(errno.ENXIO)
+    elif realm.state is not KvmRealmState.NEW:
+        raise fail(errno.EBUSY)
+
+
+def rmi_populate(vm: SimVm, addr: int) -> int:
+    """kvm_arm_rmi_populate (O2): checks, then the RD if there is none, then RMI_DATA_CREATE
+    per granule from source_uaddr. v12 returns the bytes done; v13/v14 return 0 and advance
+    base/size/source_uaddr in the caller's struct -- written back even on an error."""
+    uapi = vm.host.uapi
+    if vm.realm is None:
+        raise fail(errno.EPERM if _series(vm) == "v12" else errno.ENXIO)
+    req = read_struct(addr, "struct kvm_arm_rmi_populate")
+    base, size, src = int(req.base), int(req.size), int(req.source_uaddr)
+    flags = int(req.flags)
+    if req.reserved or flags & ~abi.KVM_ARM_RMI_POPULATE_FLAGS_MEASURE:
+        raise fail(errno.EINVAL)
+    if base % GRANULE or (base + size) % GRANULE:
+        raise fail(errno.EINVAL)
+    if not uapi.populate_returns_bytes and src % GRANULE:
+        raise fail(errno.EINVAL)  # v13/v14 check the source too; v12 does not
+    realm_ensure_created(vm)
+    done = 0
+    try:
+        # kvm_gmem_populate: the range must be guest_memfd-backed and PRIVATE [INFER, O2].
+        slot = vm.memslots.find(base, size) if size else None
+        if size and (slot is None or not slot.can_be_private or any(
+            gfn not in vm.private_gfns for gfn in range(base // GRANULE, (base + size) // GRANULE)
+        )):
+            raise fail(errno.EINVAL)
+        assert vm.realm is not None and vm.realm.rd is not None
+        if size:
+            # DATA_CREATE wants RIPAS RAM at the target ([INFER]: the populate path asks for
+            # it before the data, as RMM 1.0's RMI_DATA_CREATE requires).
+            status, _ = vm.rmi.rtt_init_ripas(vm.realm.rd, base, base + size)
+            if rmi_status(status) != RmiStatus.SUCCESS:
+                raise fail(errno.ENXIO)
+        while done < size:
+            data = copy_from_user(src + done, GRANULE)
+            if rmi_status(vm.rmi.data_create(vm.realm.rd, base + done, data, flags)) != (
+                RmiStatus.SUCCESS
+            ):
+                raise fail(errno.ENXIO)
+            done += GRANULE
+    finally:
+        if not uapi.populate_returns_bytes:
+            out = ffi.cast("struct kvm_arm_rmi_populate *", addr)
+            out.base, out.size, out.source_uaddr = base + done, size - done, src + done
+    return done if uapi.populate_returns_bytes else 0
+
+
+def activate_realm(vm: SimVm) -> None:
+    """kvm_activate_realm at the first KVM_RUN (C12, O4, O5): the RD if there is none, the
+    realm DEAD until everything below worked, a REC per vCPU from its x0-x7 and pc now,
+    RIPAS RAM over every guest_memfd memslot, RMI_REALM_ACTIVATE."""
+    realm = vm.realm
+    assert realm is not None
+    v12 = _series(vm) == "v12"
+    if realm.state is KvmRealmState.ACTIVE or (
+        not v12 and realm.state in (KvmRealmState.DYING, KvmRealmState.DEAD)
+    ):
+        return  # v13/v14 test state >= ACTIVE; v12 only == ACTIVE
+    if not v12 and vm.irqchip is None:
+        raise fail(errno.EOPNOTSUPP)  # retryable: nothing changed
+    realm_ensure_created(vm)
+    realm.state = KvmRealmState.DEAD
+    if vm.irqchip is None:
+        raise fail(errno.EOPNOTSUPP)  # v12 checks after the DEAD store: the realm is lost
+    for vcpu in sorted(vm.vcpus.values(), key=lambda v: v.vcpu_id):
+        _rec_create(vcpu)
+    assert realm.rd is not None
+    for slot in vm.memslots.slots.values():
+        if slot.can_be_private:
+            status, _ = vm.rmi.rtt_init_ripas(realm.rd, slot.gpa, slot.gpa + slot.size)
+            if rmi_status(status) != RmiStatus.SUCCESS:
+                raise fail(errno.ENXIO)
+    if rmi_status(vm.rmi.realm_activate(realm.rd)) != RmiStatus.SUCCESS:
+        raise fail(errno.ENXIO)
+    realm.state = KvmRealmState.ACTIVE
+
+
 # --- KVM_ARM_VCPU_FINALIZE(KVM_ARM_VCPU_REC) -------------------------------------------------
 
 
 def create_rec(vcpu: SimVcpu) -> int:
-    """kvm_create_rec ([PATCH v9 11/43]): RMI_REC_CREATE with x0-x7 and pc as KVM has them."""
+    """KVM_ARM_VCPU_FINALIZE(REC) ([PATCH v9 11/43]): the REC feature, a NEW realm, once."""
     vm = vcpu.vm
     if vm.realm is None or vcpu.rec is None or not vcpu.has(abi.KVM_ARM_VCPU_REC):
         raise fail(errno.EINVAL)
@@ -206,6 +308,13 @@ def create_rec(vcpu: SimVcpu) -> int:
         raise fail(errno.ENOENT)
     if vcpu.rec.rec_pa is not None:
         raise fail(errno.EBUSY)
+    return _rec_create(vcpu)
+
+
+def _rec_create(vcpu: SimVcpu) -> int:
+    """kvm_create_rec: RMI_REC_CREATE with x0-x7 and pc as KVM has them."""
+    vm = vcpu.vm
+    assert vm.realm is not None and vcpu.rec is not None
     if not vcpu.has(abi.KVM_ARM_VCPU_PSCI_0_2):
         raise fail(errno.EINVAL)
     vm_pmu = any(v.has(abi.KVM_ARM_VCPU_PMU_V3) for v in vm.vcpus.values())
@@ -243,8 +352,11 @@ def psci_complete(caller: SimVcpu, target: SimVcpu, status: int) -> int:
 
 def rec_is_finalized(vcpu: SimVcpu) -> bool:
     """reset.c kvm_arm_vcpu_is_finalized ([PATCH v9 11/43]): a realm vCPU is finalized only
-    as a REC, created, in an ACTIVE realm."""
+    as a REC, created, in an ACTIVE realm. From v12 there is no REC feature to finalize: the
+    first KVM_RUN creates the RECs."""
     realm = vcpu.vm.realm
+    if vcpu.vm.host.uapi.implicit:
+        return True
     return (
         vcpu.rec is not None and vcpu.rec.rec_pa is not None
         and realm is not None and realm.state is KvmRealmState.ACTIVE
@@ -272,7 +384,12 @@ def _pre_enter(vcpu: SimVcpu) -> None:
     if vm.realm.state is not KvmRealmState.ACTIVE:
         raise fail(errno.EINVAL)
     prev = krec.run.exit.exit_reason
-    if prev in (RmiExit.HOST_CALL, RmiExit.PSCI):
+    # v14 copies the GPRs after a HOST_CALL only; after PSCI it completes the request itself
+    # (kvm_rec_complete_psci, C5/C6). v9-v13 copy them after both.
+    copy_after = (RmiExit.HOST_CALL,) if vm.host.series.at_least("v14") else (
+        RmiExit.HOST_CALL, RmiExit.PSCI,
+    )
+    if prev in copy_after:
         # All 31 GPRs go to rec_enter. After HOST_CALL the RMM copies them into the guest's
         # struct; after PSCI TF-RMM v1.0 reads none of them (the kernel comment says x0-x6).
         for n in range(REC_RUN_GPRS):

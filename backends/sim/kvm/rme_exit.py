@@ -29,9 +29,13 @@ def handle_rec_exit(vcpu: SimVcpu, status: int) -> int:
     krec = vcpu.rec
     assert krec is not None
     run = vcpu.run
-    if rmi_status(status) == RmiStatus.ERROR_REALM and rmi_index(status) == 1:
-        run.exit_reason = abi.KVM_EXIT_SHUTDOWN  # REC_ENTER on a SYSTEM_OFF realm (v9)
+    v14 = vcpu.vm.host.series.at_least("v14")
+    if rmi_status(status) == RmiStatus.ERROR_REALM and (v14 or rmi_index(status) == 1):
+        # REC_ENTER on a SYSTEM_OFF realm (v9-v13: index 1 only; v14: any ERROR_REALM, O5)
+        run.exit_reason = abi.KVM_EXIT_SHUTDOWN
         return 0
+    if v14 and rmi_status(status) == RmiStatus.ERROR_REC:
+        raise fail(errno.EAGAIN)  # v14: a REC that may not run now (O4, O5)
     if rmi_status(status) != RmiStatus.SUCCESS:
         raise fail(errno.ENXIO)
     exit_ = krec.run.exit
@@ -55,6 +59,8 @@ def handle_rec_exit(vcpu: SimVcpu, status: int) -> int:
         # Not something a real kernel reports: the sim's CPU stopped the REC. Say where.
         internal_error(vcpu, exit_.gprs[0], exit_.gprs[1])
         return 0
+    if reason == RmiExit.SERROR and v14:
+        return 1  # v14 re-enters after an SError exit; v9-v13 do not know it (O5)
     run.exit_reason = abi.KVM_EXIT_INTERNAL_ERROR  # SERROR or an unknown reason (kvm_pr_unimpl)
     run.internal.suberror = 0
     run.internal.ndata = 0

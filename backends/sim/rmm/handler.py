@@ -23,6 +23,7 @@ from backends.sim.rmm.rmi import Rmm
 from backends.sim.rmm.smc_rmi import (
     REC_EXIT_OFFSET,
     RMI_ABI_VERSION_1_0,
+    RMI_ABI_VERSION_2_0,
     RMI_DATA_CREATE,
     RMI_FEATURES,
     RMI_GRANULE_DELEGATE,
@@ -157,8 +158,11 @@ class RmiHandler:
 
     # --- version and features ---------------------------------------------------------------------
     def _version(self, requested: int, *_: int) -> tuple[int, ...]:
-        status = RmiStatus.SUCCESS if requested == RMI_ABI_VERSION_1_0 else RmiStatus.ERROR_INPUT
-        return rmi_pack(status), RMI_ABI_VERSION_1_0, RMI_ABI_VERSION_1_0
+        # runtime/rmi/version.c: SUCCESS only for the version the RMM implements; it answers
+        # its lower and higher supported version either way (TF-RMM v0.9.0: 2.0 and 2.0).
+        ours = RMI_ABI_VERSION_2_0 if self.rmm.abi_major >= 2 else RMI_ABI_VERSION_1_0
+        status = RmiStatus.SUCCESS if requested == ours else RmiStatus.ERROR_INPUT
+        return rmi_pack(status), ours, ours
 
     def _features(self, index: int, *_: int) -> tuple[int, ...]:
         return rmi_pack(RmiStatus.SUCCESS), self.rmm.features0() if index == 0 else 0

@@ -64,8 +64,11 @@ class RmmLimits:
 
 
 class Rmm:
-    def __init__(self, slice_instructions: int, limits: RmmLimits) -> None:
+    def __init__(self, slice_instructions: int, limits: RmmLimits, abi_major: int = 1) -> None:
         self.slice = slice_instructions
+        # RMI ABI 1.0 (TF-RMM <= v0.8.0) or 2.0 (tf-rmm-v0.9.0 and later, RMI 2.0 only): the
+        # v9-v12 kernels speak 1.0, v13/v14 2.0 (cca-uapi-v12-v16.md C8).
+        self.abi_major = abi_major
         self.limits = limits
         self.hw_dfr0 = limits.hw_dfr0
 
@@ -222,8 +225,14 @@ class Rmm:
             x=list(rec.cpu.x), sp=rec.cpu.sp, pc=rec.cpu.pc, pstate=rec.cpu.pstate
         )
         if rec.stopped:
-            return core_exit.sim_stop(rec, run_page.exit, rec.cpu.pc, 0)
-        return core_exit.run_rec(rec, run_page.exit, self.slice)
+            ret = core_exit.sim_stop(rec, run_page.exit, rec.cpu.pc, 0)
+        else:
+            ret = core_exit.run_rec(rec, run_page.exit, self.slice)
+        if self.abi_major >= 2:
+            # RMM 2.0 names the plane that exited (TF-RMM v0.9.0 runtime/core/exit.c:
+            # rec_exit->plane = rec->active_plane_id); this RMM runs P0 only.
+            run_page.exit.plane = 0
+        return ret
 
     def _complete_mmio(self, rec: Rec, value: int) -> bool:
         esr = rec.last_esr

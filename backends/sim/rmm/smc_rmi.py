@@ -82,6 +82,7 @@ RMI_REC_AUX_COUNT = 0xC400_0167
 RMI_RTT_INIT_RIPAS = 0xC400_0168
 RMI_RTT_SET_RIPAS = 0xC400_0169
 RMI_ABI_VERSION_1_0 = 1 << 16
+RMI_ABI_VERSION_2_0 = 2 << 16  # TF-RMM tf-rmm-v0.9.0 runtime/rmi/version.c: 2.0 only
 
 # struct rmi_realm_params (offsets) and its flags.
 REALM_PARAMS_FLAGS, REALM_PARAMS_S2SZ, REALM_PARAMS_SVE_VL = 0x0, 0x8, 0x10
@@ -98,6 +99,9 @@ REC_EXIT_GPRS, REC_EXIT_CNTP_CTL, REC_EXIT_CNTP_CVAL = 0x200, 0x400, 0x408
 REC_EXIT_CNTV_CTL, REC_EXIT_CNTV_CVAL = 0x410, 0x418
 REC_EXIT_RIPAS_BASE, REC_EXIT_RIPAS_TOP, REC_EXIT_RIPAS_VALUE = 0x500, 0x508, 0x510
 REC_EXIT_IMM, REC_EXIT_PMU_OVF_STATUS = 0x600, 0x700
+# RMM 1.1/2.0: the plane that exited (TF-RMM v0.8.0/v0.9.0 smc-rmi.h `plane /* 0x608 */`);
+# reserved (zero) in RMM 1.0.
+REC_EXIT_PLANE = 0x608
 
 
 
@@ -126,6 +130,7 @@ class RecExit:
     ripas_top: int = 0
     ripas_value: int = 0
     imm: int = 0
+    plane: int = 0
     pmu_ovf_status: int = 0
 
 
@@ -242,6 +247,7 @@ _EXIT_FIELDS = (  # RecExit field, offset, size
     ("ripas_base", REC_EXIT_RIPAS_BASE, 8), ("ripas_top", REC_EXIT_RIPAS_TOP, 8),
     ("ripas_value", REC_EXIT_RIPAS_VALUE, 1), ("imm", REC_EXIT_IMM, 2),
     ("pmu_ovf_status", REC_EXIT_PMU_OVF_STATUS, 1), ("exit_reason", REC_EXIT_REASON, 1),
+    ("plane", REC_EXIT_PLANE, 1),
 )
 
 
