@@ -26,8 +26,9 @@ class ProtocolError(Exception):
 
 
 class Agent:
-    def __init__(self, backend: str = "kvm") -> None:
+    def __init__(self, backend: str = "kvm", profile: Profile | None = None) -> None:
         self.backend = backend
+        self.profile = profile  # what this host runs when the client names nothing
         self.opened: Backend | None = None
         self.machine: Machine | None = None
         self.ops: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
@@ -84,7 +85,7 @@ class Agent:
         named = req.get("profile")
         self.close({})
         try:
-            self.opened = open_backend(self.backend, Profile(named) if named else None)
+            self.opened = open_backend(self.backend, Profile(named) if named else self.profile)
         except BackendUnavailable as e:
             return out | {"unavailable": str(e)}
         return out | {"profile": self.opened.profile.value, "found": self.opened.found}
@@ -173,9 +174,10 @@ class Agent:
         self.close({})
 
 
-def serve(stdin: BinaryIO, stdout: BinaryIO, backend: str = "kvm") -> int:
+def serve(stdin: BinaryIO, stdout: BinaryIO, backend: str = "kvm",
+          profile: Profile | None = None) -> int:
     """Answer requests until stdin closes; the VM goes with the connection."""
-    agent = Agent(backend)
+    agent = Agent(backend, profile)
     try:
         for line in stdin:
             if not line.strip():
@@ -189,8 +191,8 @@ def serve(stdin: BinaryIO, stdout: BinaryIO, backend: str = "kvm") -> int:
     return 0
 
 
-def main(backend: str = "kvm") -> int:
+def main(backend: str = "kvm", profile: Profile | None = None) -> int:
     # Nothing else may write to stdout: it is the protocol's channel.
     out = sys.stdout.buffer
     sys.stdout = sys.stderr
-    return serve(sys.stdin.buffer, out, backend)
+    return serve(sys.stdin.buffer, out, backend, profile)

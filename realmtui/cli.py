@@ -113,6 +113,9 @@ def parser() -> argparse.ArgumentParser:
                        "(--backend ssh:// or agent:)")
     a.add_argument("--backend", dest="agent_backend", choices=BACKENDS, default="kvm",
                    help="kvm: /dev/kvm here (default); sim: the simulated kernel (for tests)")
+    a.add_argument("--profile", dest="agent_profile", choices=[p.value for p in Profile],
+                   help="the series to run when the client names none (default: on kvm, the "
+                   "one found on this host; on the sim, v9)")
     v = sub.add_parser(
         "serve", help="serve the app to a browser",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -210,7 +213,8 @@ def _main(argv: Sequence[str] | None) -> int:
         if args.command == "agent":
             from realmtui import agent
 
-            return agent.main(args.agent_backend)
+            profile = Profile(args.agent_profile) if args.agent_profile else None
+            return agent.main(args.agent_backend, profile)
         if args.command == "screenshot":
             from realmtui import screenshots
 

@@ -229,3 +229,42 @@ def test_a_step_over_the_agent_is_one_round_trip() -> None:
     finally:
         s.close()
         s.kernel.close_connection()
+
+
+def test_the_series_is_the_one_the_agents_host_runs() -> None:
+    # `--profile v14` on the agent plays a host whose kernel is v14 (the kvm backend would have
+    # found it there, backends/detect.py); the client names none, so it follows the agent.
+    v14 = f"agent:{AGENT} --profile v14"
+    answers, err = _batch("state\nfinalize\nrun\nstate\n", "--backend", v14)
+    assert answers, err
+    assert answers[0]["profile"] == "v14" and answers[0]["backend"] == "sim via agent"
+    assert "v14 has no REC-creation step" in answers[1]["error"]
+    assert answers[2]["ok"] and answers[2]["exit"]["reason"] == "MMIO"
+    assert answers[3]["stage"] == "active" and answers[3]["rec_created"]  # the first run did it
+    named, _ = _batch("state\n", "--backend", v14, "--profile", "v10")
+    assert named[0]["profile"] == "v10"  # a profile named on the laptop wins
+
+
+async def test_the_apps_keys_follow_the_agents_series() -> None:
+    from realmtui.app import RealmApp
+    from realmtui.screenshots import settle
+    from realmtui.session import Stage
+    from widgets.status_bar import status_text
+
+    config = SessionConfig(backend=f"agent:{AGENT} --profile v14", profile=None,
+                           start=Stage.REALM_NEW)
+    app = RealmApp(Session(config), cursor_blink=False)
+    try:
+        async with app.run_test(size=(140, 42)) as pilot:
+            header = status_text(app.view, app.palette).plain
+            assert "sim via agent" in header and "v14" in header
+            await pilot.press("c")
+            await settle(pilot)
+            bindings = app.screen.active_bindings
+            assert "f" not in bindings and "a" not in bindings and bindings["r"].enabled
+            await pilot.press("r")
+            await settle(pilot)
+            assert app.view.stage is Stage.ACTIVE and app.view.exit_count == 1
+    finally:
+        app.session.close()
+        app.session.kernel.close_connection()
