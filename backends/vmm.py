@@ -308,6 +308,17 @@ class Vcpu(_Fd):
         self._ioctl(abi.KVM_GET_ONE_REG, req, reg=reg_id)
         return int.from_bytes(ffi.buffer(buf), "little")
 
+    def get_regs(self, reg_ids: Iterable[int]) -> list[tuple[int | None, KvmError | None]]:
+        """Many KVM_GET_ONE_REGs: each a value or the error; a remote VMM answers them in one
+        round trip (realmtui/agent.py)."""
+        out: list[tuple[int | None, KvmError | None]] = []
+        for reg_id in reg_ids:
+            try:
+                out.append((self.get_reg(reg_id), None))
+            except KvmError as e:
+                out.append((None, e))
+        return out
+
     def set_reg(self, reg_id: int, value: int) -> None:
         req, buf = self._one_reg(reg_id)
         size = len(buf)

@@ -519,6 +519,9 @@ class RealmApp(App[int]):
         if self.editing:
             self.editor.show_error(text)
         self.notify(text, title="error", severity="error")
+        if self.session.backend.lost:  # the agent's connection dropped
+            self.action_restart("The connection to the agent is lost, and the VM with it. "
+                                "Reconnect and build the VM again from the start?")
 
     @on(Fetched)
     def _fetched(self, event: Fetched) -> None:

@@ -1,6 +1,6 @@
 """The command line: `realmtui` (the app), `realmtui batch`, `realmtui screenshot`,
-`realmtui serve`. Errors end as one clear line on stderr and a non-zero status, never a
-traceback.
+`realmtui serve`, `realmtui agent`. Errors end as one clear line on stderr and a non-zero
+status, never a traceback.
 
 Only argparse and the option values are imported before `main` starts: the Session (the
 kernels, the demo guests) is imported inside it, so that a Ctrl-C while Python is still
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from backends.guest_file import GuestFileError, load_guest
-from realmtui.backend import BACKENDS, BackendUnavailable
+from realmtui.backend import BACKENDS, REMOTE_PREFIXES, BackendUnavailable
 from realmtui.context import Profile, VmKind
 from realmtui.profiles import help_lines
 
@@ -45,9 +45,18 @@ VM_DEFAULTS: dict[str, Any] = {
 _AFTER = "after_"  # the subcommand's copy of an option: dest after_backend, ...
 
 
+def backend_arg(text: str) -> str:
+    if text in BACKENDS or text.startswith(REMOTE_PREFIXES):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"{text!r}: choose {', '.join(BACKENDS)}, agent:COMMAND or ssh://[user@]host[:port]")
+
+
 def _vm_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
-    p.add_argument("--backend", dest=prefix + "backend", choices=BACKENDS,
-                   help="sim: the built-in simulated kernel (default); kvm: /dev/kvm on arm64")
+    p.add_argument("--backend", dest=prefix + "backend", type=backend_arg,
+                   help="sim: the built-in simulated kernel (default); kvm: /dev/kvm on arm64; "
+                   "agent:COMMAND: `realmtui agent` run by COMMAND; ssh://[user@]host[:port]: "
+                   "`realmtui agent` on that host, through ssh")
     p.add_argument("--vm", dest=prefix + "vm", choices=[k.value for k in VmKind],
                    help="a realm (default) or a normal VM")
     p.add_argument("--profile", dest=prefix + "profile", choices=[p.value for p in Profile],
@@ -129,6 +138,13 @@ def parser() -> argparse.ArgumentParser:
     _guest_options(s, _AFTER)
     s.add_argument("--vm", dest=_AFTER + "vm", choices=[k.value for k in VmKind],
                    help="with --guest: run it as a realm (default) or a normal VM")
+    a = sub.add_parser("agent", help="serve the VMM on stdin/stdout for a remote realmtui "
+                       "(--backend ssh:// or agent:)")
+    a.add_argument("--backend", dest="agent_backend", choices=BACKENDS, default="kvm",
+                   help="kvm: /dev/kvm here (default); sim: the simulated kernel (for tests)")
+    a.add_argument("--profile", dest="agent_profile", choices=[p.value for p in Profile],
+                   help="the series to run when the client names none (default: on kvm, the "
+                   "one found on this host; on the sim, v9)")
     v = sub.add_parser(
         "serve", help="serve the app to a browser",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -176,16 +192,20 @@ def config_from(args: argparse.Namespace) -> SessionConfig:
     return SessionConfig(
         backend=args.backend,
         vm=VmKind(args.vm),
-        # Unset for a realm on the kvm backend: the host's series is detected
-        # (backends/detect.py); a normal VM needs none.
+        # Unset for a realm on the kvm backend, here or behind an agent: the host's series is
+        # detected (backends/detect.py, on the agent's host); a normal VM needs none.
         profile=(Profile(args.profile) if args.profile
-                 else None if args.backend == "kvm" and args.vm == VmKind.REALM.value
+                 else None if _detects(args.backend) and args.vm == VmKind.REALM.value
                  else Profile.V9),
         pmu=args.pmu,
         sve=args.sve,
         start=stages[args.start],
         program=program,
     )
+
+
+def _detects(backend: str) -> bool:
+    return backend == "kvm" or backend.startswith(REMOTE_PREFIXES)
 
 
 def _fail(message: str, status: int) -> int:
@@ -218,6 +238,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                     "(realmtui/screenshots.py) and takes no VM options but --vm with --guest")
         if conflict := _merge_vm_options(args):
             p.error(conflict)
+    elif args.command == "agent":
+        given = [f"--{n.replace('_', '-')}" for n in VM_DEFAULTS | GUEST_DEFAULTS
+                 if getattr(args, n) is not None]
+        if given:
+            p.error(f"{', '.join(given)} before `agent`: the agent's VM is what its client "
+                    "asks for; `agent --backend sim|kvm` names its kernel")
     elif conflict := _merge_vm_options(args):
         p.error(conflict)
     elif args.command == "serve" and args.guest is not None:
@@ -232,6 +258,11 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         if args.command == "batch":
             return _batch(args)
+        if args.command == "agent":
+            from realmtui import agent
+
+            profile = Profile(args.agent_profile) if args.agent_profile else None
+            return agent.main(args.agent_backend, profile)
         if args.command == "screenshot":
             from realmtui import screenshots
 
