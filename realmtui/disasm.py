@@ -18,6 +18,7 @@ from realmtui.session import Session
 
 SIM_ONLY = "sim only: the realm's protected memory, read from the RMM"
 HOST_MEMORY = "guest RAM, read from the VMM's mapping"
+REMOTE = "the guest's RAM is on the agent's host: disassembly reads local memory only"
 NO_PROTECTED = (
     "the host cannot read a realm's protected memory: only the RMM holds the guest's code "
     "(the sim backend can show it, labelled sim only)"
@@ -105,7 +106,10 @@ def _reader(session: Session):  # type: ignore[no-untyped-def]
             pc = session.vcpu.get_reg(reg_ids.PC)
         except Exception:  # noqa: BLE001 -- a vCPU that cannot be read has no pc to show
             pc = None
-        return pc, machine.read_shared, HOST_MEMORY
+        read = getattr(machine, "read_shared", None)
+        if read is None:  # an agent's VM (realmtui/remote.py): its RAM is on the agent's host
+            return pc, None, REMOTE
+        return pc, read, HOST_MEMORY
     inspector = session.inspector
     if inspector is None:
         return None, None, ""

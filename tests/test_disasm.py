@@ -53,3 +53,15 @@ def test_elf_symbols_label_the_lines(tmp_path: Path) -> None:
     d = disasm.at_pc(s)
     assert any(ln.symbol and ln.symbol.startswith("main") for ln in d.lines if ln.current)
     s.close()
+
+
+def test_a_vm_on_an_agent_says_its_ram_is_not_here() -> None:
+    from tests.test_agent import AGENT
+
+    s = Session(SessionConfig(backend=f"agent:{AGENT}", vm=VmKind.NORMAL))  # type: ignore[arg-type]
+    try:
+        assert s.run().ok
+        d = disasm.at_pc(s)
+        assert d.lines == () and d.note == disasm.REMOTE
+    finally:
+        s.close()

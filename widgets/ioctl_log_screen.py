@@ -76,6 +76,8 @@ class IoctlLogScreen(ModalScreen[None]):
         total = len(self.lines)
         count = (f"{len(self.shown)} of {total} ioctls match {self.filter_text!r}"
                  if self.filter_text else f"{total} ioctls")
+        if not total:  # a VM on an agent (realmtui/remote.py) calls /dev/kvm over there
+            count = "no ioctls made from this process (an agent's VM makes them on its host)"
         self.query_one("#ioctl-count", Static).update(
             f"{count} · / filter · y copies the line · Y every shown line (JSON) · esc closes")
 
