@@ -836,8 +836,8 @@ class RealmApp(App[int]):
         from realmtui.ioctl_view import lines
         from widgets.ioctl_log_screen import IoctlLogScreen
 
-        self.fetch("ioctl log", lambda s: lines(s.ioctl_log),
-                   lambda got: self.push_screen(IoctlLogScreen(got)))
+        self.fetch("ioctl log", lambda s: (lines(s.ioctl_log.records), len(s.ioctl_log)),
+                   lambda got: self.push_screen(IoctlLogScreen(*got)))
 
     def action_disasm(self) -> None:
         from realmtui.disasm import at_pc

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import errno as errno_mod
 import json
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,5 +67,11 @@ def line(rec: IoctlRecord) -> IoctlLine:
     )
 
 
-def lines(records: Iterable[IoctlRecord]) -> tuple[IoctlLine, ...]:
-    return tuple(line(r) for r in records)
+# A long session makes hundreds of thousands of ioctls (every step reads every register):
+# the screen takes the newest, and `batch --ioctl-log` has them all.
+SCREEN_LIMIT = 5000
+
+
+def lines(records: Sequence[IoctlRecord], limit: int = SCREEN_LIMIT) -> tuple[IoctlLine, ...]:
+    """The newest `limit` records as lines, oldest first."""
+    return tuple(line(r) for r in records[-limit:])

@@ -215,3 +215,31 @@ async def test_ctrl_e_into_an_unwritable_place_says_it_was_not_exported(tmp_path
         await pilot.pause()
         note = [n for n in app._notifications][-1]
         assert "NOT exported" in note.message and note.severity == "error"
+
+
+async def test_a_long_log_shows_its_newest_rows_and_says_how_many_it_holds() -> None:
+    from textual.app import App
+
+    from realmtui.ioctl_view import IoctlLine
+    from widgets.ioctl_log_screen import ROWS
+
+    lines = tuple(IoctlLine(n, "KVM_GET_ONE_REG", f"fd 9, x{n % 31} = 0x0", "0", False, 1.0,
+                            "", "{}") for n in range(4001, 7001))
+
+    class Host(App[None]):
+        def on_mount(self) -> None:
+            self.push_screen(IoctlLogScreen(lines, total=7000))
+
+    app = Host()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        table = screen.query_one(DataTable)
+        assert table.row_count == ROWS
+        assert str(table.get_row_at(ROWS - 1)[0]) == "7000"  # the newest at the end
+        count = str(screen.query_one("#ioctl-count").content)
+        assert "the newest 1000 shown" in count and "of the session's 7000" in count
+        await pilot.press("slash", *"x30 ")
+        await pilot.pause()
+        assert 0 < table.row_count < ROWS
+        assert all("x30 " in str(table.get_row_at(i)[4]) + " " for i in range(table.row_count))
