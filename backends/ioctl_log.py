@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,7 +51,10 @@ class IoctlRecord:
 @dataclass
 class IoctlLog:
     records: list[IoctlRecord] = field(default_factory=list)
-    limit: int = 100_000  # a long session keeps the newest
+    # A long session keeps the newest (some 350 bytes each: 50,000 is about 17 MB); a sink
+    # (`batch --ioctl-log FILE`) gets every one as it is made.
+    limit: int = 50_000
+    sink: Callable[[IoctlRecord], None] | None = None
 
     def __iter__(self) -> Iterator[IoctlRecord]:
         return iter(self.records)
@@ -61,6 +64,8 @@ class IoctlLog:
 
     def add(self, rec: IoctlRecord) -> None:
         self.records.append(rec)
+        if self.sink is not None:
+            self.sink(rec)
         if len(self.records) > self.limit:
             del self.records[: len(self.records) - self.limit]
 

@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any, BinaryIO, TextIO
 
+from backends.ioctl_log import IoctlRecord
 from realmtui import disasm, exit_diff, export
 from realmtui.batch_input import InputLine, read_lines
 from realmtui.ioctl_view import record_json
@@ -117,11 +118,17 @@ def _side(row: RegView | None) -> dict[str, Any] | None:
     return out
 
 
-def write_ioctl_log(session: Session, path: str) -> None:
-    """`--ioctl-log FILE`: one JSON object per ioctl of the session."""
-    with open(path, "w", encoding="utf-8") as f:
-        for rec in session.ioctl_log:
-            f.write(json.dumps(record_json(rec)) + "\n")
+def stream_ioctl_log(session: Session, f: TextIO) -> None:
+    """`--ioctl-log FILE`: one JSON object per ioctl of the session, those made so far and
+    then each as it is made (so the file holds them all, however long the session)."""
+    log = session.ioctl_log
+
+    def write(rec: IoctlRecord) -> None:
+        f.write(json.dumps(record_json(rec)) + "\n")
+
+    for rec in log:
+        write(rec)
+    log.sink = write
 
 
 class Batch:

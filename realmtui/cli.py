@@ -288,7 +288,23 @@ def _batch(args: argparse.Namespace) -> int:
     out = sys.stdout
     if out is None:  # started with stdout closed (`>&-`)
         return _fail("standard output is closed: batch has nowhere to answer", EXIT_FAILURE)
-    session = Session(config_from(args))
+    log_file = None
+    if args.ioctl_log:
+        try:  # before any work: a log that cannot be written is said at once
+            log_file = open(args.ioctl_log, "w", encoding="utf-8")  # noqa: SIM115
+        except OSError as e:
+            return _fail(f"cannot write the ioctl log {args.ioctl_log}: {e.strerror or e}",
+                         EXIT_FAILURE)
+    try:
+        session = Session(config_from(args))
+    except BaseException:
+        if log_file is not None:
+            log_file.close()
+        raise
+    if log_file is not None:
+        from realmtui.batch import stream_ioctl_log
+
+        stream_ioctl_log(session, log_file)
     try:
         return run_batch(session, _stdin_bytes(), out, strict=args.strict)
     except BrokenPipeError:
@@ -300,14 +316,13 @@ def _batch(args: argparse.Namespace) -> int:
         _stdout_to_devnull()
         return _fail(f"cannot write the answers: {e.strerror or e}", EXIT_FAILURE)
     finally:
-        if args.ioctl_log:
-            from realmtui.batch import write_ioctl_log
-
-            try:
-                write_ioctl_log(session, args.ioctl_log)
-            except OSError as e:
-                print(f"realmtui: cannot write the ioctl log: {e}", file=sys.stderr)
         session.close()
+        if log_file is not None:
+            try:
+                log_file.close()
+            except OSError as e:  # a full disk shows here at the latest
+                print(f"realmtui: cannot write the ioctl log: {e.strerror or e}",
+                      file=sys.stderr)
 
 
 def _stdin_bytes():  # noqa: ANN202 - a binary stream
