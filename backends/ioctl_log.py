@@ -10,7 +10,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from backends import abi
 from backends.reg_ids import reg_size
@@ -19,8 +19,10 @@ ffi = abi.ffi
 ONE_REG = (abi.KVM_GET_ONE_REG, abi.KVM_SET_ONE_REG)
 
 
-@dataclass(frozen=True)
-class IoctlRecord:
+class IoctlRecord(NamedTuple):
+    """One ioctl. A named tuple: made at every register read of every step, and cheaper to
+    make than a frozen dataclass."""
+
     seq: int
     fd: int
     name: str
@@ -62,15 +64,18 @@ class IoctlLog:
     def __len__(self) -> int:
         return len(self.records)
 
+    seq: int = 0  # of the last record
+
     def add(self, rec: IoctlRecord) -> None:
         self.records.append(rec)
+        self.seq = rec.seq
         if self.sink is not None:
             self.sink(rec)
-        if len(self.records) > self.limit:
-            del self.records[: len(self.records) - self.limit]
+        if len(self.records) > self.limit + self.limit // 10:  # trimmed now and then, not
+            del self.records[: len(self.records) - self.limit]  # at every call
 
     def next_seq(self) -> int:
-        return self.records[-1].seq + 1 if self.records else 1
+        return self.seq + 1
 
 
 _LOGS: weakref.WeakKeyDictionary[object, IoctlLog] = weakref.WeakKeyDictionary()
@@ -107,11 +112,9 @@ def _struct_fields(arg: Any) -> dict[str, str]:
     return out
 
 
-def _one_reg(arg: Any) -> tuple[int, int]:
-    req = ffi.cast("struct kvm_one_reg *", arg)
-    reg_id = int(req.id)
-    raw = bytes(ffi.buffer(ffi.cast("uint8_t *", int(req.addr)), reg_size(reg_id)))
-    return reg_id, int.from_bytes(raw, "little")
+def _one_reg_value(req: Any, reg_id: int) -> int:
+    raw = ffi.buffer(ffi.cast("uint8_t *", req.addr), reg_size(reg_id))
+    return int.from_bytes(raw, "little")
 
 
 class Call:
@@ -122,11 +125,14 @@ class Call:
         self.name = abi.IOCTL_NAMES.get(request, f"ioctl 0x{request:x}")
         self.reg: int | None = None
         self.value: int | None = None
+        # Every step reads every register: the ONE_REG path is kept short (one cast, the
+        # value read once -- before a SET, after a GET).
         if request in ONE_REG:
             self.args: dict[str, str] = {}
-            self.reg, value = _one_reg(arg)
+            self.req = ffi.cast("struct kvm_one_reg *", arg)
+            self.reg = int(self.req.id)
             if request == abi.KVM_SET_ONE_REG:
-                self.value = value
+                self.value = _one_reg_value(self.req, self.reg)
         else:
             self.args = _struct_fields(arg)
         self.start = time.perf_counter()
@@ -136,7 +142,8 @@ class Call:
     ) -> None:
         elapsed = time.perf_counter() - self.start
         if self.request == abi.KVM_GET_ONE_REG and err is None:
-            self.value = _one_reg(self.arg)[1]
+            assert self.reg is not None
+            self.value = _one_reg_value(self.req, self.reg)
         elif self.request not in ONE_REG and self.request != abi.KVM_RUN:
             self.args = _struct_fields(self.arg) or self.args  # what the kernel wrote back
         self.log.add(IoctlRecord(
