@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import errno as errno_mod
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,6 +72,5 @@ def line(rec: IoctlRecord) -> IoctlLine:
 SCREEN_LIMIT = 5000
 
 
-def lines(records: Sequence[IoctlRecord], limit: int = SCREEN_LIMIT) -> tuple[IoctlLine, ...]:
-    """The newest `limit` records as lines, oldest first."""
-    return tuple(line(r) for r in records[-limit:])
+def lines(records: Iterable[IoctlRecord]) -> tuple[IoctlLine, ...]:
+    return tuple(line(r) for r in records)
