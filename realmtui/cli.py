@@ -91,10 +91,17 @@ def parser() -> argparse.ArgumentParser:
     )
     _vm_options(p)
     sub = p.add_subparsers(dest="command")
-    b = sub.add_parser("batch", help="one command per line on stdin, one JSON object per line out")
+    b = sub.add_parser("batch", help="one command per line (a FILE or stdin), one JSON object "
+                       "per line out")
     _vm_options(b, _AFTER)
+    b.add_argument("file", nargs="?", metavar="FILE",
+                   help="read the commands from FILE (default: standard input)")
     b.add_argument("--strict", action="store_true",
-                   help="exit 1 if any command answered ok: false")
+                   help="exit 1 if any command answered ok: false (a failed expect names its "
+                   "line on stderr)")
+    b.add_argument("--format", choices=("json", "text"), default="json",
+                   help="json: one object per line (default); text: a readable transcript, "
+                   "command -> value / errno — rule")
     s = sub.add_parser("screenshot", help="write SVG screenshots of the app's named states")
     s.add_argument("--out", default="realmtui-screenshots",
                    help="directory for the SVGs (default: realmtui-screenshots, in the current "
@@ -209,9 +216,18 @@ def _batch(args: argparse.Namespace) -> int:
     out = sys.stdout
     if out is None:  # started with stdout closed (`>&-`)
         return _fail("standard output is closed: batch has nowhere to answer", EXIT_FAILURE)
-    session = Session(config_from(args))
     try:
-        return run_batch(session, _stdin_bytes(), out, strict=args.strict)
+        source = open(args.file, "rb") if args.file else _stdin_bytes()  # noqa: SIM115
+    except OSError as e:
+        return _fail(f"cannot read {args.file}: {e.strerror or e}", EXIT_FAILURE)
+    session = Session(config_from(args))
+    failures: list[str] = []
+    try:
+        status = run_batch(session, source, out, strict=args.strict, fmt=args.format,
+                           failures=failures)
+        for failure in failures if args.strict else ():
+            print(f"realmtui: expect failed at {failure}", file=sys.stderr)
+        return status
     except BrokenPipeError:
         # The reader went away (`| head -1`): stop quietly, as a filter killed by SIGPIPE
         # would, and keep the interpreter's final flush from failing again.
@@ -222,6 +238,8 @@ def _batch(args: argparse.Namespace) -> int:
         return _fail(f"cannot write the answers: {e.strerror or e}", EXIT_FAILURE)
     finally:
         session.close()
+        if args.file:
+            source.close()
 
 
 def _stdin_bytes():  # noqa: ANN202 - a binary stream
