@@ -20,7 +20,8 @@ from realmtui.context import Profile, VmKind
 from realmtui.profiles import help_lines
 
 if TYPE_CHECKING:
-    from realmtui.session import SessionConfig
+    from realmtui.record import Recorder
+    from realmtui.session import Session, SessionConfig
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -90,6 +91,9 @@ def parser() -> argparse.ArgumentParser:
         "what a KVM_SET_ONE_REG would do now.",
     )
     _vm_options(p)
+    p.add_argument("--record", metavar="FILE",
+                   help="record every step (edits, runs, exits, registers, verdicts) to FILE, "
+                   "for `realmtui replay`")
     sub = p.add_subparsers(dest="command")
     b = sub.add_parser("batch", help="one command per line (a FILE or stdin), one JSON object "
                        "per line out")
@@ -99,6 +103,8 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--strict", action="store_true",
                    help="exit 1 if any command answered ok: false (a failed expect names its "
                    "line on stderr)")
+    b.add_argument("--record", dest="batch_record", metavar="FILE",
+                   help="record every step to FILE, for `realmtui replay`")
     b.add_argument("--format", choices=("json", "text"), default="json",
                    help="json: one object per line (default); text: a readable transcript, "
                    "command -> value / errno — rule")
@@ -211,7 +217,6 @@ def _main(argv: Sequence[str] | None) -> int:
 
 def _batch(args: argparse.Namespace) -> int:
     from realmtui.batch import run_batch
-    from realmtui.session import Session
 
     out = sys.stdout
     if out is None:  # started with stdout closed (`>&-`)
@@ -220,7 +225,10 @@ def _batch(args: argparse.Namespace) -> int:
         source = open(args.file, "rb") if args.file else _stdin_bytes()  # noqa: SIM115
     except OSError as e:
         return _fail(f"cannot read {args.file}: {e.strerror or e}", EXIT_FAILURE)
-    session = Session(config_from(args))
+    try:
+        session, recorder = open_session(args, "batch")
+    except OSError as e:
+        return _fail(f"cannot record to {e.filename}: {e.strerror or e}", EXIT_FAILURE)
     failures: list[str] = []
     try:
         status = run_batch(session, source, out, strict=args.strict, fmt=args.format,
@@ -238,8 +246,27 @@ def _batch(args: argparse.Namespace) -> int:
         return _fail(f"cannot write the answers: {e.strerror or e}", EXIT_FAILURE)
     finally:
         session.close()
+        if recorder is not None:
+            recorder.close()
         if args.file:
             source.close()
+
+
+def open_session(args: argparse.Namespace, via: str) -> tuple[Session, Recorder | None]:
+    """The session the options ask for, recorded from its start when --record is given
+    (OSError when the recording cannot be written)."""
+    from realmtui.session import Session
+
+    config = config_from(args)
+    path = getattr(args, "batch_record", None) or getattr(args, "record", None)
+    if not path:
+        return Session(config), None
+    from realmtui import record
+    from realmtui.backend import open_backend
+
+    backend = open_backend(config.backend, config.profile)
+    session, recorder = record.start(lambda b: Session(config, backend=b), backend, path, via)
+    return session, recorder
 
 
 def _stdin_bytes():  # noqa: ANN202 - a binary stream
@@ -274,7 +301,6 @@ def _no_terminal() -> str | None:
 def _app(args: argparse.Namespace) -> int:
     import gc
 
-    from realmtui.session import Session
 
     served_by = os.environ.get(SERVER_PID_ENV)
     if served_by is not None:
@@ -290,13 +316,22 @@ def _app(args: argparse.Namespace) -> int:
     try:
         # Build the session before the app takes the terminal, so that a missing /dev/kvm or
         # a kernel without realms is reported as a plain line, not inside a half-drawn screen.
-        session = Session(config_from(args))
+        try:
+            session, recorder = open_session(args, "app")
+        except OSError as e:
+            return _fail(f"cannot record to {e.filename}: {e.strerror or e}", EXIT_FAILURE)
         if served_by is None and (problem := _no_terminal()):
             session.close()
+            if recorder is not None:
+                recorder.close()
             return _fail(problem, EXIT_USAGE)
         from realmtui.app import RealmApp
 
-        RealmApp(session, resume_gc=True).run()
+        try:
+            RealmApp(session, resume_gc=True).run()
+        finally:
+            if recorder is not None:
+                recorder.close()
     finally:
         gc.enable()
     return 0
