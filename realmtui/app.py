@@ -157,15 +157,17 @@ class RealmApp(App[int]):
         Binding("escape", "dismiss", "Close", show=False),
     ]
 
-    def __init__(self, session: Session, *, cursor_blink: bool = True,
-                 resume_gc: bool = False) -> None:
+    def __init__(self, session: Session | None, *, cursor_blink: bool = True,
+                 resume_gc: bool = False, driver: Driver | None = None) -> None:
         """`resume_gc`: the launcher paused Python's cyclic garbage collector for start-up
-        (see cli); collect once, freeze what survived and resume it after the first frame."""
+        (see cli); collect once, freeze what survived and resume it after the first frame.
+        `driver`: another source of views than a live session (a replay, realmtui/replay.py)."""
         super().__init__()
         # Screenshots and snapshot tests turn the blink off, so a frame is deterministic.
         self.cursor_blink = cursor_blink
         self._resume_gc = resume_gc
-        self.driver = Driver(session)
+        assert driver is not None or session is not None
+        self.driver = driver or Driver(session)  # type: ignore[arg-type]
         self.view: SessionView = self.driver.view()
         self.last_write: SetOutcome | None = None
         self.armed: int | None = None  # a refused register the user was warned about once

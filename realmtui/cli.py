@@ -113,6 +113,10 @@ def parser() -> argparse.ArgumentParser:
                    help="directory for the SVGs (default: realmtui-screenshots, in the current "
                    "directory)")
     s.add_argument("--force", action="store_true", help="overwrite SVGs that already exist")
+    s.add_argument("--replay", metavar="FILE",
+                   help="one SVG per step of this recording instead of the named states")
+    r = sub.add_parser("replay", help="open the app on a recording (--record), no kernel")
+    r.add_argument("file", metavar="FILE", help="a recording written by --record")
     v = sub.add_parser(
         "serve", help="serve the app to a browser",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -130,6 +134,8 @@ def parser() -> argparse.ArgumentParser:
                    "the token can drive the app")
     v.add_argument("--max-sessions", type=session_count, default=4,
                    help="browser sessions at once; more are refused")
+    v.add_argument("--replay", metavar="FILE",
+                   help="serve a replay of this recording (no kernel) instead of the app")
     return p
 
 
@@ -183,11 +189,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     argparse's usage line) on a bad or contradictory line."""
     p = parser()
     args = p.parse_args(argv)
-    if args.command == "screenshot":
+    if args.command in ("screenshot", "replay"):
         given = [f"--{n}" for n in VM_DEFAULTS if getattr(args, n) is not None]
         if given:
-            p.error(f"{', '.join(given)}: `screenshot` drives its own named states "
-                    "(realmtui/screenshots.py) and takes no VM options")
+            p.error(f"{', '.join(given)}: `{args.command}` shows its own states (named ones, "
+                    "or a recording's) and takes no VM options")
     elif conflict := _merge_vm_options(args):
         p.error(conflict)
     return args
@@ -200,10 +206,16 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         if args.command == "batch":
             return _batch(args)
+        if args.command == "screenshot" and args.replay:
+            from realmtui import replay_shots
+
+            return replay_shots.main(args.replay, args.out, force=args.force)
         if args.command == "screenshot":
             from realmtui import screenshots
 
             return screenshots.main(args.out, force=args.force)
+        if args.command == "replay":
+            return _replay(args)
         if args.command == "serve":
             from realmtui import serve
 
@@ -296,6 +308,26 @@ def _no_terminal() -> str | None:
                     "`realmtui batch` (one command per line in, JSON out); for a browser, "
                     "`realmtui serve`")
     return None
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from realmtui.replay import ReplayError, load
+
+    try:
+        recording = load(args.file)
+    except ReplayError as e:
+        return _fail(str(e), EXIT_USAGE)
+    served_by = os.environ.get(SERVER_PID_ENV)
+    if served_by is not None:
+        from realmtui.lifeline import hold_to_server
+
+        hold_to_server(int(served_by))
+    elif problem := _no_terminal():
+        return _fail(problem, EXIT_USAGE)
+    from realmtui.replay_app import ReplayApp
+
+    ReplayApp(recording).run()
+    return 0
 
 
 def _app(args: argparse.Namespace) -> int:
