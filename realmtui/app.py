@@ -152,6 +152,7 @@ class RealmApp(App[int]):
                 show=False),
         Binding("right_curly_bracket", "scroll_panel('realm', 1)", "exit panel down",
                 show=False),
+        Binding("u", "undo", "Undo", show=False),
         Binding("ctrl+r", "restart", "Restart", show=False),
         Binding("ctrl+s", "screenshot", "Screenshot", show=False),
         Binding("escape", "dismiss", "Close", show=False),
@@ -622,6 +623,20 @@ class RealmApp(App[int]):
             return
         driver = self.driver
         self.submit("run", lambda: StepDone("run", *driver.run()))
+
+    def action_undo(self) -> None:
+        """u: the last edit written back (realmtui/undo.py says what that does now)."""
+        from realmtui.undo import undo
+
+        driver = self.driver
+
+        def job() -> Message:
+            outcome = undo(driver.session)
+            if outcome.input_error:
+                return VcpuFailed("undo", outcome.message)
+            return WriteDone(outcome, driver.view())
+
+        self.submit("undo", job)
 
     def action_run_anyway(self) -> None:
         self.action_run()

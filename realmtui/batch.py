@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "activate": "activate the realm",
     "state": "the VM, its lifecycle stage and the last exit",
     "restart": "throw the VM away and build it again",
+    "undo": "write back the value before the last successful edit (and say what that does now)",
     "expect ...": "fail (under --strict) unless: REG VALUE, errno NAME|none, exit REASON|none, "
                   "access REG VERDICT, stage STAGE",
     "help": "this list",
@@ -119,6 +120,7 @@ class Batch:
             "state": self.state,
             "restart": self.restart,
             "expect": self.expect,
+            "undo": self.undo,
             "help": self.help,
         }
         self.previous: dict[str, Any] | None = None  # the last answer but for expect's
@@ -217,6 +219,13 @@ class Batch:
             # The app's hint for `r` before the realm can run, in batch's verbs.
             out["error"] += f" — the realm is not active yet: {step.verb} first"
         return out
+
+    def undo(self, args: list[str]) -> dict[str, Any]:
+        if bad := self._arity(args, 0, "undo"):
+            return bad
+        from realmtui.undo import undo
+
+        return self._set_json(undo(self.session))
 
     def expect(self, args: list[str]) -> dict[str, Any]:
         from realmtui.batch_expect import check

@@ -42,7 +42,7 @@ def text_line(number: int, words: str, answer: dict[str, Any]) -> str:
 
 def _failure(answer: dict[str, Any]) -> str:
     errno = answer.get("errno")
-    if errno and answer.get("rule"):
+    if errno and answer.get("rule") and answer.get("command") != "undo":
         return f"{errno} — {answer['rule']} ({answer.get('source', '')})"
     error = answer.get("error", "failed")
     if answer.get("command") == "expect":

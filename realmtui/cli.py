@@ -53,13 +53,23 @@ def _vm_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
     p.add_argument("--profile", dest=prefix + "profile", choices=[p.value for p in Profile],
                    help="the CCA host series (default v9 on the sim; with --backend kvm, found "
                    "on the host) -- " + help_lines())
-    p.add_argument("--start", dest=prefix + "start", choices=START_CHOICES,
+    p.add_argument("--start", dest=prefix + "start", type=start_point, metavar="WHERE",
                    help="where a realm starts: new (realm parameters open), created "
-                   "(default: before REC creation), rec-created, active")
+                   "(default: before REC creation), rec-created, active; or an exit, E1-E9: "
+                   "the demo run to it with its default host answers")
     p.add_argument("--pmu", dest=prefix + "pmu", action="store_true", default=None,
                    help="give the vCPU a PMU (PMU_V3)")
     p.add_argument("--sve", dest=prefix + "sve", action="store_true", default=None,
                    help="give the vCPU SVE")
+
+
+def start_point(text: str) -> str:
+    from realmtui.walk import exit_number
+
+    if text in START_CHOICES or exit_number(text) is not None:
+        return text
+    raise argparse.ArgumentTypeError(
+        f"{text!r}: choose one of {', '.join(START_CHOICES)}, or an exit such as E5")
 
 
 def port_number(text: str) -> int:
@@ -168,7 +178,7 @@ def config_from(args: argparse.Namespace) -> SessionConfig:
                  else Profile.V9),
         pmu=args.pmu,
         sve=args.sve,
-        start=stages[args.start],
+        start=stages.get(args.start, Stage.REALM_CREATED),
     )
 
 
@@ -268,16 +278,28 @@ def open_session(args: argparse.Namespace, via: str) -> tuple[Session, Recorder 
     """The session the options ask for, recorded from its start when --record is given
     (OSError when the recording cannot be written)."""
     from realmtui.session import Session
+    from realmtui.walk import exit_number, run_to_exit
 
     config = config_from(args)
     path = getattr(args, "batch_record", None) or getattr(args, "record", None)
+    recorder = None
     if not path:
-        return Session(config), None
-    from realmtui import record
-    from realmtui.backend import open_backend
+        session = Session(config)
+    else:
+        from realmtui import record
+        from realmtui.backend import open_backend
 
-    backend = open_backend(config.backend, config.profile)
-    session, recorder = record.start(lambda b: Session(config, backend=b), backend, path, via)
+        backend = open_backend(config.backend, config.profile)
+        session, recorder = record.start(lambda b: Session(config, backend=b), backend, path,
+                                         via)
+    if (number := exit_number(args.start)) is not None:
+        try:
+            run_to_exit(session, number)
+        except BaseException:
+            session.close()
+            if recorder is not None:
+                recorder.close()
+            raise
     return session, recorder
 
 
