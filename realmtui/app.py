@@ -122,6 +122,7 @@ def register_commands() -> type[Provider]:
 
 class RealmApp(App[int]):
     CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute: subclasses elsewhere
+    GRID: type[RegisterGrid] = RegisterGrid  # exercise mode hides the verdicts
     TITLE = "realmtui"
     COMMANDS = App.COMMANDS | {register_commands}
 
@@ -201,7 +202,7 @@ class RealmApp(App[int]):
         with Horizontal(id="body"):
             with Vertical(id="main") as main:
                 main.styles.width = self._main_width()
-                grid = RegisterGrid(id="grid")
+                grid = self.GRID(id="grid")
                 grid.compact = self.has_class("-compact")
                 yield grid
                 yield MessageBar(id="message")

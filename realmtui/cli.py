@@ -127,6 +127,11 @@ def parser() -> argparse.ArgumentParser:
                    help="one SVG per step of this recording instead of the named states")
     r = sub.add_parser("replay", help="open the app on a recording (--record), no kernel")
     r.add_argument("file", metavar="FILE", help="a recording written by --record")
+    x = sub.add_parser("exercise", help="predict what register writes do, then see (verdicts "
+                       "hidden; a score at the end)")
+    x.add_argument("file", metavar="FILE", nargs="?",
+                   help="an exercise file, or the name of a bundled one (see --list)")
+    x.add_argument("--list", action="store_true", help="list the bundled exercises")
     v = sub.add_parser(
         "serve", help="serve the app to a browser",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -199,7 +204,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     argparse's usage line) on a bad or contradictory line."""
     p = parser()
     args = p.parse_args(argv)
-    if args.command in ("screenshot", "replay"):
+    if args.command in ("screenshot", "replay", "exercise"):
         given = [f"--{n}" for n in VM_DEFAULTS if getattr(args, n) is not None]
         if given:
             p.error(f"{', '.join(given)}: `{args.command}` shows its own states (named ones, "
@@ -226,6 +231,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return screenshots.main(args.out, force=args.force)
         if args.command == "replay":
             return _replay(args)
+        if args.command == "exercise":
+            return _exercise(args)
         if args.command == "serve":
             from realmtui import serve
 
@@ -349,6 +356,34 @@ def _replay(args: argparse.Namespace) -> int:
     from realmtui.replay_app import ReplayApp
 
     ReplayApp(recording).run()
+    return 0
+
+
+def _exercise(args: argparse.Namespace) -> int:
+    from realmtui import exercise
+
+    if args.list or not args.file:
+        for path in exercise.bundled():
+            ex = exercise.load(str(path))
+            print(f"{path.stem:<20} {ex.title} ({ex.questions} questions, {ex.profile})")
+        if not args.list:
+            print("realmtui exercise NAME runs one; an exercise FILE is described in the README "
+                  "(Exercises)")
+        return 0
+    try:
+        ex = exercise.load(args.file)
+    except exercise.ExerciseError as e:
+        return _fail(str(e), EXIT_USAGE)
+    served_by = os.environ.get(SERVER_PID_ENV)
+    if served_by is not None:
+        from realmtui.lifeline import hold_to_server
+
+        hold_to_server(int(served_by))
+    elif problem := _no_terminal():
+        return _fail(problem, EXIT_USAGE)
+    from realmtui.exercise_app import ExerciseApp
+
+    ExerciseApp(ex).run()
     return 0
 
 
