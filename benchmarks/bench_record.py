@@ -22,7 +22,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from realmtui import record  # noqa: E402
-from realmtui.backend import open_backend  # noqa: E402
 from realmtui.context import VmKind  # noqa: E402
 from realmtui.session import Session, SessionConfig  # noqa: E402
 
@@ -30,9 +29,8 @@ from realmtui.session import Session, SessionConfig  # noqa: E402
 def measure(vm: VmKind, steps: int, directory: Path) -> dict[str, float]:
     config = SessionConfig(vm=vm)
     plain = Session(config)
-    recorded, recorder = record.start(
-        lambda b: Session(config, backend=b), open_backend("sim", config.profile),
-        str(directory / f"{vm}.jsonl"), "batch")
+    recorded = Session(config)
+    recorder = record.start(recorded, str(directory / f"{vm}.jsonl"), "batch")
     bare, with_rec, alone = [], [], []
     for i in range(steps):
         for session, into in ((plain, bare), (recorded, with_rec)):

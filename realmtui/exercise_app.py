@@ -20,8 +20,9 @@ from widgets.banner import Banner
 from widgets.exercise_widgets import HiddenVerdictGrid, InfoBox
 from widgets.register_grid import RegisterGrid
 
+# The exercise drives the VM; and what would show a verdict before the answer is off.
 BLOCKED = ("run", "run_anyway", "restart_offer", "lifecycle", "restart", "toggle_writable",
-           "undo")
+           "undo", "exit_diff", "export")
 
 
 class QuestionReady(Message):

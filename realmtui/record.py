@@ -7,10 +7,10 @@ exit it produced, and the full register snapshot with verdicts -- written and fl
 step ends, so a recording cut short (a host that died) keeps every step before.
 
 It hooks the Session at its one step boundary (`Session.on_step`), so every backend records
-the same way; the ioctls come from a tap on the kernel (`IoctlTap`), the one boundary both
-kernels share. Strings that repeat at every step (a verdict's rule and source, a REC note)
-are written once and referred to by number afterwards, which keeps a step well under a
-millisecond (benchmarks/bench_record.py). realmtui/replay.py reads it back.
+the same way; the ioctls come from the session's ioctl log (backends/ioctl_log.py, kept where
+the VMM calls either kernel). Strings that repeat at every step (a verdict's rule and source,
+a REC note) are written once and referred to by number afterwards, which keeps a step well
+under a millisecond (benchmarks/bench_record.py). realmtui/replay.py reads it back.
 """
 
 from __future__ import annotations
@@ -26,8 +26,6 @@ from typing import IO, Any
 
 from backends import abi
 from backends.exits import Exit
-from backends.kernel import IoctlArg, Kernel
-from realmtui.backend import Backend
 from realmtui.model import ExitInfo, RunOutcome, SetOutcome
 from realmtui.session import Session
 
@@ -51,54 +49,29 @@ def version() -> str:
         return "unknown"
 
 
-class IoctlTap:
-    """A kernel that passes every call through and notes each ioctl's request, result and
-    errno (and, for KVM_ARM_VCPU_INIT, the feature bits it asked for)."""
-
-    def __init__(self, kernel: Kernel) -> None:
-        self.kernel = kernel
-        self.name = kernel.name
-        self.calls: list[tuple[int, int | None, int | None]] = []
-        self.features: int | None = None
-
-    def ioctl(self, fd: int, request: int, arg: IoctlArg = 0) -> int:
-        if request == abi.KVM_ARM_VCPU_INIT:
-            self.features = int(arg.features[0])
-        try:
-            result = self.kernel.ioctl(fd, request, arg)
-        except OSError as e:
-            self.calls.append((request, None, e.errno))
-            raise
-        self.calls.append((request, result, None))
-        return result
-
-    def __getattr__(self, name: str) -> Any:  # open, mmap, munmap, close: as they are
-        return getattr(self.kernel, name)
-
-    def drain(self) -> list[dict[str, Any]]:
-        """The ioctls since the last drain; repeats of one call with one answer folded into
-        one entry with a count (a snapshot's many KVM_GET_ONE_REGs)."""
-        out: list[dict[str, Any]] = []
-        last: tuple[int, int | None, int | None] | None = None
-        for call in self.calls:
-            if call == last:
-                out[-1]["count"] += 1
-                continue
-            last = call
-            request, result, err = call
-            out.append({
-                "ioctl": abi.IOCTL_NAMES.get(request, f"0x{request:x}"), "result": result,
-                "errno": errno_mod.errorcode.get(err, str(err)) if err is not None else None,
-                "count": 1,
-            })
-        self.calls.clear()
-        return out
-
-
-def tap(backend: Backend) -> tuple[Backend, IoctlTap]:
-    """The backend with its kernel behind a tap (before the Session builds its VM on it)."""
-    t = IoctlTap(backend.kernel)
-    return dataclasses.replace(backend, kernel=t), t
+def fold_ioctls(records: list[Any]) -> list[dict[str, Any]]:
+    """The ioctl log's records of one step (backends/ioctl_log.py), each with its result or
+    errno; a run of one call with one answer folded into an entry with a count (a snapshot's
+    many KVM_GET_ONE_REGs). A write names its register and value."""
+    out: list[dict[str, Any]] = []
+    last: tuple[Any, ...] | None = None
+    for r in records:
+        written = r.name == "KVM_SET_ONE_REG"
+        key = (r.name, r.result, r.errno, r.reg if written else None, r.value if written else None)
+        if key == last:
+            out[-1]["count"] += 1
+            continue
+        last = key
+        entry: dict[str, Any] = {
+            "ioctl": r.name, "result": r.result,
+            "errno": errno_mod.errorcode.get(r.errno, str(r.errno)) if r.errno else None,
+            "count": 1,
+        }
+        if written and r.reg is not None:
+            entry["reg"] = f"0x{r.reg:x}"
+            entry["value"] = _hex(r.value)
+        out.append(entry)
+    return out
 
 
 def exit_json(kexit: Exit) -> dict[str, Any]:
@@ -128,7 +101,6 @@ class Recorder:
 
     session: Session
     out: IO[str]
-    ioctls: IoctlTap | None = None
     via: str = "app"  # app or batch
     clock: Callable[[], float] = time.monotonic
 
@@ -137,6 +109,7 @@ class Recorder:
         self._rows: dict[tuple[Any, ...], str] = {}  # a row's key -> its encoded JSON
         self._changed: frozenset[int] = frozenset()
         self._seq = 0
+        self._seen = 0  # the last ioctl log entry written (its seq)
         self._t0 = self.clock()
         self._write(self.header())
         self.step("start", None)
@@ -145,7 +118,8 @@ class Recorder:
     def header(self) -> dict[str, Any]:
         s = self.session
         series = s.profile.uapi
-        feats = self.ioctls.features if self.ioctls is not None else None
+        vcpu = s.machine.vcpu if s.machine is not None else None
+        feats = getattr(vcpu, "features", None)  # the KVM_ARM_VCPU_INIT bits it asked for
         return {
             "format": MAGIC, "format_version": FORMAT_VERSION, "realmtui": version(),
             "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -155,7 +129,7 @@ class Recorder:
             "series": {"name": series.name, "posting": series.posting, "cap": series.cap_name,
                        "cap_number": series.cap, "rmm": series.rmm},
             "vcpu_features": None if feats is None else sorted(
-                name for bit, name in _FEATURE_NAMES.items() if feats >> bit & 1),
+                _FEATURE_NAMES.get(f, str(f)) for f in feats),
             "pmu": s.config.pmu, "sve": s.config.sve,
         }
 
@@ -208,7 +182,7 @@ class Recorder:
             next_step = ""
         pending = s.pending_mmio
         record |= {
-            "ioctls": self.ioctls.drain() if self.ioctls is not None else None,
+            "ioctls": self._ioctls(),
             "stage": str(s.stage), "context": _context(s), "exits": len(s.exits),
             "snapshot": [snap.index, snap.label], "next_step": next_step,
             "changed": sorted(self._changed), "edits": {str(k): _hex(v) for k, v in
@@ -222,6 +196,19 @@ class Recorder:
         self.out.flush()
         self._seq += 1
 
+    def _ioctls(self) -> list[dict[str, Any]] | None:
+        log = getattr(self.session, "ioctl_log", None)
+        if log is None:
+            return None
+        records = log.records
+        first = len(records)
+        while first > 0 and records[first - 1].seq > self._seen:
+            first -= 1
+        new = records[first:]
+        if new:
+            self._seen = new[-1].seq
+        return fold_ioctls(new)
+
     def _write(self, obj: dict[str, Any]) -> None:
         self.out.write(json.dumps(obj, separators=(",", ":")) + "\n")
         self.out.flush()
@@ -233,15 +220,8 @@ def _context(s: Session) -> dict[str, Any]:
                      else str(getattr(c, f.name))) for f in dataclasses.fields(c)}
 
 
-def start(session_factory: Callable[[Backend], Session], backend: Backend, path: str,
-          via: str) -> tuple[Session, Recorder]:
-    """Open `path`, build the session on a tapped backend and record it from its start.
+def start(session: Session, path: str, via: str) -> Recorder:
+    """Record `session` to `path` from now on (its build's ioctls go into the first step).
     OSError when the file cannot be written (the caller says so in one line)."""
     out = open(path, "w", encoding="utf-8")  # noqa: SIM115 - lives as long as the session
-    backend, ioctls = tap(backend)
-    try:
-        session = session_factory(backend)
-    except BaseException:
-        out.close()
-        raise
-    return session, Recorder(session, out, ioctls, via)
+    return Recorder(session, out, via)

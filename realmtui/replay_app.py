@@ -18,7 +18,9 @@ from realmtui.replay import Recording, ReplayDriver
 from widgets.banner import Banner
 from widgets.register_grid import RegisterGrid
 
-KERNEL_ACTIONS = ("run", "run_anyway", "restart_offer", "lifecycle", "restart")
+# What needs the live session: refused with a word in a replay.
+KERNEL_ACTIONS = ("run", "run_anyway", "restart_offer", "lifecycle", "restart", "undo",
+                  "ioctl_log", "disasm", "exit_diff", "export")
 
 
 class ReplayApp(RealmApp):
@@ -29,6 +31,8 @@ class ReplayApp(RealmApp):
         Binding("r", "refuse('run')", "Run", show=False, priority=True),
         Binding("c,f,a", "refuse('lifecycle step')", show=False),
         Binding("ctrl+r", "refuse('restart')", show=False),
+        Binding("u", "refuse('undo')", show=False),
+        Binding("l,D,ctrl+e", "refuse('this view')", show=False),
     ]
 
     def __init__(self, recording: Recording, **kwargs: object) -> None:

@@ -19,13 +19,12 @@ REPLAY_STEP = 7
 
 def record_demo(path: Path) -> Path:
     from realmtui import record
-    from realmtui.backend import open_backend
     from realmtui.batch import Batch
     from realmtui.session import Session, SessionConfig
 
     config = SessionConfig()
-    session, recorder = record.start(lambda b: Session(config, backend=b),
-                                     open_backend("sim", config.profile), str(path), "app")
+    session = Session(config)
+    recorder = record.start(session, str(path), "app")
     batch = Batch(session)
     for line in WALK:
         batch.handle(line)

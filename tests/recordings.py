@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from realmtui import record
-from realmtui.backend import open_backend
 from realmtui.batch import Batch
 from realmtui.session import Session, SessionConfig
 
@@ -19,8 +18,8 @@ DEMO_WALK = [
 def record_walk(path: Path, commands: list[str],
                 config: SessionConfig | None = None) -> Path:
     config = config or SessionConfig()
-    session, recorder = record.start(lambda b: Session(config, backend=b),
-                                     open_backend("sim", config.profile), str(path), "batch")
+    session = Session(config)
+    recorder = record.start(session, str(path), "batch")
     try:
         batch = Batch(session)
         for line in commands:

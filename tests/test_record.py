@@ -38,8 +38,8 @@ def test_batch_record_writes_a_header_and_every_step(tmp_path: Path) -> None:
                                            "finalize", "activate", "run"]
     refused = steps[2]
     assert not refused["ok"] and refused["errno"] == "EINVAL"
-    assert {"ioctl": "KVM_SET_ONE_REG", "result": None, "errno": "EINVAL", "count": 1} in (
-        refused["ioctls"])
+    assert {"ioctl": "KVM_SET_ONE_REG", "result": None, "errno": "EINVAL", "count": 1,
+            "reg": f"0x{regs.SP:x}", "value": "10"} in refused["ioctls"]
     run = steps[5]
     assert run["exit"]["number"] == 1 and run["exit"]["exit"]["class"] == "MmioExit"
     assert run["exit"]["exit"]["data"] == 0x1111

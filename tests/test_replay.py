@@ -16,7 +16,6 @@ import pytest
 
 from realmtui import record
 from realmtui.app import RealmApp
-from realmtui.backend import open_backend
 from realmtui.replay import ReplayError, load
 from realmtui.replay_app import ReplayApp
 from realmtui.replay_shots import take_all
@@ -41,8 +40,8 @@ def _seen(view: SessionView) -> tuple:
 async def test_a_walk_recorded_in_the_app_replays_step_by_step(tmp_path: Path) -> None:
     path = tmp_path / "class.jsonl"
     config = SessionConfig()
-    session, recorder = record.start(lambda b: Session(config, backend=b),
-                                     open_backend("sim", config.profile), str(path), "app")
+    session = Session(config)
+    recorder = record.start(session, str(path), "app")
     app = RealmApp(session, cursor_blink=False)
     live = []
     async with app.run_test(size=(140, 42)) as pilot:
