@@ -31,7 +31,7 @@ from textual.message import Message
 from textual.screen import Screen
 
 from realmtui.context import Profile, VmKind
-from realmtui.profiles import Step
+from realmtui.profiles import ProfileInfo, Step, info
 from realmtui.session import RegView, RunOutcome, Session, SetOutcome, Stage
 from realmtui.values import format_value
 from realmtui.verdict import Access
@@ -377,14 +377,15 @@ class RealmApp(App[int]):
             else:
                 panel.show("a group row: enter folds or unfolds it", str(group))
             return
-        history = self.session.value_history(reg.id)
+        # Everything drawn comes with the view (the value history too): no call into the live
+        # Session here, which the vCPU worker may be using.
         palette, shows_rec, last_write = self.palette, self.view.shows_rec, self.last_write
         if last_write is not None and (last_write.reg is None or last_write.reg.id != reg.id):
             last_write = None  # only this register's last write is shown
         panel.show(
-            lambda: detail_renderable(reg, history, palette, shows_rec, last_write),
+            lambda: detail_renderable(reg, palette, shows_rec, last_write),
             reg.info.name,
-            inputs=(reg, tuple(history), shows_rec, last_write, palette),
+            inputs=(reg, shows_rec, last_write, palette),
         )
 
     def _say_start(self) -> None:
@@ -644,17 +645,23 @@ class RealmApp(App[int]):
 
         self.push_screen(MmioPrompt(pending, label), answered)
 
+    @property
+    def series(self) -> ProfileInfo:
+        """The view's series (profiles.py), a static table: the footer asks it at every key,
+        so it is not read from the live Session."""
+        return info(self.view.context.profile)
+
     def _next_step(self) -> Step | None:
         """The step the session's series offers from here (profiles.py): v12+ has no
         REC-creation or activation step, so f and a are never offered there."""
         if not self.view.realm:
             return None
-        return self.session.profile.step_from(self.view.stage)
+        return self.series.step_from(self.view.stage)
 
     def action_lifecycle(self, verb: str) -> None:
-        step = self.session.profile.step(verb)
+        step = self.series.step(verb)
         if step is None:
-            self.message.say(self.session.profile.missing.get(verb, f"no {verb} step"),
+            self.message.say(self.series.missing.get(verb, f"no {verb} step"),
                              "warning")
             return
         driver = self.driver

@@ -3,20 +3,18 @@ and its value at every earlier exit."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from rich.console import Group as RichGroup
 from rich.console import RenderableType
 from rich.text import Text
 from textual.containers import VerticalScroll
 
-from realmtui.session import RecMark, RegView, SetOutcome
+from realmtui.model import RecMark, RegView, SetOutcome
 from realmtui.values import format_value
 from widgets.palette import Palette
 from widgets.rich_lines import RichLines
 from widgets.text_table import TextTable
-
-History = Sequence[tuple[str, int | None]]
 
 
 def value_rows(reg: RegView, palette: Palette, shows_rec: bool) -> TextTable:
@@ -73,9 +71,11 @@ def field_rows(reg: RegView, palette: Palette) -> TextTable | None:
     return table
 
 
-def history_rows(reg: RegView, history: History, palette: Palette) -> TextTable:
+def history_rows(reg: RegView, palette: Palette) -> TextTable:
+    """The register's value at each snapshot, from the history its view carries."""
     table = TextTable()
     previous: int | None = None
+    history = reg.history.items() if reg.history is not None else []
     for i, (label, value) in enumerate(history):
         changed = i > 0 and value != previous
         text = "—" if value is None else format_value(value, reg.info.bits)
@@ -87,8 +87,7 @@ def history_rows(reg: RegView, history: History, palette: Palette) -> TextTable:
 
 
 def detail_renderable(
-    reg: RegView, history: History, palette: Palette, shows_rec: bool,
-    last_write: SetOutcome | None = None,
+    reg: RegView, palette: Palette, shows_rec: bool, last_write: SetOutcome | None = None,
 ) -> RenderableType:
     info = reg.info
     # "x0 · GPRs · u64 · id 0x…": the space after the name is in the name's run, so a
@@ -104,7 +103,7 @@ def detail_renderable(
     if (fields := field_rows(reg, palette)) is not None:
         parts += [Text(""), Text("fields", style=palette.group), fields]
     parts += [Text(""), Text("at each exit", style=palette.group),
-              history_rows(reg, history, palette)]
+              history_rows(reg, palette)]
     return RichGroup(*parts)
 
 

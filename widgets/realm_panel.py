@@ -8,8 +8,7 @@ from rich.console import Group as RichGroup
 from rich.text import Text
 from textual.containers import VerticalScroll
 
-from realmtui.session import Stage
-from realmtui.view import SessionView
+from realmtui.model import SessionView, Stage
 from widgets.palette import Palette
 from widgets.rich_lines import RichLines
 from widgets.text_table import TextTable
