@@ -230,6 +230,11 @@ class RealmApp(App[int]):
             # step pays for walking them.
             gc.collect()
             gc.freeze()
+            # A step allocates some 5 000 short-lived containers (Rich segments, strips):
+            # at the default threshold (700) that was 7 young collections a step, ~6 ms on
+            # a wide terminal (benchmarks/bench_tui.py). Most die by refcount long before
+            # 20 000 allocations, so a collection then walks few.
+            gc.set_threshold(20_000, 10, 10)
             gc.enable()
 
     async def _mount_hidden(self) -> bool:
@@ -367,7 +372,7 @@ class RealmApp(App[int]):
         self._draw_detail(self.grid.selected)
 
     def _draw_detail(self, reg: RegView | None) -> None:
-        from widgets.detail_panel import DetailPanel, detail_renderable
+        from widgets.detail_panel import DetailPanel, detail_parts
 
         panel = self.query_one("#detail", DetailPanel)
         if reg is None:
@@ -379,14 +384,11 @@ class RealmApp(App[int]):
             return
         # Everything drawn comes with the view (the value history too): no call into the live
         # Session here, which the vCPU worker may be using.
-        palette, shows_rec, last_write = self.palette, self.view.shows_rec, self.last_write
+        last_write = self.last_write
         if last_write is not None and (last_write.reg is None or last_write.reg.id != reg.id):
             last_write = None  # only this register's last write is shown
-        panel.show(
-            lambda: detail_renderable(reg, palette, shows_rec, last_write),
-            reg.info.name,
-            inputs=(reg, shows_rec, last_write, palette),
-        )
+        panel.show(detail_parts(reg, self.palette, self.view.shows_rec, last_write),
+                   reg.info.name)
 
     def _say_start(self) -> None:
         v = self.view
