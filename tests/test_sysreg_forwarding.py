@@ -19,7 +19,6 @@ from backends.sim import confidential_peek as peek
 from backends.sim.cpu import Trap, TrapKind
 from backends.sim.kvm import rme_exit
 from backends.sim.kvm.arm import SimVcpu
-from backends.sim.rmm import exit as core_exit
 from backends.sim.rmm.smc_rmi import RmiExit, RmiStatus, rmi_status
 
 EC_SYS64, IL = 0x18 << 26, 1 << 25
@@ -58,13 +57,16 @@ def _enter(vcpu: SimVcpu, monkeypatch: pytest.MonkeyPatch, trap_esr: int | None)
     """RMI_REC_ENTER with the REC's CPU stopping at once: at a trap with `trap_esr`, or (None)
     at a host interrupt."""
 
-    def cpu_run(cpu, memory, budget):  # noqa: ANN001, ANN202, ARG001
-        if trap_esr is None:
-            return Trap(TrapKind.BUDGET, 0, 0, 0, cpu.pc, 0)
-        # The CPU model has no kind for an EL2 sysreg trap yet; the RMM goes by the syndrome.
-        return Trap(TrapKind.UNDEFINED, trap_esr, 0, 0, cpu.pc, 0)
+    class Stopping:
+        """The REC's CPU, stopping before its first instruction."""
 
-    monkeypatch.setattr(core_exit, "run", cpu_run)
+        def run(self, cpu, memory, budget):  # noqa: ANN001, ANN201, ARG002
+            if trap_esr is None:
+                return Trap(TrapKind.BUDGET, 0, 0, 0, cpu.pc, 0)
+            # The CPU has no kind for an EL2 sysreg trap; the RMM goes by the syndrome.
+            return Trap(TrapKind.UNDEFINED, trap_esr, 0, 0, cpu.pc, 0)
+
+    monkeypatch.setattr(_rec(vcpu), "engine", Stopping())
     krec = vcpu.rec
     assert krec is not None and krec.rec_pa is not None
     return vcpu.vm.rmi.rec_enter(krec.rec_pa, krec.run_pa, krec.run)
