@@ -7,15 +7,19 @@ import grp
 import os
 import platform
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from backends.detect import Detection, detect, read_sysfs
 from backends.kernel import Kernel
+from backends.machine import DemoMachine, MachineSpec
 from backends.series import SUPPORTED
 from realmtui.context import Profile
 
 BACKENDS = ("sim", "kvm")
+# Backends whose ioctls run on another host, behind `realmtui agent` (realmtui/remote.py).
+REMOTE_PREFIXES = ("agent:", "ssh://")
 KVM_PATH = "/dev/kvm"
 
 
@@ -32,18 +36,51 @@ class RecInspector(Protocol):
     def last_kernel_esr(self, vcpu_fd: int) -> int | None: ...
     def kvm_rec_exit_reason(self, vcpu_fd: int) -> int | None: ...
     def rec_exit_plane(self, vcpu_fd: int) -> int | None: ...
+    def read_protected(self, vcpu_fd: int, ipa: int, size: int) -> bytes | None: ...
+
+
+class Machine(Protocol):
+    """The demo VM's VMM as the session drives it: backends/machine.DemoMachine here, or
+    realmtui/remote.RemoteMachine on an agent's host."""
+
+    program: Any
+    vcpu: Any
+    realm_created: bool
+    rec_created: bool
+    active: bool
+
+    def build(self) -> None: ...
+    def create_realm(self) -> None: ...
+    def finalize_rec(self) -> None: ...
+    def activate(self) -> None: ...
+    def first_run_done(self) -> None: ...
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
 class Backend:
     """An opened backend: the kernel behind the ioctl boundary, its name for the header, the
-    profile it runs (named, or found on the host), and the REC inspector only the sim has."""
+    profile it runs (named, or found on the host), the REC inspector only the sim has, and
+    what builds the demo VM (a DemoMachine over the kernel unless `machines` says otherwise:
+    a remote backend's VM is built by the agent, on its host)."""
 
-    kernel: Kernel
-    name: str  # "sim" or "kvm"
+    kernel: Any  # a Kernel; for agent:/ssh://, the RemoteVmm that stands for the agent
+    name: str  # "sim", "kvm", or where a remote one runs ("kvm on ssh://fvp")
     profile: Profile
     inspector: RecInspector | None = None
     found: str = ""  # how the profile was found on a real host ("" when it was named)
+    machines: Callable[[MachineSpec], Machine] | None = None
+
+    def build_machine(self, spec: MachineSpec) -> Machine:
+        if self.machines is not None:
+            return self.machines(spec)
+        return DemoMachine(self.kernel, spec)
+
+    @property
+    def lost(self) -> bool:
+        """A remote backend whose connection dropped: only a restart (which reconnects)
+        can go on."""
+        return bool(getattr(self.kernel, "lost", False))
 
 
 def bundle(kernel: Kernel, profile: Profile = Profile.V9) -> Backend:
@@ -66,7 +103,19 @@ def open_backend(
     sysfs: Any = read_sysfs,
 ) -> Backend:
     """Open `name`. The sim runs the kernel the profile names (v9 when none is named); the
-    kvm backend takes the named profile, or finds the host's series (backends/detect.py)."""
+    kvm backend takes the named profile, or finds the host's series (backends/detect.py);
+    agent:COMMAND and ssh:// ask the agent, which opens its own backend (and so detects the
+    series on its host)."""
+    if name.startswith(REMOTE_PREFIXES):
+        from realmtui.remote import RemoteUnavailable, RemoteVmm
+
+        try:
+            vmm = RemoteVmm(name, profile.value if profile is not None else None)
+        except RemoteUnavailable as e:
+            raise BackendUnavailable(str(e)) from None
+        # No inspector: behind an agent, as on any real host, the REC is confidential.
+        return Backend(vmm, vmm.name, Profile(vmm.profile), found=vmm.found,
+                       machines=vmm.machine)
     if name == "sim":
         from backends.sim import RealmSeries, SimHost, SimKernel
 
@@ -82,7 +131,10 @@ def open_backend(
             return Backend(kernel, "kvm", profile)
         found = detect(kernel, sysfs)
         return Backend(kernel, "kvm", profile_of(found), found="; ".join(found.tried))
-    raise BackendUnavailable(f"unknown backend {name!r}: choose one of {', '.join(BACKENDS)}")
+    raise BackendUnavailable(
+        f"unknown backend {name!r}: choose one of {', '.join(BACKENDS)}, agent:COMMAND or "
+        "ssh://[user@]host[:port]"
+    )
 
 
 def profile_of(found: Detection) -> Profile:

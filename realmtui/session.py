@@ -12,16 +12,16 @@ import errno as errno_mod
 from dataclasses import dataclass, replace
 from typing import Any
 
-from backends import abi, guests
+from backends import abi, guests, ioctl_log
 from backends.errors import KvmError
 from backends.exits import Exit, HypercallExit, MmioExit
 from backends.kernel import Kernel
-from backends.machine import DemoMachine, MachineSpec
+from backends.machine import MachineSpec
 from backends.series import rmi_exit_name
 from backends.smccc import is_psci
 from realmtui import profiles
 from realmtui import regs as regs_mod
-from realmtui.backend import Backend, bundle, open_backend, permission_message
+from realmtui.backend import Backend, Machine, bundle, open_backend, permission_message
 from realmtui.context import ExitCause, Profile, RealmState, VcpuContext, VmKind
 from realmtui.model import (
     ExitInfo,
@@ -148,7 +148,7 @@ class Session:
         self.history: list[Snapshot] = []
         self.edits: dict[int, int] = {}  # ids the user wrote since the last exit
         self.list_note: str | None = None  # why the register list is not the kernel's own
-        self.machine: DemoMachine | None = None
+        self.machine: Machine | None = None
         self._start()
 
     # --- building ------------------------------------------------------------------------------
@@ -159,6 +159,7 @@ class Session:
         self.config = cfg = replace(self.config, profile=backend.profile)
         self.kernel = backend.kernel
         self.inspector = backend.inspector
+        self.ioctl_log = ioctl_log.attach(self.kernel)  # every ioctl, across restarts too
         self.realm = cfg.vm is VmKind.REALM
         self.stage = Stage.REALM_NEW if self.realm else Stage.INITIALISED
         self.exits: list[ExitInfo] = []
@@ -174,7 +175,7 @@ class Session:
             realm=self.realm, pmu=cfg.pmu, sve=cfg.sve, series=self.profile.uapi,
             program=cfg.program, forward_fids=cfg.forward_fids,
         )
-        self.machine = machine = DemoMachine(self.kernel, spec)
+        self.machine = machine = backend.build_machine(spec)
         try:
             machine.build()
         except KvmError as e:
@@ -278,7 +279,7 @@ class Session:
             return RunOutcome(False, self.profile.missing[verb])
         return self.advance(step.after)
 
-    def _machine(self) -> DemoMachine:
+    def _machine(self) -> Machine:
         if self.machine is None:
             raise SessionError("the session is closed")
         return self.machine
@@ -329,9 +330,16 @@ class Session:
         before = [s for s in self.history if s.index < index]
         earlier = before[-1].by_id() if before else {}
         rows = []
-        for reg_id in self.register_ids():
+        ids = self.register_ids()
+        try:
+            # One call for all the reads: one round trip when the vCPU is behind an agent;
+            # each read's own failure comes back in its place, so only a lost agent raises.
+            values = self.vcpu.get_regs(ids)
+        except KvmError as e:
+            raise SessionError(f"cannot read the registers: {e}") from None
+        for reg_id, (value, error) in zip(ids, values, strict=True):
             info = describe(reg_id)
-            value, err = self.read(reg_id)
+            err = error.errno_name if error is not None else None
             cell = _rec_cell(info, value, view) if self.simulated and self.realm else None
             real = cell.value if cell is not None else None
             prev = earlier.get(reg_id)

@@ -2,6 +2,7 @@
 
     python tools/arm64vm/run.py --script PATH [--arg A ...] [--timeout 300] [--out DIR]
                                 [--cache DIR] [--include PATH ...] [--[no-]textual] [--quiet]
+                                [--second-uart SOCKET]
 
 Builds the base image if needed (build.sh), lays an overlay archive over it with the
 project's packages (realmtui/, widgets/, backends/), guest_io.py, the script and an /init
@@ -320,6 +321,7 @@ def boot_and_run(
     stream: Callable[[str], None] | None = None,
     build: bool = True,
     textual: bool | None = None,
+    second_uart: str | Path | None = None,
 ) -> RunResult:
     """Boot the emulated machine once, run `script` with `args`, and collect its results.
 
@@ -327,6 +329,8 @@ def boot_and_run(
     as it arrives (file payloads summarised). With `out_dir`, the sent files and console.log
     are written there. `textual`: whether to add the Textual layer; None decides from the
     script's imports (needs_textual). `include`: more files or folders to put in /rtui.
+    `second_uart`: a Unix socket path; QEMU listens there and carries the machine's second
+    PL011 (QEMU >= 10's virt board; the guest's /dev/ttyAMA1), e.g. for `realmtui agent`.
     """
     script = Path(script).resolve()
     extra = [Path(p).resolve() for p in include]
@@ -353,6 +357,10 @@ def boot_and_run(
             f.write(overlay)
         cmd = ["qemu-system-aarch64", *QEMU_ARGS, "-kernel", str(cache / "vmlinuz"),
                "-initrd", str(initrd), "-append", KERNEL_CMDLINE]
+        if second_uart is not None:
+            # The first -serial keeps the console on stdio; the second is the socket.
+            cmd += ["-serial", "mon:stdio", "-serial",
+                    f"unix:{second_uart},server=on,wait=off"]
         start = time.monotonic()
         proc = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
@@ -403,6 +411,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--textual", action=argparse.BooleanOptionalAction, default=None,
                     help="add the Textual layer (default: when the script imports textual)")
     ap.add_argument("--quiet", action="store_true", help="do not stream the console")
+    ap.add_argument("--second-uart", type=Path,
+                    help="a Unix socket for the machine's second UART (/dev/ttyAMA1)")
     ns = ap.parse_args(argv)
 
     def show(line: str) -> None:
@@ -411,7 +421,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         r = boot_and_run(ns.script, ns.arg, timeout=ns.timeout, out_dir=ns.out,
                          cache_dir=ns.cache, include=ns.include, textual=ns.textual,
-                         stream=None if ns.quiet else show)
+                         stream=None if ns.quiet else show, second_uart=ns.second_uart)
     except (subprocess.CalledProcessError, OSError, ValueError) as exc:
         print(f"arm64vm: cannot run: {exc}", file=sys.stderr)
         return EXIT_INFRA
