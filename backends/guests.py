@@ -103,6 +103,14 @@ class Program:
     image: bytes
     listing: tuple[ListingLine, ...]
     steps: tuple[Step, ...]
+    symbols: tuple[tuple[int, int, str], ...] = ()  # (address, size, name), from an ELF
+
+    def symbol_at(self, addr: int) -> str | None:
+        """`name+0xoff` for the function or object holding addr, from the ELF's symbols."""
+        for start, size, name in self.symbols:
+            if start <= addr < start + max(size, 1):
+                return name if addr == start else f"{name}+{addr - start:#x}"
+        return None
 
     def line_at(self, pc: int) -> ListingLine | None:
         """The listing line that holds address `pc`, or None outside the image."""

@@ -205,6 +205,14 @@ class DemoMachine:
         vm.set_user_memory_region2(0, base, size, uaddr, self._gmem_fd)
         vm.set_memory_attributes(base, size, abi.KVM_MEMORY_ATTRIBUTE_PRIVATE)
 
+    def read_shared(self, ipa: int, size: int) -> bytes | None:
+        """The guest's RAM as the VMM's own mapping holds it. For a realm that is only the
+        image as loaded: the guest's protected memory is not the host's to read."""
+        base = guests.REALM_RAM_BASE if self.spec.realm else guests.NORMAL_RAM_BASE
+        if self._ram is None or not base <= ipa or ipa + size > base + len(self._ram):
+            return None
+        return bytes(self._ram[ipa - base : ipa - base + size])
+
     def _kvm(self) -> Kvm:
         if self.kvm is None:
             raise KvmError(9, "machine", detail="/dev/kvm is not open")  # EBADF

@@ -12,7 +12,7 @@ import errno
 from collections.abc import Iterable
 from typing import Any
 
-from backends import abi
+from backends import abi, ioctl_log
 from backends.errors import KvmError
 from backends.exits import Exit, decode_run
 from backends.kernel import Kernel
@@ -23,6 +23,28 @@ ffi = abi.ffi
 # KVM_RUN is retried when a signal interrupts it; a guest that never exits (the sim reports
 # that as an interruption too) must not keep the VMM looping forever.
 MAX_EINTR_RETRIES = 3
+
+
+def issue(kernel: Kernel, fd: int, request: int, arg: Any = 0, run: Any = None) -> int:
+    """Every ioctl goes through here, so the session's ioctl log sees each one (with the
+    exit decoded from `run`, the vCPU's kvm_run, for KVM_RUN)."""
+    log = ioctl_log.log_of(kernel)
+    if log is None:
+        return kernel.ioctl(fd, request, arg)
+    call = ioctl_log.Call(log, fd, request, arg)
+    try:
+        result = kernel.ioctl(fd, request, arg)
+    except OSError as e:
+        exit_ = _exit_json(run, e.errno) if run is not None else None
+        call.done(None, e.errno or errno.EIO, exit_)
+        raise
+    call.done(result, None, _exit_json(run, None) if run is not None else None)
+    return result
+
+
+def _exit_json(run: Any, err: int | None) -> dict[str, Any]:
+    kexit = decode_run(run, err)
+    return {"reason": kexit.name, **kexit.fields()}
 
 
 def _addr(cdata: Any) -> int:
@@ -38,7 +60,7 @@ class _Fd:
 
     def _ioctl(self, request: int, arg: Any = 0, reg: int | None = None) -> int:
         try:
-            return self.kernel.ioctl(self.fd, request, arg)
+            return issue(self.kernel, self.fd, request, arg)
         except OSError as e:
             name = abi.IOCTL_NAMES.get(request, f"ioctl 0x{request:x}")
             raise KvmError(e.errno or errno.EIO, name, reg) from None
@@ -313,7 +335,7 @@ class Vcpu(_Fd):
         # MMIO it must complete (arm.c kvm_arch_vcpu_ioctl_run), then resets it itself.
         for _ in range(MAX_EINTR_RETRIES + 1):
             try:
-                self.kernel.ioctl(self.fd, abi.KVM_RUN, 0)
+                issue(self.kernel, self.fd, abi.KVM_RUN, 0, run=run)
             except OSError as e:
                 err = e.errno or errno.EIO
                 if err == errno.EINTR:

@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -92,6 +92,15 @@ class VcpuFailed(Message):
         self.error = error
 
 
+class Fetched(Message):
+    """Something read off the session in the vCPU worker, for `then` on the UI thread."""
+
+    def __init__(self, then: Callable[[Any], None], data: object) -> None:
+        super().__init__()
+        self.then = then
+        self.data = data
+
+
 Job = Callable[[], Message]
 
 
@@ -154,6 +163,12 @@ class RealmApp(App[int]):
                 show=False),
         Binding("ctrl+r", "restart", "Restart", show=False),
         Binding("ctrl+s", "screenshot", "Screenshot", show=False),
+        # The debugging kit (issue 10): each opens a screen of its own (widgets/).
+        Binding("l", "ioctl_log", "ioctl log", show=False),
+        Binding("p", "disasm", "code at pc", show=False),
+        Binding("D", "exit_diff", "compare exits", show=False),
+        Binding("y", "copy_value", "copy value", show=False),
+        Binding("ctrl+e", "export", "export grid", show=False),
         Binding("escape", "dismiss", "Close", show=False),
     ]
 
@@ -508,6 +523,17 @@ class RealmApp(App[int]):
             self.action_restart("The connection to the agent is lost, and the VM with it. "
                                 "Reconnect and build the VM again from the start?")
 
+    @on(Fetched)
+    def _fetched(self, event: Fetched) -> None:
+        event.then(event.data)
+
+    def fetch(self, what: str, read: Callable[[Session], object],
+              then: Callable[[Any], None]) -> None:
+        """Read from the session in the vCPU worker, in turn with the jobs (never while a run
+        changes it), and hand what was read to `then` on the UI thread."""
+        driver = self.driver
+        self.submit(what, lambda: Fetched(then, read(driver.session)))
+
     def _lifecycle_hint(self, view: SessionView) -> str:
         return {
             Stage.REALM_NEW: "c creates the realm",
@@ -804,6 +830,59 @@ class RealmApp(App[int]):
                              "error")
             return
         self.message.say(f"screenshot saved to {path}", "success")
+
+    # --- the debugging kit (widgets/ioctl_log_screen.py, disasm_screen.py, ...) --------------
+    def action_ioctl_log(self) -> None:
+        from realmtui.ioctl_view import lines
+        from widgets.ioctl_log_screen import IoctlLogScreen
+
+        self.fetch("ioctl log", lambda s: lines(s.ioctl_log),
+                   lambda got: self.push_screen(IoctlLogScreen(got)))
+
+    def action_disasm(self) -> None:
+        from realmtui.disasm import at_pc
+        from widgets.disasm_screen import DisasmScreen
+
+        title = f"code at pc · {self.view.snapshot.label}"
+        self.fetch("disassembly", at_pc, lambda got: self.push_screen(DisasmScreen(got, title)))
+
+    def action_exit_diff(self) -> None:
+        from widgets.exit_diff_screen import ExitDiffScreen
+
+        def show(history: tuple[object, ...]) -> None:
+            if len(history) < 2:
+                self.message.say("nothing to compare yet: r runs to the first exit, then D "
+                                 "compares it with the start or with now", "warning")
+                return
+            self.push_screen(ExitDiffScreen(history))  # type: ignore[arg-type]
+
+        self.fetch("compare", lambda s: tuple(s.history), show)
+
+    def action_copy_value(self) -> None:
+        reg = self.grid.selected
+        if reg is None or reg.value is None:
+            self.notify("no value to copy here", severity="warning")
+            return
+        text = format_value(reg.value, reg.info.bits, self.grid.radix)
+        self.copy_to_clipboard(text)
+        self.notify(f"{reg.info.name} = {text} copied to the clipboard", title="copied")
+
+    def action_export(self) -> None:
+        from realmtui import export
+
+        snap = self.view.snapshot
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        where = Path(self.screenshot_dir or os.getcwd())
+        try:
+            paths = [write_new_file(where, f"realmtui-grid-{stamp}", suffix, text)
+                     for suffix, text in ((".json", export.as_json(snap)),
+                                          (".csv", export.as_csv(snap)))]
+        except OSError as e:
+            self.notify(f"grid NOT exported: {e.strerror or e} ({e.filename or where})",
+                        title="export", severity="error")
+            return
+        self.notify(f"the grid at {snap.label} went to {paths[0]} and {paths[1].name}",
+                    title="exported")
 
     # --- the command palette ----------------------------------------------------------------
     def palette_registers(self) -> Sequence[RegView]:

@@ -16,7 +16,9 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any, BinaryIO, TextIO
 
+from realmtui import disasm, exit_diff, export
 from realmtui.batch_input import InputLine, read_lines
+from realmtui.ioctl_view import record_json
 from realmtui.regs import UnknownRegister
 from realmtui.session import ExitInfo, RegView, RunOutcome, Session, SessionError, SetOutcome
 from realmtui.values import format_value
@@ -32,6 +34,10 @@ COMMANDS: dict[str, str] = {
     "activate": "activate the realm",
     "state": "the VM, its lifecycle stage and the last exit",
     "restart": "throw the VM away and build it again",
+    "diff N M": "the registers that differ between exit N and exit M (0: the start; now)",
+    "disasm": "the instructions around pc (a realm's only on the sim, labelled sim only)",
+    "export FILE": "the register grid as it is now, to FILE (.csv: CSV, else JSON)",
+    "ioctls [N]": "every ioctl of the session so far (or the last N), decoded",
     "help": "this list",
 }
 
@@ -100,6 +106,24 @@ def exit_json(info: ExitInfo) -> dict[str, Any]:
     return out
 
 
+def _side(row: RegView | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    out: dict[str, Any] = {"access": str(row.verdict.access)}
+    if row.value is not None:
+        out["value"] = format_value(row.value, row.info.bits)
+    else:
+        out["errno"] = row.read_errno
+    return out
+
+
+def write_ioctl_log(session: Session, path: str) -> None:
+    """`--ioctl-log FILE`: one JSON object per ioctl of the session."""
+    with open(path, "w", encoding="utf-8") as f:
+        for rec in session.ioctl_log:
+            f.write(json.dumps(record_json(rec)) + "\n")
+
+
 class Batch:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -115,6 +139,10 @@ class Batch:
             "state": self.state,
             "restart": self.restart,
             "help": self.help,
+            "ioctls": self.ioctls,
+            "diff": self.diff,
+            "disasm": self.disasm,
+            "export": self.export,
         }
 
     def handle(self, line: str) -> dict[str, Any] | None:
@@ -143,6 +171,59 @@ class Batch:
         if len(args) != n:
             return {"ok": False, "error": f"expected: {usage}"}
         return None
+
+    def ioctls(self, args: list[str]) -> dict[str, Any]:
+        """The session's ioctls so far, decoded; `ioctls N`: the last N."""
+        if len(args) > 1 or (args and not args[0].isdigit()):
+            return {"ok": False, "error": "usage: ioctls [N] (N: how many of the newest)"}
+        records = list(self.session.ioctl_log)
+        if args:
+            records = records[-int(args[0]):] if int(args[0]) else []
+        return {"ok": True, "ioctls": [record_json(r) for r in records]}
+
+    def diff(self, args: list[str]) -> dict[str, Any]:
+        if len(args) != 2:
+            usage = "usage: diff N M (exit numbers, 0 for the start, or now)"
+            return {"ok": False, "error": usage}
+        history = self.session.history
+        points = [exit_diff.find(history, a) for a in args]
+        for arg, snap in zip(args, points, strict=True):
+            if snap is None:
+                have = ", ".join(str(s.index) for s in history)
+                return {"ok": False, "error": f"no exit {arg!r}: this session has {have}, now"}
+        a, b = points
+        assert a is not None and b is not None
+        return {
+            "ok": True, "from": a.label, "to": b.label,
+            "regs": [
+                {"name": d.name, "from": _side(d.before), "to": _side(d.after)}
+                for d in exit_diff.diff(a, b)
+            ],
+        }
+
+    def export(self, args: list[str]) -> dict[str, Any]:
+        if bad := self._arity(args, 1, "export FILE"):
+            return bad
+        try:
+            path = export.write(self.session.current, args[0])
+        except OSError as e:
+            return {"ok": False, "error": f"cannot write {args[0]}: {e.strerror or e}"}
+        return {"ok": True, "message": f"the grid went to {path}", "file": str(path)}
+
+    def disasm(self, args: list[str]) -> dict[str, Any]:
+        if bad := self._arity(args, 0, "disasm"):
+            return bad
+        d = disasm.at_pc(self.session)
+        if d.note:
+            return {"ok": False, "error": d.note}
+        return {
+            "ok": True, "source": d.source, "pc": f"0x{d.pc:x}" if d.pc is not None else None,
+            "lines": [
+                {"address": f"0x{ln.address:x}", "insn": ln.text, "current": ln.current,
+                 **({"symbol": ln.symbol} if ln.symbol else {})}
+                for ln in d.lines
+            ],
+        }
 
     def help(self, args: list[str]) -> dict[str, Any]:
         if bad := self._arity(args, 0, "help"):

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from backends.guest_file import GuestFileError, load_guest
 from realmtui.backend import BACKENDS, REMOTE_PREFIXES, BackendUnavailable
 from realmtui.context import Profile, VmKind
 from realmtui.profiles import help_lines
@@ -92,6 +93,27 @@ def session_count(text: str) -> int:
     return count
 
 
+# Your own guest (backends/guest_file.py): before or after `batch`, like the VM options.
+GUEST_DEFAULTS: dict[str, Any] = {"guest": None, "load_addr": None, "entry": None}
+
+
+def _guest_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
+    p.add_argument("--guest", dest=prefix + "guest", metavar="FILE",
+                   help="run your own guest: an ELF64 AArch64 executable or a raw image "
+                   "(see the README's 'Your own guest')")
+    p.add_argument("--load-addr", dest=prefix + "load_addr", type=_address, metavar="ADDR",
+                   help="where a raw image loads (default: the start of guest RAM)")
+    p.add_argument("--entry", dest=prefix + "entry", type=_address, metavar="ADDR",
+                   help="the first pc (default: the ELF's entry, or a raw image's load address)")
+
+
+def _address(text: str) -> int:
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an address: {text!r} (decimal or 0x-hex)") from None
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="realmtui",
@@ -99,11 +121,15 @@ def parser() -> argparse.ArgumentParser:
         "what a KVM_SET_ONE_REG would do now.",
     )
     _vm_options(p)
+    _guest_options(p)
     sub = p.add_subparsers(dest="command")
     b = sub.add_parser("batch", help="one command per line on stdin, one JSON object per line out")
     _vm_options(b, _AFTER)
+    _guest_options(b, _AFTER)
     b.add_argument("--strict", action="store_true",
                    help="exit 1 if any command answered ok: false")
+    b.add_argument("--ioctl-log", metavar="FILE",
+                   help="write every ioctl of the session to FILE, one JSON object a line")
     s = sub.add_parser("screenshot", help="write SVG screenshots of the app's named states")
     s.add_argument("--out", default="realmtui-screenshots",
                    help="directory for the SVGs (default: realmtui-screenshots, in the current "
@@ -138,12 +164,13 @@ def parser() -> argparse.ArgumentParser:
 
 def _merge_vm_options(args: argparse.Namespace) -> str | None:
     """Fill the VM options from either position; an error message if they disagree."""
-    for name, default in VM_DEFAULTS.items():
+    for name, default in (VM_DEFAULTS | GUEST_DEFAULTS).items():
         before = getattr(args, name)
         after = getattr(args, _AFTER + name, None)
         if before is not None and after is not None and before != after:
-            flag = f"--{name}" + (f" {before}" if not isinstance(before, bool) else "")
-            other = f"--{name}" + (f" {after}" if not isinstance(after, bool) else "")
+            option = "--" + name.replace("_", "-")
+            flag = option + (f" {before}" if not isinstance(before, bool) else "")
+            other = option + (f" {after}" if not isinstance(after, bool) else "")
             return (f"{flag} before `{args.command}` and {other} after it: give it once")
         value = after if after is not None else before
         setattr(args, name, default if value is None else value)
@@ -151,6 +178,10 @@ def _merge_vm_options(args: argparse.Namespace) -> str | None:
 
 
 def config_from(args: argparse.Namespace) -> SessionConfig:
+    program = None
+    if getattr(args, "guest", None):
+        program = load_guest(args.guest, realm=args.vm == VmKind.REALM.value,
+                             load_addr=args.load_addr, entry=args.entry)
     from realmtui.session import SessionConfig, Stage
 
     stages = {"new": Stage.REALM_NEW, "created": Stage.REALM_CREATED,
@@ -166,6 +197,7 @@ def config_from(args: argparse.Namespace) -> SessionConfig:
         pmu=args.pmu,
         sve=args.sve,
         start=stages[args.start],
+        program=program,
     )
 
 
@@ -191,7 +223,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = parser()
     args = p.parse_args(argv)
     if args.command in ("screenshot", "agent"):
-        given = [f"--{n}" for n in VM_DEFAULTS if getattr(args, n) is not None]
+        given = [f"--{n.replace('_', '-')}" for n in VM_DEFAULTS | GUEST_DEFAULTS
+                 if getattr(args, n) is not None]
         if given and args.command == "screenshot":
             p.error(f"{', '.join(given)}: `screenshot` drives its own named states "
                     "(realmtui/screenshots.py) and takes no VM options")
@@ -200,6 +233,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                     "asks for; `agent --backend sim|kvm` names its kernel")
     elif conflict := _merge_vm_options(args):
         p.error(conflict)
+    elif args.command == "serve" and args.guest is not None:
+        p.error("--guest: `serve` runs the built-in guests only")
     return args
 
 
@@ -228,6 +263,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return _fail(str(e), EXIT_UNAVAILABLE)
     except SessionError as e:
         return _fail(str(e), EXIT_UNAVAILABLE)
+    except GuestFileError as e:
+        return _fail(str(e), EXIT_USAGE)
 
 
 def _batch(args: argparse.Namespace) -> int:
@@ -249,6 +286,13 @@ def _batch(args: argparse.Namespace) -> int:
         _stdout_to_devnull()
         return _fail(f"cannot write the answers: {e.strerror or e}", EXIT_FAILURE)
     finally:
+        if args.ioctl_log:
+            from realmtui.batch import write_ioctl_log
+
+            try:
+                write_ioctl_log(session, args.ioctl_log)
+            except OSError as e:
+                print(f"realmtui: cannot write the ioctl log: {e}", file=sys.stderr)
         session.close()
 
 

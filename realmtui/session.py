@@ -12,7 +12,7 @@ import errno as errno_mod
 from dataclasses import dataclass, replace
 from typing import Any
 
-from backends import abi, guests
+from backends import abi, guests, ioctl_log
 from backends.errors import KvmError
 from backends.exits import Exit, HypercallExit, MmioExit
 from backends.kernel import Kernel
@@ -159,6 +159,7 @@ class Session:
         self.config = cfg = replace(self.config, profile=backend.profile)
         self.kernel = backend.kernel
         self.inspector = backend.inspector
+        self.ioctl_log = ioctl_log.attach(self.kernel)  # every ioctl, across restarts too
         self.realm = cfg.vm is VmKind.REALM
         self.stage = Stage.REALM_NEW if self.realm else Stage.INITIALISED
         self.exits: list[ExitInfo] = []

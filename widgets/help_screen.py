@@ -52,6 +52,11 @@ under the grid shows it for the highlighted register, and so does the register p
 - `ctrl+p` command palette: jump to a register, switch profile (the CCA host series: seed,
   v9, v10, v12, v13, v14) or VM (realm or normal), restart, screenshot.
 - `ctrl+s` save an SVG screenshot in the current directory.
+- `l` the ioctl log: every ioctl of the session, decoded; `/` filters it, `y` copies a line,
+  `Y` every shown line (JSON).
+- `p` the code at pc (a realm's only on the sim, labelled "sim only": no host can read it).
+- `D` compare two exits, or an exit and now: the registers that differ, with both verdicts.
+- `y` copy the highlighted value; `ctrl+e` export the grid as JSON and CSV.
 - `?` this help. `ctrl+q` quits.
 
 Moving: `↑`/`↓`, `pgup`/`pgdn`, `home`/`end` (or `g`/`G`) for the first and last register;

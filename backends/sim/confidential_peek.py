@@ -128,6 +128,13 @@ def kvm_rec_exit_reason(kernel: Any, vcpu_fd: int) -> int | None:
     return int(vcpu.rec.run.exit.exit_reason)
 
 
+def read_protected(kernel: Any, vcpu_fd: int, ipa: int, size: int) -> bytes | None:
+    """The realm's protected memory as the RMM holds it (no host can read it); None outside
+    RIPAS-RAM granules, without a REC, or without the sim."""
+    rec = _rec_of(kernel, vcpu_fd)
+    return None if rec is None else rec.realm.memory.read(ipa, size)
+
+
 class Inspector:
     """The REC inspector of one simulated kernel: what the app's REC column and exit panel
     read. Only the sim has one; a real kernel's backend bundle carries None."""
@@ -149,6 +156,9 @@ class Inspector:
 
     def rec_exit_plane(self, vcpu_fd: int) -> int | None:
         return rec_exit_plane(self.kernel, vcpu_fd)
+
+    def read_protected(self, vcpu_fd: int, ipa: int, size: int) -> bytes | None:
+        return read_protected(self.kernel, vcpu_fd, ipa, size)
 
     @property
     def rmi_major(self) -> int:

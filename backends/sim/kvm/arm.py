@@ -14,7 +14,7 @@ from backends import abi
 from backends.abi import ffi
 from backends.arch import MPIDR_AFFINITY_MASK
 from backends.reg_ids import OFF_PSTATE, OFF_SP, OFF_SP_EL1, reg_size
-from backends.sim.cpu import CpuState, run
+from backends.sim.cpu import Cpu, CpuState
 from backends.sim.errno_ import errno, fail
 from backends.sim.kvm import handle_exit, mmio, rme
 from backends.sim.kvm.guest import VcpuRegs
@@ -46,6 +46,7 @@ class SimVcpu:
         self.mmio_needed = False
         self.fault_esr = 0  # ESR_EL2 of the last exit, as KVM keeps it in vcpu->arch.fault
         self.rec = rme.KvmRec() if vm.is_realm else None
+        self.cpu = Cpu()  # a normal vCPU's CPU; a REC's runs inside the RMM
 
     def has(self, feature: int) -> bool:
         return feature in self.features
@@ -272,6 +273,6 @@ class SimVcpu:
     def _enter_guest(self) -> int:
         """kvm_arm_vcpu_enter_exit, then handle_exit: 1 to re-enter, 0 to return to the VMM."""
         st = self._cpu_state()
-        trap = run(st, MemslotMemory(self.vm.memslots), self.vm.host.slice_instructions)
+        trap = self.cpu.run(st, MemslotMemory(self.vm.memslots), self.vm.host.slice_instructions)
         self._store_cpu_state(st)
         return handle_exit.handle_exit(self, trap)

@@ -22,7 +22,7 @@ def handle_exit(vcpu: SimVcpu, trap: Trap) -> int:
         case TrapKind.BUDGET:
             return 1
         case TrapKind.DATA_ABORT:
-            return mmio.io_mem_abort(vcpu, trap.far, trap.esr)
+            return mmio.io_mem_abort(vcpu, trap.ipa, trap.esr)  # HPFAR_EL2 | FAR_EL2[11:0]
         case TrapKind.HVC:
             return hypercalls.call_handler(vcpu, trap.esr)
         case TrapKind.SMC:

@@ -15,6 +15,7 @@ from typing import Any
 from backends import abi
 from backends.abi import ffi
 from backends.arch import GRANULE_SIZE as PAGE_SIZE
+from backends.sim.cpu import Region
 from backends.sim.errno_ import errno, fail
 
 
@@ -112,21 +113,16 @@ class Memslots:
 
 
 class MemslotMemory:
-    """A normal VM's guest memory for the CPU: what the memslots map, and nothing else —
-    an access anywhere else is a stage-2 fault, which KVM turns into MMIO."""
+    """A normal VM's guest memory for the CPU: what the memslots map, and nothing else --
+    an access anywhere else is a stage-2 fault, which KVM turns into MMIO. The CPU maps the
+    VMM's own pages, so the VMM sees the guest's writes as it does with KVM."""
 
     def __init__(self, slots: Memslots) -> None:
         self.slots = slots
 
-    def load(self, ipa: int, size: int) -> int | None:
-        data = self.slots.read(ipa, size)
-        return None if data is None else int.from_bytes(data, "little")
-
-    def store(self, ipa: int, size: int, value: int) -> bool:
-        s = self.slots.find(ipa, size)
-        if s is None or s.flags & abi.KVM_MEM_READONLY:  # writes fault to userspace
-            return False
-        copy_to_user(
-            s.uaddr + ipa - s.gpa, (value & ((1 << (8 * size)) - 1)).to_bytes(size, "little")
+    def regions(self) -> tuple[Region, ...]:
+        return tuple(
+            Region(s.gpa, s.size, s.uaddr, not s.flags & abi.KVM_MEM_READONLY)
+            for s in self.slots.slots.values()
+            if not s.can_be_private  # a guest_memfd slot's memory is not the VMM's to map
         )
-        return True

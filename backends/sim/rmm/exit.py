@@ -4,7 +4,7 @@ and runtime/core/run.c). SMCs go to runtime/rsi (rsi.py)."""
 
 from __future__ import annotations
 
-from backends.sim.cpu import Trap, TrapKind, run
+from backends.sim.cpu import Trap, TrapKind
 from backends.sim.rmm import rsi
 from backends.sim.rmm.realm import Rec
 from backends.sim.rmm.smc_rmi import RecExit, RmiExit, RmiStatus, rmi_pack
@@ -22,7 +22,7 @@ from backends.smccc import RIPAS_RAM
 def run_rec(rec: Rec, rec_exit: RecExit, budget: int) -> int:
     """Run the REC until something needs the host (runtime/core/exit.c)."""
     while True:
-        trap = run(rec.cpu, rec.realm.memory.for_realm(), budget)
+        trap = rec.engine.run(rec.cpu, rec.realm.memory.for_realm(), budget)
         match trap.kind:
             case TrapKind.BUDGET:
                 # A host timer interrupt: the REC exits with RMI_EXIT_IRQ.
@@ -43,7 +43,7 @@ def run_rec(rec: Rec, rec_exit: RecExit, budget: int) -> int:
 def _data_abort(rec: Rec, trap: Trap, rec_exit: RecExit) -> bool:
     """handle_data_abort: True if the host must see it (runtime/core/exit.c)."""
     realm = rec.realm
-    ipa = trap.far
+    ipa = trap.ipa  # HPFAR_EL2 with FAR_EL2[11:0]
     rec.last_esr = trap.esr
     if ipa & realm.unprotected_bit:
         # Emulatable: the host gets ISV, SAS, SF and WnR but not SRT or SSE, the FAR's

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from backends.sim.cpu import CpuState
+from backends.sim.cpu import Cpu, CpuState
 from backends.sim.rmm.granules import RealmMemory
 from backends.sim.rmm.smc_rmi import RealmParams
 
@@ -72,6 +72,7 @@ class Rec:
     at_entry: CpuState | None = None
     host_call_delivered: tuple[int, ...] | None = None
     stopped: str = ""  # why the sim cannot run this REC any more
+    engine: Cpu = field(default_factory=Cpu)  # the physical CPU state the REC runs on
 
 
 @dataclass

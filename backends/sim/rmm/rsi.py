@@ -43,6 +43,7 @@ from backends.smccc import (
     RSI_HOST_CALL,
     RSI_IPA_STATE_GET,
     RSI_IPA_STATE_SET,
+    RSI_REALM_CONFIG,
     RSI_REJECT,
     RSI_SUCCESS,
     RSI_VERSION,
@@ -92,6 +93,8 @@ def handle_smc(rec: Rec, rec_exit: RecExit) -> bool:
         _ipa_state_get(rec, res)
     elif fid == RSI_VERSION:
         res.x[:3] = [RSI_SUCCESS, RSI_ABI_VERSION_1_0, RSI_ABI_VERSION_1_0]
+    elif fid == RSI_REALM_CONFIG:
+        _realm_config(rec, res)
     elif fid == RSI_FEATURES:
         res.x[0] = RSI_SUCCESS
     elif fid == SMCCC_VERSION:
@@ -122,6 +125,21 @@ def _host_call(rec: Rec, rec_exit: RecExit, res: RsiResult) -> None:
     rec.host_call_ipa = ipa
     # The REC's registers stay as they are until the host answers (run.c complete_host_call).
     res.update_rec, res.exit_to_host = False, True
+
+
+def _realm_config(rec: Rec, res: RsiResult) -> None:
+    """TF-RMM runtime/rsi/config.c handle_rsi_realm_config: x1 is the IPA of a granule of
+    protected RAM; the RMM writes struct rsi_realm_config there (ipa_width at 0, hash_algo at
+    8 -- RMM v1.0 B5.4.2 RsiRealmConfig)."""
+    ipa = rec.cpu.x[1]
+    mem = rec.realm.memory
+    if ipa % GRANULE_SIZE or not mem.in_par(ipa) or mem.ripas_of(ipa) != RIPAS_RAM:
+        res.x[0] = RSI_ERROR_INPUT
+        return
+    p = rec.realm.params
+    data = p.ipa_width.to_bytes(8, "little") + bytes([p.hash_algo])
+    mem.write(ipa, data.ljust(GRANULE_SIZE, b"\0"))
+    res.x[0] = RSI_SUCCESS
 
 
 def write_host_call_gprs(mem: RealmMemory, ipa: int, gprs: tuple[int, ...]) -> None:
