@@ -268,3 +268,35 @@ async def test_the_apps_keys_follow_the_agents_series() -> None:
     finally:
         app.session.close()
         app.session.kernel.close_connection()
+
+
+def test_the_ioctl_log_and_the_code_at_pc_come_from_the_agents_host() -> None:
+    from realmtui.disasm import at_pc
+
+    local = Session(SessionConfig(vm="normal"))  # type: ignore[arg-type]
+    s = Session(SessionConfig(backend=f"agent:{AGENT}", vm="normal"))  # type: ignore[arg-type]
+    try:
+        assert s.run().ok and local.run().ok
+        # The ioctls ran on the agent's host, and the log was brought over when read: up to
+        # the run, the same ones in the same order as the local VMM's; after it the same
+        # registers read, in one batch (the run's answer) rather than as the session asks.
+        remote_log = [(r.name, r.reg, r.errno) for r in s.ioctl_log]
+        local_log = [(r.name, r.reg, r.errno) for r in local.ioctl_log]
+        cut = [name for name, _, _ in local_log].index("KVM_RUN") + 1
+        assert remote_log[:cut] == local_log[:cut]
+        assert set(remote_log[cut:]) == set(local_log[cut:])
+        runs = [r for r in s.ioctl_log if r.name == "KVM_RUN"]
+        assert len(runs) == 1 and runs[0].exit is not None and runs[0].exit["reason"] == "MMIO"
+        code = at_pc(s)  # the guest's RAM as the agent's VMM maps it
+        assert code.note is None and code.lines == at_pc(local).lines
+        # A reconnection (a new agent numbers from 1) continues the log's sequence.
+        s.kernel.conn.proc.kill()
+        s.restart()
+        assert s.run().ok
+        seqs = [r.seq for r in s.ioctl_log]
+        assert seqs == list(range(1, len(seqs) + 1))
+        assert sum(r.name == "KVM_RUN" for r in s.ioctl_log) == 2
+    finally:
+        s.close()
+        local.close()
+        s.kernel.close_connection()
