@@ -213,6 +213,31 @@ async def test_the_app_offers_to_reconnect_when_the_agent_is_lost() -> None:
         app.session.kernel.close_connection()
 
 
+async def test_a_lifecycle_step_on_a_lost_agent_offers_to_reconnect_too() -> None:
+    from realmtui.app import RealmApp
+    from realmtui.screenshots import settle
+    from realmtui.session import Stage
+    from widgets.confirm import Confirm
+
+    config = SessionConfig(backend=f"agent:{AGENT}", start=Stage.REALM_NEW)
+    app = RealmApp(Session(config), cursor_blink=False)
+    try:
+        async with app.run_test(size=(140, 42)) as pilot:
+            app.session.kernel.conn.proc.kill()
+            await pilot.press("c")  # create the realm: the step itself fails, nothing else
+            await settle(pilot)
+            assert isinstance(app.screen, Confirm)
+            assert "connection to the agent is lost" in str(app.screen.question)
+            await pilot.press("y")
+            await settle(pilot)
+            await pilot.press("c")
+            await settle(pilot)
+            assert app.view.stage is Stage.REALM_CREATED  # on the new agent
+    finally:
+        app.session.close()
+        app.session.kernel.close_connection()
+
+
 def test_a_step_over_the_agent_is_one_round_trip() -> None:
     # Over ssh to an FVP each round trip costs a network latency: the run's answer brings the
     # register list and every value, and the snapshot after it asks nothing more.
