@@ -481,6 +481,7 @@ class RealmApp(App[int]):
             if event.what == "run" and view.realm and view.stage is not Stage.ACTIVE:
                 hint = " — the realm is not active yet: " + self._lifecycle_hint(view)
             self.message.say(f"{event.what}: {o.message}{hint}", "error")
+            self._offer_reconnect()
             return
         if event.what != "run":
             self.message.say(f"{o.message}. {self._lifecycle_hint(view)}", "success")
@@ -522,7 +523,10 @@ class RealmApp(App[int]):
         if self.editing:
             self.editor.show_error(text)
         self.notify(text, title="error", severity="error")
-        if self.session.backend.lost:  # the agent's connection dropped
+        self._offer_reconnect()
+
+    def _offer_reconnect(self) -> None:
+        if self.session.backend.lost:  # the agent's connection dropped (realmtui/remote.py)
             self.action_restart("The connection to the agent is lost, and the VM with it. "
                                 "Reconnect and build the VM again from the start?")
 
