@@ -191,7 +191,8 @@ class Batch:
 
     def ioctls(self, args: list[str]) -> dict[str, Any]:
         """The session's ioctls so far, decoded; `ioctls N`: the last N."""
-        if len(args) > 1 or (args and not args[0].isdigit()):
+        # A count is short: int() of 4301+ digits raises (issue 12 item 5).
+        if len(args) > 1 or (args and not (args[0].isdigit() and len(args[0]) <= 9)):
             return {"ok": False, "error": "usage: ioctls [N] (N: how many of the newest)"}
         records = list(self.session.ioctl_log)
         if args:
@@ -199,7 +200,7 @@ class Batch:
         return {"ok": True, "ioctls": [record_json(r) for r in records]}
 
     def diff(self, args: list[str]) -> dict[str, Any]:
-        if len(args) != 2:
+        if len(args) != 2 or any(len(a) > 9 for a in args):  # no int() of 4301+ digits
             usage = "usage: diff N M (exit numbers, 0 for the start, or now)"
             return {"ok": False, "error": usage}
         history = self.session.history

@@ -12,10 +12,9 @@ from textual.message import Message
 
 from realmtui.app import RealmApp, VcpuFailed
 from realmtui.exercise import Ask, Exercise, ExerciseError, ExerciseRun, Result, open_session
-from realmtui.model import RegView
+from realmtui.model import RegView, SessionView
 from realmtui.regs import parse_register
 from realmtui.values import format_value
-from realmtui.view import SessionView
 from widgets.banner import Banner
 from widgets.exercise_widgets import HiddenVerdictGrid, InfoBox
 from widgets.register_grid import RegisterGrid
@@ -186,7 +185,7 @@ class ExerciseApp(RealmApp):
         value = (format_value(reg.value, reg.info.bits) if reg.value is not None
                  else f"read: {reg.read_errno}")
         history = "\n".join(f"  {label:<16} {'?' if v is None else format_value(v, reg.info.bits)}"
-                            for label, v in self.session.value_history(reg.id))
+                            for label, v in (reg.history.items() if reg.history else ()))
         panel.show(f"{reg.info.name} · {reg.info.group} · u{reg.info.bits}\nKVM {value}\n\n"
                    f"verdict: hidden in an exercise\n\nvalue at each exit:\n{history}",
                    reg.info.name)

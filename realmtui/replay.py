@@ -28,6 +28,8 @@ from realmtui.model import (
     RecMark,
     RegView,
     RunOutcome,
+    SessionConfig,
+    SessionView,
     SetOutcome,
     Snapshot,
     Stage,
@@ -35,9 +37,7 @@ from realmtui.model import (
 )
 from realmtui.record import FORMAT_VERSION, MAGIC
 from realmtui.regs import describe
-from realmtui.session import SessionConfig
 from realmtui.verdict import Access, Verdict
-from realmtui.view import SessionView
 
 REFUSED = "replay: {what} refused — this is a recording ({name}), there is no kernel to {verb}"
 _EXIT_CLASSES = {c.__name__: c for c in (
@@ -246,10 +246,6 @@ class ReplaySession:
         self._driver = driver
         self.config = recording.steps[0].view.config
         self.profile = profiles.info(self.config.profile or Profile.V9)
-
-    def value_history(self, reg_id: int) -> list[tuple[str, int | None]]:
-        row = self._driver.current.view.snapshot.by_id().get(reg_id)
-        return row.history.items() if row is not None and row.history is not None else []
 
     def close(self) -> None:
         pass

@@ -5,7 +5,9 @@ tested screens."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,6 +136,19 @@ async def take_all(out: Path) -> list[Path]:
     return written
 
 
+def _writable_dir(out: Path) -> None:
+    """Make the directory and prove a file can be made in it, before driving the app for a
+    minute (OSError naming the path otherwise)."""
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "a file is there, not a directory", str(out))
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as e:  # the probe's own name would only confuse
+        raise OSError(e.errno, e.strerror) from None
+
+
 def main(out_dir: str, force: bool = False) -> int:
     """Write the SVGs; one clear line and status 1 when the directory cannot take them, or
     when they exist and `force` is not given (status 2)."""
@@ -144,15 +159,16 @@ def main(out_dir: str, force: bool = False) -> int:
               "--force overwrites them, or choose another --out", file=sys.stderr)
         return 2
     try:
+        _writable_dir(out)
         written = asyncio.run(take_all(out))
     except OSError as e:
-        print(f"realmtui: cannot write screenshots to {out_dir}: {e.strerror or e}",
-              file=sys.stderr)
+        where = e.filename if e.filename and str(e.filename) != out_dir else None
+        print(f"realmtui: cannot write screenshots to {out_dir}: {e.strerror or e}"
+              + (f" ({where})" if where else ""), file=sys.stderr)
         return 1
     for path in written:
         print(path)
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "screenshots"))

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import errno as errno_mod
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
-from backends import abi, guests, ioctl_log
+from backends import abi, ioctl_log
 from backends.errors import KvmError
 from backends.exits import Exit, HypercallExit, MmioExit
 from backends.kernel import Kernel
@@ -30,6 +30,7 @@ from realmtui.model import (
     RecMark,
     RegView,
     RunOutcome,
+    SessionConfig,
     SetOutcome,
     Snapshot,
     Stage,
@@ -44,20 +45,6 @@ from realmtui.verdict import Access, Verdict
 
 class SessionError(Exception):
     """Something the user asked for that can't be done; the message says why."""
-
-
-@dataclass
-class SessionConfig:
-    backend: str = "sim"
-    vm: VmKind = VmKind.REALM
-    # None: the sim runs v9; the kvm backend finds the host's series (backends/detect.py).
-    profile: Profile | None = Profile.V9
-    pmu: bool = False
-    sve: bool = False
-    start: Stage = Stage.REALM_CREATED
-    # Another guest in place of the demo, and the SMCCC ids the VMM forwards to itself.
-    program: guests.Program | None = None
-    forward_fids: tuple[int, ...] = (guests.HOSTCALL_FID,)
 
 
 # The RMI exit reasons of rec_exit.exit_reason ([PATCH v9 03/43] rmi_smc.h).
@@ -412,11 +399,9 @@ class Session:
         return f"{step.name}: {step.summary}" if step else f"pc 0x{pc:x} is outside the demo"
 
     def value_history(self, reg_id: int) -> list[tuple[str, int | None]]:
-        out = []
-        for snap in self.history:
-            row = snap.by_id().get(reg_id)
-            out.append((snap.label, row.value if row else None))
-        return out
+        """A register's value at each snapshot so far: what its view carries (RegView.history)."""
+        row = self.current.by_id().get(reg_id)
+        return row.history.items() if row is not None and row.history is not None else []
 
     # --- writing ---------------------------------------------------------------------------------
     def resolve(self, text: str) -> RegInfo:

@@ -77,7 +77,7 @@ async def test_a_walk_recorded_in_the_app_replays_step_by_step(tmp_path: Path) -
         await pilot.pause()
         assert _seen(replay.view) == live[-3]
         # The detail panel's history comes from the recording too.
-        history = replay.session.value_history(replay.view.regs[1].id)
+        history = replay.view.regs[1].history.items()
         assert [label for label, _ in history] == ["start", "E1 MMIO", "E2 MMIO", "E3 HYPERCALL"]
 
 
