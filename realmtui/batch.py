@@ -36,8 +36,10 @@ COMMANDS: dict[str, str] = {
     "state": "the VM, its lifecycle stage and the last exit",
     "restart": "throw the VM away and build it again",
     "undo": "write back the value before the last successful edit (and say what that does now)",
-    "expect ...": "fail (under --strict) unless: REG VALUE, errno NAME|none, exit REASON|none, "
-                  "access REG VERDICT, stage STAGE",
+    # One usage per key (help, and the hardening tests, read it as the command's grammar);
+    # the other forms are in the description.
+    "expect REG VALUE": "fail (under --strict) unless the register reads VALUE; also expect "
+                        "errno NAME|none, exit REASON|none, access REG VERDICT, stage STAGE",
     "diff N M": "the registers that differ between exit N and exit M (0: the start; now)",
     "disasm": "the instructions around pc (a realm's only on the sim, labelled sim only)",
     "export FILE": "the register grid as it is now, to FILE (.csv: CSV, else JSON)",
