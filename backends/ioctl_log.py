@@ -76,6 +76,11 @@ def attach(kernel: object) -> IoctlLog:
     return _LOGS.setdefault(kernel, IoctlLog())
 
 
+def adopt(kernel: object, log: IoctlLog) -> IoctlLog:
+    """Give `kernel` a log kept elsewhere (a remote VMM's, filled from its agent's host)."""
+    return _LOGS.setdefault(kernel, log)
+
+
 def log_of(kernel: object) -> IoctlLog | None:
     try:
         return _LOGS.get(kernel)

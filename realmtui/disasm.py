@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backends import reg_ids
-from realmtui.session import Session
+
+if TYPE_CHECKING:  # the values above are drawn by widgets/, which must not reach the Session
+    from realmtui.session import Session
 
 SIM_ONLY = "sim only: the realm's protected memory, read from the RMM"
 HOST_MEMORY = "guest RAM, read from the VMM's mapping"

@@ -28,11 +28,10 @@ from textual.geometry import Region, Size
 from textual.message import Message
 from textual.strip import Strip
 
+from realmtui.model import RecMark, RegView, SessionView
 from realmtui.regs import GROUP_ORDER, Group
-from realmtui.session import RecMark, RegView
 from realmtui.values import format_value
 from realmtui.verdict import Access
-from realmtui.view import SessionView
 from widgets.palette import BADGE_WIDTH, CHANGED_MARK, EDITED_MARK, Palette, readable
 from widgets.text_segments import drawn
 from widgets.textual_private import SteadyScrollView
