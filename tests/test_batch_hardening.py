@@ -106,8 +106,14 @@ def _matrix() -> list[tuple[bytes, str]]:
     # extra arguments for every command (and `help me`, which used to be ok), and a
     # 4301-digit number for every numeric argument
     placeholder = {"REG": "x0", "VALUE": "1", "N": "1", "M": "1", "[N]": "1", "FILE": "out"}
+    expect_usage = "expected: expect REG VALUE"
+    cases += [(b"expect x0 " + v, n) for v, n in bad_values(64)[:8]]
+    cases += [(b"expect x0 1 2", expect_usage), (b"expect stage created extra", expect_usage),
+              (b"expect access x0 effective extra", expect_usage), (b"expect", expect_usage)]
     for usage in COMMANDS:
         name, *params = usage.split()
+        if "..." in params:
+            continue  # its forms are above
         args = [placeholder[p] for p in params]
         needle = ("takes no arguments" if name in ("create", "finalize", "activate")
                   else usage)

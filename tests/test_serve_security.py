@@ -166,3 +166,17 @@ def test_sigterm_ends_a_served_app_and_the_server_ends_the_rest() -> None:
         assert status in ("143", "-15"), status
         assert not alive(other), "the other app outlived the server"
         assert not any("Traceback" in line for line in served.log), served.log
+
+
+def test_a_port_in_use_and_a_host_without_kvm_are_refused_before_the_banner() -> None:
+    with serving() as served:
+        port = served.base.rsplit(":", 1)[1]
+        taken = _serve("--port", port)
+    assert taken.returncode == 3 and "cannot listen on" in taken.stderr
+    assert "serving at" not in taken.stdout and "Traceback" not in taken.stderr
+    if os.path.exists("/dev/kvm") and os.uname().machine == "aarch64":
+        pytest.skip("this host may have arm64 KVM: the kvm refusal needs one without")
+    # Without arm64 KVM every visit would get a blank page: refused up front, as the TUI does.
+    kvm = _serve("--backend", "kvm", "--port", "0")
+    assert kvm.returncode == 3 and kvm.stderr.startswith("realmtui: ")
+    assert "serving at" not in kvm.stdout and "Traceback" not in kvm.stderr
