@@ -71,7 +71,14 @@ class IoctlLog:
         return len(self._rows)
 
     def newest(self, n: int) -> list[IoctlRecord]:
+        self.sync()
         return [_record(r) for r in self._rows[-n:]] if n > 0 else []
+
+    def sync(self) -> None:
+        """Bring in records kept elsewhere (a remote VMM's log, realmtui/remote.py)."""
+
+    def add_record(self, rec: IoctlRecord) -> None:
+        self.add(rec[:3] + (tuple(rec.args.items()),) + rec[4:])
 
     def add(self, row: tuple[Any, ...]) -> None:
         """One record: IoctlRecord's fields in order, the arguments as (name, value) pairs."""
@@ -96,6 +103,11 @@ _LOGS: weakref.WeakKeyDictionary[object, IoctlLog] = weakref.WeakKeyDictionary()
 def attach(kernel: object) -> IoctlLog:
     """Start (or keep) logging every ioctl the VMM issues to `kernel`."""
     return _LOGS.setdefault(kernel, IoctlLog())
+
+
+def adopt(kernel: object, log: IoctlLog) -> IoctlLog:
+    """Give `kernel` a log kept elsewhere (a remote VMM's, filled from its agent's host)."""
+    return _LOGS.setdefault(kernel, log)
 
 
 def log_of(kernel: object) -> IoctlLog | None:

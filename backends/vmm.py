@@ -274,9 +274,10 @@ class Vcpu(_Fd):
         self.run_struct = ffi.from_buffer("struct kvm_run *", self._mapping)
 
     def init(self, target: int, features: Iterable[int] = ()) -> None:
+        self.features = tuple(features)  # what it asked for (a recording's header names them)
         req = ffi.new("struct kvm_vcpu_init *")
         req.target = target
-        for i, word in enumerate(abi.vcpu_features_word(*features)):
+        for i, word in enumerate(abi.vcpu_features_word(*self.features)):
             req.features[i] = word
         self._ioctl(abi.KVM_ARM_VCPU_INIT, req)
 

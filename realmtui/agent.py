@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
+from backends import ioctl_log
 from backends.errors import KvmError
 from realmtui import agent_protocol as proto
 from realmtui.backend import Backend, BackendUnavailable, Machine, check_kvm_host, open_backend
@@ -35,8 +36,10 @@ class Agent:
             "hello": self.hello, "open": self.open, "close": self.close,
             "reg_list": self.reg_list, "get": self.get, "set": self.set,
             "snapshot": self.snapshot, "run": self.run, "mmio_data": self.mmio_data,
-            "mp_state": self.mp_state, "step": self.step,
+            "mp_state": self.mp_state, "step": self.step, "read_shared": self.read_shared,
+            "ioctl_log": self.ioctl_log,
         }
+        self.log: ioctl_log.IoctlLog | None = None
 
     # --- one request -------------------------------------------------------------------------
     def answer(self, line: bytes) -> dict[str, Any]:
@@ -88,6 +91,8 @@ class Agent:
             self.opened = open_backend(self.backend, Profile(named) if named else self.profile)
         except BackendUnavailable as e:
             return out | {"unavailable": str(e)}
+        # Every ioctl made here, for the client's ioctl log (fetched when it is looked at).
+        self.log = ioctl_log.attach(self.opened.kernel)
         return out | {"profile": self.opened.profile.value, "found": self.opened.found}
 
     def open(self, req: dict[str, Any]) -> dict[str, Any]:
@@ -149,6 +154,19 @@ class Agent:
                 return out | {"list_error": proto.error_to_json(e)}
             out |= {"regs": ids} | self.snapshot({"regs": ids})
         return out
+
+    def read_shared(self, req: dict[str, Any]) -> dict[str, Any]:
+        """The guest's RAM as this VMM maps it (the code at pc, for a normal VM)."""
+        if self.machine is None:
+            raise KvmError(errno.EBADF, "agent", detail="no VM is open")
+        data = self.machine.read_shared(int(req["ipa"]), int(req["size"]))
+        return {"data": data.hex() if data is not None else None}
+
+    def ioctl_log(self, req: dict[str, Any]) -> dict[str, Any]:
+        """The ioctls made on this host after sequence number `after`."""
+        after = int(req.get("after", 0))
+        records = [r._asdict() for r in (self.log or ()) if r.seq > after]
+        return {"records": records}
 
     def _first_run_done(self) -> None:
         """v12 on: the first KVM_RUN into the realm activated it and created the REC."""

@@ -13,11 +13,15 @@ per line, in order:
 
 Ops: hello (opens the agent's backend with the profile asked for; none: the series found on
 the agent's host, backends/detect.py), open (a MachineSpec), close, reg_list, get, set,
-snapshot (many gets in one round trip), run, mmio_data, mp_state, step (create_realm /
-finalize_rec / activate).
+snapshot (many gets in one round trip), run (with "snapshot": the register list and every
+value after the exit), mmio_data, mp_state, step (create_realm / finalize_rec / activate),
+read_shared (the guest's RAM as the VMM maps it), ioctl_log (the ioctls made since a
+sequence number).
 Errors: {"errno", "call", "reg", "detail"} for a refused ioctl (the kernel's errno and the
 ioctl's name), {"value": msg} for a value that does not fit, {"unavailable": msg} for a host
-that cannot run the backend, {"protocol": msg} for a malformed request.
+that cannot run the backend, {"protocol": msg} for a malformed request. A hello that cannot
+open the backend answers "kvm": false (no KVM there) or "unavailable" (e.g. no CCA series
+found on that kernel).
 Imports only the standard library and backends/ (cffi): it runs on a bare arm64 host.
 """
 

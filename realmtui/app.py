@@ -31,7 +31,7 @@ from textual.message import Message
 from textual.screen import Screen
 
 from realmtui.context import Profile, VmKind
-from realmtui.profiles import Step
+from realmtui.profiles import ProfileInfo, Step, info
 from realmtui.session import RegView, RunOutcome, Session, SetOutcome, Stage
 from realmtui.values import format_value
 from realmtui.verdict import Access
@@ -131,6 +131,7 @@ def register_commands() -> type[Provider]:
 
 class RealmApp(App[int]):
     CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute: subclasses elsewhere
+    GRID: type[RegisterGrid] = RegisterGrid  # exercise mode hides the verdicts
     TITLE = "realmtui"
     COMMANDS = App.COMMANDS | {register_commands}
 
@@ -161,6 +162,7 @@ class RealmApp(App[int]):
                 show=False),
         Binding("right_curly_bracket", "scroll_panel('realm', 1)", "exit panel down",
                 show=False),
+        Binding("u", "undo", "Undo", show=False),
         Binding("ctrl+r", "restart", "Restart", show=False),
         Binding("ctrl+s", "screenshot", "Screenshot", show=False),
         # The debugging kit (issue 10): each opens a screen of its own (widgets/).
@@ -172,15 +174,17 @@ class RealmApp(App[int]):
         Binding("escape", "dismiss", "Close", show=False),
     ]
 
-    def __init__(self, session: Session, *, cursor_blink: bool = True,
-                 resume_gc: bool = False) -> None:
+    def __init__(self, session: Session | None, *, cursor_blink: bool = True,
+                 resume_gc: bool = False, driver: Driver | None = None) -> None:
         """`resume_gc`: the launcher paused Python's cyclic garbage collector for start-up
-        (see cli); collect once, freeze what survived and resume it after the first frame."""
+        (see cli); collect once, freeze what survived and resume it after the first frame.
+        `driver`: another source of views than a live session (a replay, realmtui/replay.py)."""
         super().__init__()
         # Screenshots and snapshot tests turn the blink off, so a frame is deterministic.
         self.cursor_blink = cursor_blink
         self._resume_gc = resume_gc
-        self.driver = Driver(session)
+        assert driver is not None or session is not None
+        self.driver = driver or Driver(session)  # type: ignore[arg-type]
         self.view: SessionView = self.driver.view()
         self.last_write: SetOutcome | None = None
         self.armed: int | None = None  # a refused register the user was warned about once
@@ -213,7 +217,7 @@ class RealmApp(App[int]):
         with Horizontal(id="body"):
             with Vertical(id="main") as main:
                 main.styles.width = self._main_width()
-                grid = RegisterGrid(id="grid")
+                grid = self.GRID(id="grid")
                 grid.compact = self.has_class("-compact")
                 yield grid
                 yield MessageBar(id="message")
@@ -245,6 +249,11 @@ class RealmApp(App[int]):
             # step pays for walking them.
             gc.collect()
             gc.freeze()
+            # A step allocates some 5 000 short-lived containers (Rich segments, strips):
+            # at the default threshold (700) that was 7 young collections a step, ~6 ms on
+            # a wide terminal (benchmarks/bench_tui.py). Most die by refcount long before
+            # 20 000 allocations, so a collection then walks few.
+            gc.set_threshold(20_000, 10, 10)
             gc.enable()
 
     async def _mount_hidden(self) -> bool:
@@ -382,7 +391,7 @@ class RealmApp(App[int]):
         self._draw_detail(self.grid.selected)
 
     def _draw_detail(self, reg: RegView | None) -> None:
-        from widgets.detail_panel import DetailPanel, detail_renderable
+        from widgets.detail_panel import DetailPanel, detail_parts
 
         panel = self.query_one("#detail", DetailPanel)
         if reg is None:
@@ -392,15 +401,13 @@ class RealmApp(App[int]):
             else:
                 panel.show("a group row: enter folds or unfolds it", str(group))
             return
-        history = self.session.value_history(reg.id)
-        palette, shows_rec, last_write = self.palette, self.view.shows_rec, self.last_write
+        # Everything drawn comes with the view (the value history too): no call into the live
+        # Session here, which the vCPU worker may be using.
+        last_write = self.last_write
         if last_write is not None and (last_write.reg is None or last_write.reg.id != reg.id):
             last_write = None  # only this register's last write is shown
-        panel.show(
-            lambda: detail_renderable(reg, history, palette, shows_rec, last_write),
-            reg.info.name,
-            inputs=(reg, tuple(history), shows_rec, last_write, palette),
-        )
+        panel.show(detail_parts(reg, self.palette, self.view.shows_rec, last_write),
+                   reg.info.name)
 
     def _say_start(self) -> None:
         v = self.view
@@ -478,6 +485,7 @@ class RealmApp(App[int]):
             if event.what == "run" and view.realm and view.stage is not Stage.ACTIVE:
                 hint = " — the realm is not active yet: " + self._lifecycle_hint(view)
             self.message.say(f"{event.what}: {o.message}{hint}", "error")
+            self._offer_reconnect()
             return
         if event.what != "run":
             self.message.say(f"{o.message}. {self._lifecycle_hint(view)}", "success")
@@ -519,7 +527,10 @@ class RealmApp(App[int]):
         if self.editing:
             self.editor.show_error(text)
         self.notify(text, title="error", severity="error")
-        if self.session.backend.lost:  # the agent's connection dropped
+        self._offer_reconnect()
+
+    def _offer_reconnect(self) -> None:
+        if self.session.backend.lost:  # the agent's connection dropped (realmtui/remote.py)
             self.action_restart("The connection to the agent is lost, and the VM with it. "
                                 "Reconnect and build the VM again from the start?")
 
@@ -650,6 +661,20 @@ class RealmApp(App[int]):
         driver = self.driver
         self.submit("run", lambda: StepDone("run", *driver.run()))
 
+    def action_undo(self) -> None:
+        """u: the last edit written back (realmtui/undo.py says what that does now)."""
+        from realmtui.undo import undo
+
+        driver = self.driver
+
+        def job() -> Message:
+            outcome = undo(driver.session)
+            if outcome.input_error:
+                return VcpuFailed("undo", outcome.message)
+            return WriteDone(outcome, driver.view())
+
+        self.submit("undo", job)
+
     def action_run_anyway(self) -> None:
         self.action_run()
 
@@ -673,17 +698,23 @@ class RealmApp(App[int]):
 
         self.push_screen(MmioPrompt(pending, label), answered)
 
+    @property
+    def series(self) -> ProfileInfo:
+        """The view's series (profiles.py), a static table: the footer asks it at every key,
+        so it is not read from the live Session."""
+        return info(self.view.context.profile)
+
     def _next_step(self) -> Step | None:
         """The step the session's series offers from here (profiles.py): v12+ has no
         REC-creation or activation step, so f and a are never offered there."""
         if not self.view.realm:
             return None
-        return self.session.profile.step_from(self.view.stage)
+        return self.series.step_from(self.view.stage)
 
     def action_lifecycle(self, verb: str) -> None:
-        step = self.session.profile.step(verb)
+        step = self.series.step(verb)
         if step is None:
-            self.message.say(self.session.profile.missing.get(verb, f"no {verb} step"),
+            self.message.say(self.series.missing.get(verb, f"no {verb} step"),
                              "warning")
             return
         driver = self.driver

@@ -5,8 +5,9 @@ line it answers; a failure has "error" and, when the kernel refused, "errno" and
 ("rule", "source").
 
 The grammar is strict, so a typo is an error rather than a guess: a line is a command and its
-arguments, words of printable ASCII separated by spaces or tabs; no quotes, no escapes, no
-trailing comment. A line whose first word starts with `#`, and a blank line, are skipped.
+arguments, words of printable ASCII separated by spaces or tabs; no quotes, no escapes. A `#`
+starts a comment that runs to the end of the line (anywhere on it); a line that is only a
+comment, and a blank line, are skipped.
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ COMMANDS: dict[str, str] = {
     "activate": "activate the realm",
     "state": "the VM, its lifecycle stage and the last exit",
     "restart": "throw the VM away and build it again",
+    "undo": "write back the value before the last successful edit (and say what that does now)",
+    # One usage per key (help, and the hardening tests, read it as the command's grammar);
+    # the other forms are in the description.
+    "expect REG VALUE": "fail (under --strict) unless the register reads VALUE; also expect "
+                        "errno NAME|none, exit REASON|none, access REG VERDICT, stage STAGE",
     "diff N M": "the registers that differ between exit N and exit M (0: the start; now)",
     "disasm": "the instructions around pc (a realm's only on the sim, labelled sim only)",
     "export FILE": "the register grid as it is now, to FILE (.csv: CSV, else JSON)",
@@ -54,10 +60,11 @@ _QUOTES = re.compile(r"[\"'\\`]")
 
 
 def split_words(line: str) -> list[str] | LineError:
-    """The words of a batch line, or why it is not one (linear in the line's length)."""
-    line = line.strip(" \t")
-    if not line or line.startswith("#"):
-        return [line] if line else []
+    """The words of a batch line, or why it is not one (linear in the line's length). A
+    comment is cut off first, so it may hold any text."""
+    line = line.split("#", 1)[0].strip(" \t")
+    if not line:
+        return []
     if bad := _NOT_PRINTABLE.search(line):
         char = bad.group()
         kind = "control" if ord(char) < 0x20 or ord(char) == 0x7F else "non-ASCII"
@@ -145,19 +152,31 @@ class Batch:
             "activate": lambda a: self._step(a, self.session.activate),
             "state": self.state,
             "restart": self.restart,
+            "expect": self.expect,
+            "undo": self.undo,
             "help": self.help,
             "ioctls": self.ioctls,
             "diff": self.diff,
             "disasm": self.disasm,
             "export": self.export,
         }
+        self.previous: dict[str, Any] | None = None  # the last answer but for expect's
+        self.words = ""  # the last line's command, as a transcript shows it
 
     def handle(self, line: str) -> dict[str, Any] | None:
         words = split_words(line)
         if isinstance(words, LineError):
+            self.words = ""
             return {"command": None, "ok": False, "error": words.message}
-        if not words or words[0].startswith("#"):
+        if not words:
             return None
+        self.words = " ".join(words)
+        answer = self._answer(words)
+        if answer.get("command") != "expect":
+            self.previous = answer
+        return answer
+
+    def _answer(self, words: list[str]) -> dict[str, Any]:
         cmd, args = words[0].lower(), words[1:]
         handler = self.handlers.get(cmd)
         if handler is None:
@@ -181,7 +200,8 @@ class Batch:
 
     def ioctls(self, args: list[str]) -> dict[str, Any]:
         """The session's ioctls so far, decoded; `ioctls N`: the last N."""
-        if len(args) > 1 or (args and not args[0].isdigit()):
+        # A count is short: int() of 4301+ digits raises (issue 12 item 5).
+        if len(args) > 1 or (args and not (args[0].isdigit() and len(args[0]) <= 9)):
             return {"ok": False, "error": "usage: ioctls [N] (N: how many of the newest)"}
         records = list(self.session.ioctl_log)
         if args:
@@ -189,7 +209,7 @@ class Batch:
         return {"ok": True, "ioctls": [record_json(r) for r in records]}
 
     def diff(self, args: list[str]) -> dict[str, Any]:
-        if len(args) != 2:
+        if len(args) != 2 or any(len(a) > 9 for a in args):  # no int() of 4301+ digits
             usage = "usage: diff N M (exit numbers, 0 for the start, or now)"
             return {"ok": False, "error": usage}
         history = self.session.history
@@ -284,7 +304,24 @@ class Batch:
     def run(self, args: list[str]) -> dict[str, Any]:
         if bad := self._arity(args, 0, "run"):
             return bad
-        return self._run_json(self.session.run())
+        out = self._run_json(self.session.run())
+        step = self.session.profile.step_from(self.session.stage) if self.session.realm else None
+        if not out["ok"] and step is not None:
+            # The app's hint for `r` before the realm can run, in batch's verbs.
+            out["error"] += f" — the realm is not active yet: {step.verb} first"
+        return out
+
+    def undo(self, args: list[str]) -> dict[str, Any]:
+        if bad := self._arity(args, 0, "undo"):
+            return bad
+        from realmtui.undo import undo
+
+        return self._set_json(undo(self.session))
+
+    def expect(self, args: list[str]) -> dict[str, Any]:
+        from realmtui.batch_expect import check
+
+        return check(self.session, args, self.previous)
 
     def _run_json(self, o: RunOutcome) -> dict[str, Any]:
         out: dict[str, Any] = {"ok": o.ok}
@@ -349,26 +386,38 @@ class Batch:
         return {"ok": True, "stage": str(self.session.stage)}
 
 
-def run_batch(session: Session, source: BinaryIO, out: TextIO, strict: bool = False) -> int:
+def run_batch(session: Session, source: BinaryIO, out: TextIO, strict: bool = False,
+              fmt: str = "json", failures: list[str] | None = None) -> int:
     """Answer every line as soon as it is read. The exit status is 0 -- a refused write is an
     answer, not a failure -- unless `strict`, where any answer with "ok": false makes it 1.
-    An error writing `out` (a closed pipe, a full disk) propagates to the caller."""
-    return answer_lines(session, read_lines(source), out, strict)
+    An error writing `out` (a closed pipe, a full disk) propagates to the caller.
+    `failures` collects each failed `expect` as "line N: why" (for a summary on stderr)."""
+    return answer_lines(session, read_lines(source), out, strict, fmt, failures)
 
 
 def answer_lines(session: Session, lines: Iterable[InputLine], out: TextIO,
-                 strict: bool = False) -> int:
+                 strict: bool = False, fmt: str = "json",
+                 failures: list[str] | None = None) -> int:
+    from realmtui.batch_text import text_line
+
     batch = Batch(session)
     status = 0
     for line in lines:
         if line.text is None:
             answer: dict[str, Any] | None = {"command": None, "ok": False, "error": line.error}
+            batch.words = ""
         else:
             answer = batch.handle(line.text)
         if answer is None:
             continue
-        if strict and not answer.get("ok"):
-            status = 1
-        out.write(json.dumps({"line": line.number} | answer) + "\n")
+        if not answer.get("ok"):
+            if strict:
+                status = 1
+            if answer.get("command") == "expect" and failures is not None:
+                failures.append(f"line {line.number}: {batch.words}: {answer.get('error')}")
+        if fmt == "text":
+            out.write(text_line(line.number, batch.words, answer) + "\n")
+        else:
+            out.write(json.dumps({"line": line.number} | answer) + "\n")
         out.flush()
     return status

@@ -21,7 +21,8 @@ from realmtui.context import Profile, VmKind
 from realmtui.profiles import help_lines
 
 if TYPE_CHECKING:
-    from realmtui.session import SessionConfig
+    from realmtui.record import Recorder
+    from realmtui.session import Session, SessionConfig
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -62,13 +63,23 @@ def _vm_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
     p.add_argument("--profile", dest=prefix + "profile", choices=[p.value for p in Profile],
                    help="the CCA host series (default v9 on the sim; with --backend kvm, found "
                    "on the host) -- " + help_lines())
-    p.add_argument("--start", dest=prefix + "start", choices=START_CHOICES,
+    p.add_argument("--start", dest=prefix + "start", type=start_point, metavar="WHERE",
                    help="where a realm starts: new (realm parameters open), created "
-                   "(default: before REC creation), rec-created, active")
+                   "(default: before REC creation), rec-created, active; or an exit, E1-E9: "
+                   "the demo run to it with its default host answers")
     p.add_argument("--pmu", dest=prefix + "pmu", action="store_true", default=None,
                    help="give the vCPU a PMU (PMU_V3)")
     p.add_argument("--sve", dest=prefix + "sve", action="store_true", default=None,
                    help="give the vCPU SVE")
+
+
+def start_point(text: str) -> str:
+    from realmtui.walk import exit_number
+
+    if text in START_CHOICES or exit_number(text) is not None:
+        return text
+    raise argparse.ArgumentTypeError(
+        f"{text!r}: choose one of {', '.join(START_CHOICES)}, or an exit such as E5")
 
 
 def port_number(text: str) -> int:
@@ -122,12 +133,24 @@ def parser() -> argparse.ArgumentParser:
     )
     _vm_options(p)
     _guest_options(p)
+    p.add_argument("--record", metavar="FILE",
+                   help="record every step (edits, runs, exits, registers, verdicts) to FILE, "
+                   "for `realmtui replay`")
     sub = p.add_subparsers(dest="command")
-    b = sub.add_parser("batch", help="one command per line on stdin, one JSON object per line out")
+    b = sub.add_parser("batch", help="one command per line (a FILE or stdin), one JSON object "
+                       "per line out")
     _vm_options(b, _AFTER)
     _guest_options(b, _AFTER)
+    b.add_argument("file", nargs="?", metavar="FILE",
+                   help="read the commands from FILE (default: standard input)")
     b.add_argument("--strict", action="store_true",
-                   help="exit 1 if any command answered ok: false")
+                   help="exit 1 if any command answered ok: false (a failed expect names its "
+                   "line on stderr)")
+    b.add_argument("--record", dest="batch_record", metavar="FILE",
+                   help="record every step to FILE, for `realmtui replay`")
+    b.add_argument("--format", choices=("json", "text"), default="json",
+                   help="json: one object per line (default); text: a readable transcript, "
+                   "command -> value / errno — rule")
     b.add_argument("--ioctl-log", metavar="FILE",
                    help="write every ioctl of the session to FILE, one JSON object a line")
     s = sub.add_parser("screenshot", help="write SVG screenshots of the app's named states")
@@ -138,6 +161,15 @@ def parser() -> argparse.ArgumentParser:
     _guest_options(s, _AFTER)
     s.add_argument("--vm", dest=_AFTER + "vm", choices=[k.value for k in VmKind],
                    help="with --guest: run it as a realm (default) or a normal VM")
+    s.add_argument("--replay", metavar="FILE",
+                   help="one SVG per step of this recording instead of the named states")
+    r = sub.add_parser("replay", help="open the app on a recording (--record), no kernel")
+    r.add_argument("file", metavar="FILE", help="a recording written by --record")
+    x = sub.add_parser("exercise", help="predict what register writes do, then see (verdicts "
+                       "hidden; a score at the end)")
+    x.add_argument("file", metavar="FILE", nargs="?",
+                   help="an exercise file, or the name of a bundled one (see --list)")
+    x.add_argument("--list", action="store_true", help="list the bundled exercises")
     a = sub.add_parser("agent", help="serve the VMM on stdin/stdout for a remote realmtui "
                        "(--backend ssh:// or agent:)")
     a.add_argument("--backend", dest="agent_backend", choices=BACKENDS, default="kvm",
@@ -162,6 +194,8 @@ def parser() -> argparse.ArgumentParser:
                    "the token can drive the app")
     v.add_argument("--max-sessions", type=session_count, default=4,
                    help="browser sessions at once; more are refused")
+    v.add_argument("--replay", metavar="FILE",
+                   help="serve a replay of this recording (no kernel) instead of the app")
     return p
 
 
@@ -199,7 +233,7 @@ def config_from(args: argparse.Namespace) -> SessionConfig:
                  else Profile.V9),
         pmu=args.pmu,
         sve=args.sve,
-        start=stages[args.start],
+        start=stages.get(args.start, Stage.REALM_CREATED),
         program=program,
     )
 
@@ -225,22 +259,25 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     argparse's usage line) on a bad or contradictory line."""
     p = parser()
     args = p.parse_args(argv)
-    if args.command == "screenshot":
-        # Its own named states; with --guest, your guest's (and --vm says which kind of VM).
-        guest = args.guest is not None or getattr(args, _AFTER + "guest", None) is not None
-        allowed = {"vm"} if guest else set()
-        given = [f"--{n}" for n in VM_DEFAULTS
-                 if getattr(args, n) is not None and n not in allowed]
-        if not guest and getattr(args, _AFTER + "vm", None) is not None:
-            given.append("--vm")
+    if args.command == "screenshot" and (
+            args.guest is not None or getattr(args, _AFTER + "guest", None) is not None):
+        # Your guest's states: --vm says which kind of VM; no other VM option.
+        given = [f"--{n}" for n in VM_DEFAULTS if getattr(args, n) is not None and n != "vm"]
         if given:
-            p.error(f"{', '.join(given)}: `screenshot` drives its own named states "
-                    "(realmtui/screenshots.py) and takes no VM options but --vm with --guest")
+            p.error(f"{', '.join(given)}: `screenshot --guest` takes --vm and no other VM "
+                    "option")
+        if args.replay:
+            p.error("--guest and --replay: a recording's screenshots or your guest's, not both")
         if conflict := _merge_vm_options(args):
             p.error(conflict)
-    elif args.command == "agent":
+    elif args.command in ("screenshot", "agent", "replay", "exercise"):
         given = [f"--{n.replace('_', '-')}" for n in VM_DEFAULTS | GUEST_DEFAULTS
                  if getattr(args, n) is not None]
+        if args.command == "screenshot" and getattr(args, _AFTER + "vm", None) is not None:
+            given.append("--vm (only with --guest)")
+        if given and args.command != "agent":
+            p.error(f"{', '.join(given)}: `{args.command}` shows its own states (named "
+                    "ones, or a recording's) and takes no VM options")
         if given:
             p.error(f"{', '.join(given)} before `agent`: the agent's VM is what its client "
                     "asks for; `agent --backend sim|kvm` names its kernel")
@@ -258,6 +295,10 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         if args.command == "batch":
             return _batch(args)
+        if args.command == "screenshot" and args.replay:
+            from realmtui import replay_shots
+
+            return replay_shots.main(args.replay, args.out, force=args.force)
         if args.command == "agent":
             from realmtui import agent
 
@@ -268,6 +309,10 @@ def _main(argv: Sequence[str] | None) -> int:
 
             guest = config_from(args) if args.guest else None
             return screenshots.main(args.out, force=args.force, guest=guest)
+        if args.command == "replay":
+            return _replay(args)
+        if args.command == "exercise":
+            return _exercise(args)
         if args.command == "serve":
             from realmtui import serve
 
@@ -283,11 +328,14 @@ def _main(argv: Sequence[str] | None) -> int:
 
 def _batch(args: argparse.Namespace) -> int:
     from realmtui.batch import run_batch
-    from realmtui.session import Session
 
     out = sys.stdout
     if out is None:  # started with stdout closed (`>&-`)
         return _fail("standard output is closed: batch has nowhere to answer", EXIT_FAILURE)
+    try:
+        source = open(args.file, "rb") if args.file else _stdin_bytes()  # noqa: SIM115
+    except OSError as e:
+        return _fail(f"cannot read {args.file}: {e.strerror or e}", EXIT_FAILURE)
     log_file = None
     if args.ioctl_log:
         try:  # before any work: a log that cannot be written is said at once
@@ -296,7 +344,11 @@ def _batch(args: argparse.Namespace) -> int:
             return _fail(f"cannot write the ioctl log {args.ioctl_log}: {e.strerror or e}",
                          EXIT_FAILURE)
     try:
-        session = Session(config_from(args))
+        session, recorder = open_session(args, "batch")
+    except OSError as e:
+        if log_file is not None:
+            log_file.close()
+        return _fail(f"cannot record to {e.filename}: {e.strerror or e}", EXIT_FAILURE)
     except BaseException:
         if log_file is not None:
             log_file.close()
@@ -305,8 +357,13 @@ def _batch(args: argparse.Namespace) -> int:
         from realmtui.batch import stream_ioctl_log
 
         stream_ioctl_log(session, log_file)
+    failures: list[str] = []
     try:
-        return run_batch(session, _stdin_bytes(), out, strict=args.strict)
+        status = run_batch(session, source, out, strict=args.strict, fmt=args.format,
+                           failures=failures)
+        for failure in failures if args.strict else ():
+            print(f"realmtui: expect failed at {failure}", file=sys.stderr)
+        return status
     except BrokenPipeError:
         # The reader went away (`| head -1`): stop quietly, as a filter killed by SIGPIPE
         # would, and keep the interpreter's final flush from failing again.
@@ -323,6 +380,39 @@ def _batch(args: argparse.Namespace) -> int:
             except OSError as e:  # a full disk shows here at the latest
                 print(f"realmtui: cannot write the ioctl log: {e.strerror or e}",
                       file=sys.stderr)
+        if recorder is not None:
+            recorder.close()
+        if args.file:
+            source.close()
+
+
+def open_session(args: argparse.Namespace, via: str) -> tuple[Session, Recorder | None]:
+    """The session the options ask for, recorded from its start when --record is given
+    (OSError when the recording cannot be written)."""
+    from realmtui.session import Session
+    from realmtui.walk import exit_number, run_to_exit
+
+    config = config_from(args)
+    path = getattr(args, "batch_record", None) or getattr(args, "record", None)
+    recorder = None
+    session = Session(config)
+    if path:
+        from realmtui import record
+
+        try:
+            recorder = record.start(session, path, via)
+        except OSError:
+            session.close()
+            raise
+    if (number := exit_number(args.start)) is not None:
+        try:
+            run_to_exit(session, number)
+        except BaseException:
+            session.close()
+            if recorder is not None:
+                recorder.close()
+            raise
+    return session, recorder
 
 
 def _stdin_bytes():  # noqa: ANN202 - a binary stream
@@ -354,10 +444,57 @@ def _no_terminal() -> str | None:
     return None
 
 
+def _replay(args: argparse.Namespace) -> int:
+    from realmtui.replay import ReplayError, load
+
+    try:
+        recording = load(args.file)
+    except ReplayError as e:
+        return _fail(str(e), EXIT_USAGE)
+    served_by = os.environ.get(SERVER_PID_ENV)
+    if served_by is not None:
+        from realmtui.lifeline import hold_to_server
+
+        hold_to_server(int(served_by))
+    elif problem := _no_terminal():
+        return _fail(problem, EXIT_USAGE)
+    from realmtui.replay_app import ReplayApp
+
+    ReplayApp(recording).run()
+    return 0
+
+
+def _exercise(args: argparse.Namespace) -> int:
+    from realmtui import exercise
+
+    if args.list or not args.file:
+        for path in exercise.bundled():
+            ex = exercise.load(str(path))
+            print(f"{path.stem:<20} {ex.title} ({ex.questions} questions, {ex.profile})")
+        if not args.list:
+            print("realmtui exercise NAME runs one; an exercise FILE is described in the README "
+                  "(Exercises)")
+        return 0
+    try:
+        ex = exercise.load(args.file)
+    except exercise.ExerciseError as e:
+        return _fail(str(e), EXIT_USAGE)
+    served_by = os.environ.get(SERVER_PID_ENV)
+    if served_by is not None:
+        from realmtui.lifeline import hold_to_server
+
+        hold_to_server(int(served_by))
+    elif problem := _no_terminal():
+        return _fail(problem, EXIT_USAGE)
+    from realmtui.exercise_app import ExerciseApp
+
+    ExerciseApp(ex).run()
+    return 0
+
+
 def _app(args: argparse.Namespace) -> int:
     import gc
 
-    from realmtui.session import Session
 
     served_by = os.environ.get(SERVER_PID_ENV)
     if served_by is not None:
@@ -373,13 +510,22 @@ def _app(args: argparse.Namespace) -> int:
     try:
         # Build the session before the app takes the terminal, so that a missing /dev/kvm or
         # a kernel without realms is reported as a plain line, not inside a half-drawn screen.
-        session = Session(config_from(args))
+        try:
+            session, recorder = open_session(args, "app")
+        except OSError as e:
+            return _fail(f"cannot record to {e.filename}: {e.strerror or e}", EXIT_FAILURE)
         if served_by is None and (problem := _no_terminal()):
             session.close()
+            if recorder is not None:
+                recorder.close()
             return _fail(problem, EXIT_USAGE)
         from realmtui.app import RealmApp
 
-        RealmApp(session, resume_gc=True).run()
+        try:
+            RealmApp(session, resume_gc=True).run()
+        finally:
+            if recorder is not None:
+                recorder.close()
     finally:
         gc.enable()
     return 0

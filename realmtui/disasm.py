@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backends import reg_ids
-from realmtui.session import Session
+
+if TYPE_CHECKING:  # the values above are drawn by widgets/, which must not reach the Session
+    from realmtui.session import Session
 
 SIM_ONLY = "sim only: the realm's protected memory, read from the RMM"
 HOST_MEMORY = "guest RAM, read from the VMM's mapping"
-REMOTE = "the guest's RAM is on the agent's host: disassembly reads local memory only"
 NO_PROTECTED = (
     "the host cannot read a realm's protected memory: only the RMM holds the guest's code "
     "(the sim backend can show it, labelled sim only)"
@@ -106,10 +107,7 @@ def _reader(session: Session):  # type: ignore[no-untyped-def]
             pc = session.vcpu.get_reg(reg_ids.PC)
         except Exception:  # noqa: BLE001 -- a vCPU that cannot be read has no pc to show
             pc = None
-        read = getattr(machine, "read_shared", None)
-        if read is None:  # an agent's VM (realmtui/remote.py): its RAM is on the agent's host
-            return pc, None, REMOTE
-        return pc, read, HOST_MEMORY
+        return pc, machine.read_shared, HOST_MEMORY  # an agent's VM: read over there
     inspector = session.inspector
     if inspector is None:
         return None, None, ""

@@ -7,11 +7,13 @@ the live Session to draw.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
-from backends.exits import Exit
-from realmtui.context import ExitCause, VcpuContext
+from backends import guests
+from backends.exits import Exit, MmioExit
+from realmtui.context import ExitCause, Profile, VcpuContext, VmKind
 from realmtui.regs import RegInfo
 from realmtui.verdict import Verdict
 
@@ -57,10 +59,14 @@ class RecCell:
     note: str  # one line for the detail panel
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ValueHistory:
     """A register's value at each snapshot, newest last. Each snapshot's entry links to the one
-    before, so a long session keeps one entry per register per exit, not a copy per exit."""
+    before, so a long session keeps one entry per register per exit, not a copy per exit.
+
+    Equality and hashing walk the chain in a loop: the dataclass's own would recurse once per
+    exit and overflow Python's stack after a few hundred exits (the detail panel compares
+    the register it drew last with the one under the cursor)."""
 
     label: str
     value: int | None
@@ -74,9 +80,27 @@ class ValueHistory:
             node = node.earlier
         return out[::-1]
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ValueHistory):
+            return NotImplemented
+        a: ValueHistory | None = self
+        b: ValueHistory | None = other
+        while a is not None and b is not None:
+            if a is b:
+                return True  # a shared tail: the rest is the same chain
+            if a.label != b.label or a.value != b.value:
+                return False
+            a, b = a.earlier, b.earlier
+        return a is b
+
+    def __hash__(self) -> int:
+        return hash(tuple(self.items()))
+
 
 @dataclass(frozen=True)
 class RegView:
+    """One register as the UI draws it, with everything the detail panel shows of it."""
+
     info: RegInfo
     value: int | None  # None when the read failed
     read_errno: str | None
@@ -141,3 +165,56 @@ class RunOutcome:
     snapshot: Snapshot | None = None
     changed: frozenset[int] = frozenset()
     errno: str | None = None
+
+
+@dataclass
+class SessionConfig:
+    """What a Session is opened with (and what a restart or a profile switch changes)."""
+
+    backend: str = "sim"
+    vm: VmKind = VmKind.REALM
+    # None: the sim runs v9; the kvm backend finds the host's series (backends/detect.py).
+    profile: Profile | None = Profile.V9
+    pmu: bool = False
+    sve: bool = False
+    start: Stage = Stage.REALM_CREATED
+    # Another guest in place of the demo, and the SMCCC ids the VMM forwards to itself.
+    program: guests.Program | None = None
+    forward_fids: tuple[int, ...] = (guests.HOSTCALL_FID,)
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """What the UI shows of a Session, captured in one go off the UI thread
+    (realmtui/view.py's `capture`): the widgets draw only from it."""
+
+    config: SessionConfig
+    backend: str  # the kernel's name: "sim" or "kvm"
+    simulated: bool
+    stage: Stage
+    context: VcpuContext
+    snapshot: Snapshot
+    last_exit: ExitInfo | None
+    exit_count: int
+    next_step: str  # what the guest does when it next runs ("" when unknown)
+    changed: frozenset[int] = frozenset()  # ids whose value changed at the last exit
+    edits: Mapping[int, int] = field(default_factory=dict)  # ids the user wrote since then
+    pending_mmio: MmioExit | None = None  # an MMIO read waiting for its data
+    mmio_data: int | None = None  # the data already given for it
+
+    @property
+    def realm(self) -> bool:
+        return self.context.is_realm
+
+    @property
+    def regs(self) -> tuple[RegView, ...]:
+        return self.snapshot.regs
+
+    @property
+    def needs_mmio_data(self) -> bool:
+        return self.pending_mmio is not None and self.mmio_data is None
+
+    @property
+    def shows_rec(self) -> bool:
+        """Whether there is a confidential REC column to show: sim realms only."""
+        return self.simulated and self.realm

@@ -19,10 +19,11 @@ import subprocess
 import threading
 import time
 import weakref
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-from backends import guests
+from backends import guests, ioctl_log
 from backends.errors import KvmError
 from backends.exits import Exit
 from backends.machine import MachineSpec
@@ -221,6 +222,8 @@ class RemoteVmm:
         self.where = backend if backend.startswith("ssh://") else shlex.join(self.argv)
         self.hello: dict[str, Any] = {}
         self.conn: AgentConnection | None = None
+        self.log = RemoteIoctlLog(self)
+        ioctl_log.adopt(self, self.log)  # the session's ioctl log: the agent host's ioctls
         self.connect()
         remote = self.hello.get("backend", "?")
         place = backend if backend.startswith("ssh://") else "agent"
@@ -250,6 +253,7 @@ class RemoteVmm:
             raise RemoteUnavailable(f"the agent ({self.where}) cannot open its "
                                     f"{hello.get('backend', '')} backend: {why}")
         self.hello = hello
+        self.log.reconnected()
         self.profile = str(hello.get("profile") or self.profile or "v9")
         self.found = str(hello.get("found") or "")
         self.conn = conn
@@ -281,6 +285,41 @@ class RemoteVmm:
         if self.conn is not None:
             self.conn.close()
             self.conn = None
+
+
+class RemoteIoctlLog(ioctl_log.IoctlLog):
+    """The agent host's ioctls, brought over when the log is looked at (not at each step: a
+    step's ioctls are hundreds of ONE_REG reads). Numbered here, so a reconnection (a new
+    agent, numbering from 1 again) continues the sequence."""
+
+    def __init__(self, vmm: RemoteVmm) -> None:
+        super().__init__()
+        self.vmm = vmm
+        self._after = 0  # the last of the agent's own sequence numbers already here
+
+    def reconnected(self) -> None:
+        self._after = 0
+
+    def sync(self) -> None:
+        conn = self.vmm.conn
+        if conn is None or not conn.alive:
+            return  # what was fetched stays; the rest went with the agent
+        try:
+            answer = _checked(conn, "ioctl_log", after=self._after)
+        except (KvmError, ValueError):
+            return
+        for data in answer.get("records", ()):
+            rec = ioctl_log.IoctlRecord(**data)
+            self._after = max(self._after, rec.seq)
+            self.add_record(rec._replace(seq=self.next_seq()))
+
+    def __iter__(self) -> Iterator[ioctl_log.IoctlRecord]:
+        self.sync()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self.sync()
+        return super().__len__()
 
 
 def _hang_up(proc: subprocess.Popen[bytes]) -> None:
@@ -392,6 +431,12 @@ class RemoteMachine:
         """v12 on: the first run activated the realm (the agent's VMM noted it too)."""
         if self.spec.realm and self.spec.series.implicit:
             self.rec_created = self.active = True
+
+    def read_shared(self, ipa: int, size: int) -> bytes | None:
+        if self.conn is None:
+            return None
+        data = _checked(self.conn, "read_shared", ipa=ipa, size=size)["data"]
+        return bytes.fromhex(data) if data is not None else None
 
     def close(self) -> None:
         if self.vcpu is not None and self.conn is not None and self.conn.alive:

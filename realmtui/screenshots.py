@@ -5,7 +5,9 @@ tested screens."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -199,6 +201,19 @@ async def take_all(out: Path, shots: tuple[Shot, ...] | None = None) -> list[Pat
     return written
 
 
+def _writable_dir(out: Path) -> None:
+    """Make the directory and prove a file can be made in it, before driving the app for a
+    minute (OSError naming the path otherwise)."""
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "a file is there, not a directory", str(out))
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as e:  # the probe's own name would only confuse
+        raise OSError(e.errno, e.strerror) from None
+
+
 def main(out_dir: str, force: bool = False, guest: SessionConfig | None = None) -> int:
     """Write the SVGs (of `guest`'s states when given); one clear line and status 1 when the
     directory cannot take them, or when they exist and `force` is not given (status 2)."""
@@ -210,10 +225,12 @@ def main(out_dir: str, force: bool = False, guest: SessionConfig | None = None) 
               "--force overwrites them, or choose another --out", file=sys.stderr)
         return 2
     try:
+        _writable_dir(out)
         written = asyncio.run(take_all(out, shots))
     except OSError as e:
-        print(f"realmtui: cannot write screenshots to {out_dir}: {e.strerror or e}",
-              file=sys.stderr)
+        where = e.filename if e.filename and str(e.filename) != out_dir else None
+        print(f"realmtui: cannot write screenshots to {out_dir}: {e.strerror or e}"
+              + (f" ({where})" if where else ""), file=sys.stderr)
         return 1
     for path in written:
         print(path)

@@ -31,7 +31,12 @@ LOOPBACK_NAMES = ("localhost",)
 
 
 def app_options(args: argparse.Namespace) -> list[str]:
-    """The options each browser session's app runs with: the ones given here."""
+    """The options each browser session's app runs with: the ones given here (or, with
+    --replay, the replay of that recording)."""
+    if getattr(args, "replay", None):
+        import os
+
+        return ["replay", os.path.abspath(args.replay)]
     # An unset profile stays unset: the app detects the kvm host's series, or takes v9.
     profile = ["--profile", args.profile] if args.profile else []
     argv = ["--backend", args.backend, "--vm", args.vm, *profile, "--start", args.start]
@@ -115,9 +120,18 @@ def main(args: argparse.Namespace, config: SessionConfig) -> int:
         return EXIT_UNAVAILABLE
     # Refuse up front what every visit would fail at (no arm64 KVM, no realm support), with
     # the app's own message and status: a browser would only see a blank page.
-    from realmtui.session import Session
+    if getattr(args, "replay", None):
+        from realmtui.replay import ReplayError, load
 
-    Session(config).close()
+        try:
+            load(args.replay)
+        except ReplayError as e:
+            _say(str(e))
+            return EXIT_USAGE
+    else:
+        from realmtui.session import Session
+
+        Session(config).close()
     try:
         sock, loopback = bind(args.host, args.port, args.public)
     except ServeError as e:

@@ -9,10 +9,11 @@ kernel's errno next to the rule that predicted (or failed to predict) it.
 from __future__ import annotations
 
 import errno as errno_mod
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
-from backends import abi, guests, ioctl_log
+from backends import abi, ioctl_log
 from backends.errors import KvmError
 from backends.exits import Exit, HypercallExit, MmioExit
 from backends.kernel import Kernel
@@ -29,6 +30,7 @@ from realmtui.model import (
     RecMark,
     RegView,
     RunOutcome,
+    SessionConfig,
     SetOutcome,
     Snapshot,
     Stage,
@@ -36,26 +38,13 @@ from realmtui.model import (
 )
 from realmtui.regs import RegInfo, UnknownRegister, describe, parse_register
 from realmtui.rules import verdict
+from realmtui.undo import EditDone
 from realmtui.values import BadValue, parse_value
 from realmtui.verdict import Access, Verdict
 
 
 class SessionError(Exception):
     """Something the user asked for that can't be done; the message says why."""
-
-
-@dataclass
-class SessionConfig:
-    backend: str = "sim"
-    vm: VmKind = VmKind.REALM
-    # None: the sim runs v9; the kvm backend finds the host's series (backends/detect.py).
-    profile: Profile | None = Profile.V9
-    pmu: bool = False
-    sve: bool = False
-    start: Stage = Stage.REALM_CREATED
-    # Another guest in place of the demo, and the SMCCC ids the VMM forwards to itself.
-    program: guests.Program | None = None
-    forward_fids: tuple[int, ...] = (guests.HOSTCALL_FID,)
 
 
 # The RMI exit reasons of rec_exit.exit_reason ([PATCH v9 03/43] rmi_smc.h).
@@ -149,7 +138,17 @@ class Session:
         self.edits: dict[int, int] = {}  # ids the user wrote since the last exit
         self.list_note: str | None = None  # why the register list is not the kernel's own
         self.machine: Machine | None = None
+        # Called after every step a user takes (edit, run, lifecycle step, MMIO data,
+        # restart) with the step as a batch command and its outcome: the one place a
+        # recording (realmtui/record.py) hooks in.
+        self.on_step: Callable[[str, RunOutcome | SetOutcome], None] | None = None
+        self.done_edits: list[EditDone] = []  # successful edits, for undo (realmtui/undo.py)
         self._start()
+
+    def _stepped(self, action: str, outcome: Any) -> Any:
+        if self.on_step is not None:
+            self.on_step(action, outcome)
+        return outcome
 
     # --- building ------------------------------------------------------------------------------
     def _start(self) -> None:
@@ -167,6 +166,7 @@ class Session:
         self.mmio_data: int | None = None
         self.history = []
         self.edits = {}
+        self.done_edits = []
         self.context = VcpuContext(
             vm=cfg.vm, profile=backend.profile, sve=cfg.sve, pmu=cfg.pmu,
         )
@@ -190,7 +190,7 @@ class Session:
                     + (" and the first run activates it" if self.profile.implicit else "")
                 )
             for stage in order[: order.index(cfg.start) + 1]:
-                result = self.advance(stage)
+                result = self._advance(stage)
                 if not result.ok:
                     raise SessionError(result.message)
         self.history.append(self._snapshot(0, "start", None))
@@ -219,6 +219,7 @@ class Session:
         self.close()
         self._backend_arg = self.backend  # a fresh VM on the same kernel
         self._start()
+        self._stepped("restart", RunOutcome(True, "restarted: a fresh VM"))
 
     def close(self) -> None:
         if self.machine is not None:
@@ -235,6 +236,10 @@ class Session:
     def advance(self, target: Stage | None = None) -> RunOutcome:
         """The profile's next lifecycle step (profiles.py): for v9/v10 create the realm,
         finalize the REC, or activate; from v12 only populate -- the first run does the rest."""
+        step = self.profile.step_from(self.stage) if self.realm else None
+        return self._stepped(step.verb if step else "advance", self._advance(target))
+
+    def _advance(self, target: Stage | None = None) -> RunOutcome:
         if not self.realm:
             return RunOutcome(False, "a normal VM has no lifecycle steps: it can run now")
         lacks = [v for v, why in self.profile.missing.items() if _V9_AFTER.get(v) is target]
@@ -400,18 +405,25 @@ class Session:
         return f"pc 0x{pc:x} is outside the demo"
 
     def value_history(self, reg_id: int) -> list[tuple[str, int | None]]:
-        out = []
-        for snap in self.history:
-            row = snap.by_id().get(reg_id)
-            out.append((snap.label, row.value if row else None))
-        return out
+        """A register's value at each snapshot so far: what its view carries (RegView.history)."""
+        row = self.current.by_id().get(reg_id)
+        return row.history.items() if row is not None and row.history is not None else []
 
     # --- writing ---------------------------------------------------------------------------------
     def resolve(self, text: str) -> RegInfo:
         return describe(parse_register(text))
 
-    def set(self, reg: str | int, value: str | int) -> SetOutcome:
-        """Check, write, read back. The grid shows only what the read-back returned."""
+    def set(self, reg: str | int, value: str | int, action: str = "set") -> SetOutcome:
+        """Check, write, read back. The grid shows only what the read-back returned.
+        `action`: the step's name in a recording (undo writes through here too)."""
+        o = self._set(reg, value)
+        if o.input_error or o.reg is None:
+            return o  # refused before the kernel: not a step
+        shown = value if isinstance(value, str) else f"0x{value:x}"
+        return self._stepped(f"{action} {o.reg.name} {shown}" if action == "set" else
+                             f"{action} {o.reg.name}", o)
+
+    def _set(self, reg: str | int, value: str | int) -> SetOutcome:
         try:
             info = describe(reg) if isinstance(reg, int) else self.resolve(reg)
         except UnknownRegister as e:
@@ -447,6 +459,7 @@ class Session:
             )
         new, read_err = self.read(info.id)
         self.edits[info.id] = number
+        self.done_edits.append(EditDone(info.id, old, number, len(self.exits), self.stage))
         self._refresh_current()
         # Read-only: a different value is refused or does not stick; the value it holds is
         # always accepted back.
@@ -481,6 +494,10 @@ class Session:
     # --- running ---------------------------------------------------------------------------------
     def provide_mmio(self, value: str | int) -> SetOutcome:
         """The data a pending MMIO read returns to the guest (kvm_run.mmio.data)."""
+        o = self._provide_mmio(value)
+        return o if not o.ok else self._stepped(f"mmio 0x{o.value:x}", o)
+
+    def _provide_mmio(self, value: str | int) -> SetOutcome:
         pending = self.pending_mmio
         if pending is None:
             return SetOutcome(False, None, "no MMIO read is pending", input_error=True)
@@ -494,6 +511,9 @@ class Session:
 
     def run(self) -> RunOutcome:
         """KVM_RUN to the next exit; the new snapshot and which registers changed."""
+        return self._stepped("run", self._run())
+
+    def _run(self) -> RunOutcome:
         if self.stage is Stage.OFF:
             return RunOutcome(False, "the guest has powered off: restart to run it again")
         if self.pending_mmio is not None and self.mmio_data is None:

@@ -1,4 +1,5 @@
-"""What the UI shows of a Session, captured in one go.
+"""Reading a Session for the UI: `capture` takes a SessionView (realmtui/model.py), the
+Driver makes the calls the UI asks for.
 
 The app reads the session only inside its vCPU worker (a thread), so that no ioctl runs on
 the UI thread and no half-updated state is ever drawn. `capture` is that read: after each
@@ -8,57 +9,12 @@ draws only from it. Pure data: no Textual here (the domain runs without it).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from backends.exits import MmioExit
-from realmtui.context import VcpuContext
-from realmtui.session import (
-    ExitInfo,
-    RegView,
-    RunOutcome,
-    Session,
-    SessionConfig,
-    SessionError,
-    SetOutcome,
-    Snapshot,
-    Stage,
-)
+from realmtui.model import RunOutcome, SessionConfig, SessionView, SetOutcome, Stage
+from realmtui.session import Session, SessionError
 
-
-@dataclass(frozen=True)
-class SessionView:
-    config: SessionConfig
-    backend: str  # the kernel's name: "sim" or "kvm"
-    simulated: bool
-    stage: Stage
-    context: VcpuContext
-    snapshot: Snapshot
-    last_exit: ExitInfo | None
-    exit_count: int
-    next_step: str  # what the guest does when it next runs ("" when unknown)
-    changed: frozenset[int] = frozenset()  # ids whose value changed at the last exit
-    edits: Mapping[int, int] = field(default_factory=dict)  # ids the user wrote since then
-    pending_mmio: MmioExit | None = None  # an MMIO read waiting for its data
-    mmio_data: int | None = None  # the data already given for it
-
-    @property
-    def realm(self) -> bool:
-        return self.context.is_realm
-
-    @property
-    def regs(self) -> tuple[RegView, ...]:
-        return self.snapshot.regs
-
-    @property
-    def needs_mmio_data(self) -> bool:
-        return self.pending_mmio is not None and self.mmio_data is None
-
-    @property
-    def shows_rec(self) -> bool:
-        """Whether there is a confidential REC column to show: sim realms only."""
-        return self.simulated and self.realm
+__all__ = ["Driver", "SessionView", "capture"]
 
 
 def capture(session: Session, changed: frozenset[int] = frozenset()) -> SessionView:

@@ -213,6 +213,31 @@ async def test_the_app_offers_to_reconnect_when_the_agent_is_lost() -> None:
         app.session.kernel.close_connection()
 
 
+async def test_a_lifecycle_step_on_a_lost_agent_offers_to_reconnect_too() -> None:
+    from realmtui.app import RealmApp
+    from realmtui.screenshots import settle
+    from realmtui.session import Stage
+    from widgets.confirm import Confirm
+
+    config = SessionConfig(backend=f"agent:{AGENT}", start=Stage.REALM_NEW)
+    app = RealmApp(Session(config), cursor_blink=False)
+    try:
+        async with app.run_test(size=(140, 42)) as pilot:
+            app.session.kernel.conn.proc.kill()
+            await pilot.press("c")  # create the realm: the step itself fails, nothing else
+            await settle(pilot)
+            assert isinstance(app.screen, Confirm)
+            assert "connection to the agent is lost" in str(app.screen.question)
+            await pilot.press("y")
+            await settle(pilot)
+            await pilot.press("c")
+            await settle(pilot)
+            assert app.view.stage is Stage.REALM_CREATED  # on the new agent
+    finally:
+        app.session.close()
+        app.session.kernel.close_connection()
+
+
 def test_a_step_over_the_agent_is_one_round_trip() -> None:
     # Over ssh to an FVP each round trip costs a network latency: the run's answer brings the
     # register list and every value, and the snapshot after it asks nothing more.
@@ -268,3 +293,35 @@ async def test_the_apps_keys_follow_the_agents_series() -> None:
     finally:
         app.session.close()
         app.session.kernel.close_connection()
+
+
+def test_the_ioctl_log_and_the_code_at_pc_come_from_the_agents_host() -> None:
+    from realmtui.disasm import at_pc
+
+    local = Session(SessionConfig(vm="normal"))  # type: ignore[arg-type]
+    s = Session(SessionConfig(backend=f"agent:{AGENT}", vm="normal"))  # type: ignore[arg-type]
+    try:
+        assert s.run().ok and local.run().ok
+        # The ioctls ran on the agent's host, and the log was brought over when read: up to
+        # the run, the same ones in the same order as the local VMM's; after it the same
+        # registers read, in one batch (the run's answer) rather than as the session asks.
+        remote_log = [(r.name, r.reg, r.errno) for r in s.ioctl_log]
+        local_log = [(r.name, r.reg, r.errno) for r in local.ioctl_log]
+        cut = [name for name, _, _ in local_log].index("KVM_RUN") + 1
+        assert remote_log[:cut] == local_log[:cut]
+        assert set(remote_log[cut:]) == set(local_log[cut:])
+        runs = [r for r in s.ioctl_log if r.name == "KVM_RUN"]
+        assert len(runs) == 1 and runs[0].exit is not None and runs[0].exit["reason"] == "MMIO"
+        code = at_pc(s)  # the guest's RAM as the agent's VMM maps it
+        assert code.note is None and code.lines == at_pc(local).lines
+        # A reconnection (a new agent numbers from 1) continues the log's sequence.
+        s.kernel.conn.proc.kill()
+        s.restart()
+        assert s.run().ok
+        seqs = [r.seq for r in s.ioctl_log]
+        assert seqs == list(range(1, len(seqs) + 1))
+        assert sum(r.name == "KVM_RUN" for r in s.ioctl_log) == 2
+    finally:
+        s.close()
+        local.close()
+        s.kernel.close_connection()

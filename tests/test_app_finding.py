@@ -305,7 +305,7 @@ def test_detail_header_separates_the_name_from_its_group() -> None:
         palette = Palette.from_app(App())
         console = Console(width=60, color_system=None)
         with console.capture() as out:
-            console.print(detail_renderable(reg, session.value_history(reg.id), palette, True))
+            console.print(detail_renderable(reg, palette, True))
         first = out.get().splitlines()[0]
         assert first.startswith(f"{reg.info.name} · {reg.info.group} · u64 · id 0x")
     finally:

@@ -319,31 +319,6 @@ async def test_ctrl_q_as_the_very_first_key_quits_cleanly() -> None:
         assert app.return_code == 0
 
 
-async def test_footer_rebuilds_leave_no_widgets_behind() -> None:
-    # Issue 12 item 13: each footer rebuild (a lifecycle step changes its keys) left the old
-    # keys alive, bound to the footer: 64 a walk of the demo, RSS 46 -> 106 MB over 40
-    # restarts. The count of live footer keys must not grow at all from cycle to cycle, so
-    # it stays flat however long the app runs (benchmarks/bench_tui.py measures RSS over
-    # 200 cycles).
-    import gc
-
-    def live_keys() -> int:
-        gc.collect()
-        return sum(1 for o in gc.get_objects() if isinstance(o, FooterKey))
-
-    app = make()
-    async with app.run_test(size=SIZE) as pilot:
-        counts = []
-        for cycle in range(8):
-            for key in ("f", "a", "ctrl+r", "y"):  # each changes the footer's keys
-                await pilot.press(key)
-                await settle(pilot)
-            assert app.view.stage is Stage.REALM_CREATED
-            if cycle in (1, 7):
-                counts.append(live_keys())
-        assert counts[1] == counts[0], f"live footer keys {counts[0]} -> {counts[1]}"
-
-
 async def test_the_restart_dialog_footer_says_what_its_buttons_say() -> None:
     # Issue 8 item 8: the footer said "⏎ Yes n No" under a "Restart (y)" button.
     app = make()

@@ -40,3 +40,69 @@ def test_vm_options_before_the_subcommand_are_honoured() -> None:
 def test_the_app_without_a_terminal_points_to_batch() -> None:
     proc = subprocess.run(CMD, stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
     assert proc.returncode == 2 and b"realmtui batch" in proc.stderr and proc.stdout == b""
+
+
+def test_batch_with_stdout_closed_says_so() -> None:
+    # `realmtui batch >&-` was an AttributeError traceback.
+    proc = subprocess.run(["bash", "-c", 'exec "$@" <<< state >&-', "-", *CMD, "batch"],
+                          capture_output=True, timeout=60)
+    assert proc.returncode == 1 and b"standard output is closed" in proc.stderr
+    assert b"Traceback" not in proc.stderr
+
+
+def test_options_before_the_subcommand_reach_each_served_app() -> None:
+    proc = subprocess.Popen([*CMD, "--vm", "normal", "--sve", "serve", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        proc.stdout.readline()
+        runs = proc.stdout.readline()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+    assert "--vm normal" in runs and "--sve" in runs, runs
+
+
+def _cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_ctrl_c_while_starting_exits_130_without_a_traceback() -> None:
+    # Ctrl-C in the first ~0.1 s (importing Textual and the app) printed a KeyboardInterrupt
+    # traceback. The moments are CPU time, not wall time, so a loaded machine hits the same
+    # phases; by 0.12 s Python's own start (its site module, ~0.05 s here) is over: an
+    # interrupt before that is the interpreter's "Fatal Python error", which no program can
+    # change. Either way out is quiet: status 130, or death by SIGINT (a shell shows 130).
+    import pty
+    import signal
+    import time
+
+    for cpu in (0.12, 0.25, 0.4):
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execv(sys.executable, CMD)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # exec'd: the fork's own CPU (leaving a copy of
+            with open(f"/proc/{pid}/cmdline", "rb") as f:  # pytest) is not the app's
+                if b"realmtui" in f.read():
+                    break
+            time.sleep(0.001)
+        start = _cpu_seconds(pid)
+        while _cpu_seconds(pid) - start < cpu and time.monotonic() < deadline:
+            time.sleep(0.002)
+        os.kill(pid, signal.SIGINT)
+        output = b""
+        while time.monotonic() < deadline:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            output += chunk
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+        assert b"Traceback" not in output and b"KeyboardInterrupt" not in output, output[-500:]
+        assert os.waitstatus_to_exitcode(status) in (130, -signal.SIGINT), (cpu, status)

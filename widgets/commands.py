@@ -8,7 +8,7 @@ from typing import Protocol, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from realmtui.session import RegView
+from realmtui.model import RegView
 
 
 class RegisterHost(Protocol):

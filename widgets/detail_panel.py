@@ -3,20 +3,16 @@ and its value at every earlier exit."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-
 from rich.console import Group as RichGroup
 from rich.console import RenderableType
 from rich.text import Text
 from textual.containers import VerticalScroll
 
-from realmtui.session import RecMark, RegView, SetOutcome
+from realmtui.model import RecMark, RegView, SetOutcome
 from realmtui.values import format_value
 from widgets.palette import Palette
-from widgets.rich_lines import RichLines
+from widgets.rich_lines import Content, Part, RichLines
 from widgets.text_table import TextTable
-
-History = Sequence[tuple[str, int | None]]
 
 
 def value_rows(reg: RegView, palette: Palette, shows_rec: bool) -> TextTable:
@@ -73,9 +69,11 @@ def field_rows(reg: RegView, palette: Palette) -> TextTable | None:
     return table
 
 
-def history_rows(reg: RegView, history: History, palette: Palette) -> TextTable:
+def history_rows(reg: RegView, palette: Palette) -> TextTable:
+    """The register's value at each snapshot, from the history its view carries."""
     table = TextTable()
     previous: int | None = None
+    history = reg.history.items() if reg.history is not None else []
     for i, (label, value) in enumerate(history):
         changed = i > 0 and value != previous
         text = "—" if value is None else format_value(value, reg.info.bits)
@@ -86,26 +84,54 @@ def history_rows(reg: RegView, history: History, palette: Palette) -> TextTable:
     return table
 
 
-def detail_renderable(
-    reg: RegView, history: History, palette: Palette, shows_rec: bool,
-    last_write: SetOutcome | None = None,
-) -> RenderableType:
+def detail_parts(
+    reg: RegView, palette: Palette, shows_rec: bool, last_write: SetOutcome | None = None,
+) -> list[Part]:
+    """The panel's text in parts, each with what it is built from: a step re-renders only
+    the parts whose inputs changed (mostly the history's new line)."""
     info = reg.info
-    # "x0 · GPRs · u64 · id 0x…": the space after the name is in the name's run, so a
-    # renderer with a wider font than the cell (an SVG viewer) can't close the gap.
-    title = Text(f"{info.name} ", style="bold")
-    title.append(f"· {info.group} · u{info.bits} · id {info.hex_id}", style=palette.muted)
-    parts: list[RenderableType] = [title, value_rows(reg, palette, shows_rec), Text("")]
-    parts += [Text("verdict", style=palette.group), verdict_rows(reg, palette)]
+
+    def title() -> Text:
+        # "x0 · GPRs · u64 · id 0x…": the space after the name is in the name's run, so a
+        # renderer with a wider font than the cell (an SVG viewer) can't close the gap.
+        text = Text(f"{info.name} ", style="bold")
+        text.append(f"· {info.group} · u{info.bits} · id {info.hex_id}", style=palette.muted)
+        return text
+
+    def verdict() -> RichGroup:
+        return RichGroup(Text(""), Text("verdict", style=palette.group),
+                         verdict_rows(reg, palette))
+
+    parts = [
+        Part(("title", info, palette), title),
+        Part(("value", info, reg.value, reg.read_errno, reg.rec, shows_rec, palette),
+             lambda: value_rows(reg, palette, shows_rec)),
+        Part(("verdict", reg.verdict, palette), verdict),
+    ]
     if last_write is not None and last_write.reg is not None and last_write.reg.id == reg.id:
         style = palette.success if last_write.ok else palette.error
-        parts += [Text(""), Text("last write", style=palette.group),
-                  Text(last_write.message, style=style)]
-    if (fields := field_rows(reg, palette)) is not None:
-        parts += [Text(""), Text("fields", style=palette.group), fields]
-    parts += [Text(""), Text("at each exit", style=palette.group),
-              history_rows(reg, history, palette)]
-    return RichGroup(*parts)
+        parts.append(Part(("write", last_write, palette), lambda: RichGroup(
+            Text(""), Text("last write", style=palette.group),
+            Text(last_write.message, style=style))))
+    if reg.value is not None:
+        def fields() -> RichGroup:
+            table = field_rows(reg, palette)
+            if table is None:
+                return RichGroup()
+            return RichGroup(Text(""), Text("fields", style=palette.group), table)
+
+        parts.append(Part(("fields", info, reg.value, palette), fields))
+    parts.append(Part(("history", info, reg.history, palette), lambda: RichGroup(
+        Text(""), Text("at each exit", style=palette.group), history_rows(reg, palette))))
+    return parts
+
+
+def detail_renderable(
+    reg: RegView, palette: Palette, shows_rec: bool, last_write: SetOutcome | None = None,
+) -> RenderableType:
+    """The whole panel's text as one renderable (the parts, one after another)."""
+    return RichGroup(*(part.build() for part in detail_parts(reg, palette, shows_rec,
+                                                               last_write)))
 
 
 class DetailPanel(VerticalScroll):
@@ -128,15 +154,16 @@ class DetailPanel(VerticalScroll):
 
     _shown: object = None  # what the body was drawn from
 
-    def show(self, renderable: RenderableType | Callable[[], RenderableType], title: str,
-             inputs: object = None) -> None:
-        """Show a renderable, or one built by a function from `inputs`: then it is built and
-        drawn again only when the inputs changed (a step that leaves the register alone)."""
+    def show(self, content: Content, title: str) -> None:
+        """Show a renderable, or parts (widgets/rich_lines.py): then only the parts whose
+        inputs changed are rendered again, and nothing at all when none did."""
         if self.border_title != title:  # setting it, even to the same text, repaints the panel
             self.border_title = title
-        if inputs is not None and inputs == self._shown:
-            return
-        self._shown = inputs
-        if callable(renderable):
-            renderable = renderable()
-        self.query_one("#detail-body", RichLines).update(renderable)
+        if isinstance(content, list | tuple):
+            inputs = [part.inputs for part in content]
+            if inputs == self._shown:
+                return
+            self._shown = inputs
+        else:
+            self._shown = None
+        self.query_one("#detail-body", RichLines).update(content)

@@ -48,6 +48,9 @@ under the grid shows it for the highlighted register, and so does the register p
 - `c`, `f`, `a` the realm's next lifecycle step: create the realm, create the REC (finalize),
   activate (v9, v10, seed). From v12 only `c` (populate creates the realm): the first `r`
   activates it and creates the REC. The footer shows the step that applies now.
+- `u` undo the last successful edit: the old value is written back through
+  `KVM_SET_ONE_REG` and read back; the answer says when the kernel refuses the revert, or
+  takes it while nothing reads it any more (the guest ran since).
 - `ctrl+r` restart: throw the VM away and build it again.
 - `ctrl+p` command palette: jump to a register, switch profile (the CCA host series: seed,
   v9, v10, v12, v13, v14) or VM (realm or normal), restart, screenshot.

@@ -17,7 +17,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, Static
 
-from realmtui.session import RegView
+from realmtui.model import RegView
 from realmtui.values import BadValue, format_value, parse_value
 
 HINT = "decimal or 0x-hex, up to u{bits} · enter writes · esc cancels"

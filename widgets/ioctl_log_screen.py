@@ -84,8 +84,8 @@ class IoctlLogScreen(ModalScreen[None]):
         if self.total > total:
             count += (f" (the newest {total} of the session's {self.total}: "
                       "batch --ioctl-log writes them all)")
-        if not self.total:  # a VM on an agent (realmtui/remote.py) calls /dev/kvm over there
-            count = "no ioctls made from this process (an agent's VM makes them on its host)"
+        if not self.total:
+            count = "no ioctls yet"
         self.query_one("#ioctl-count", Static).update(
             f"{count} · / filter · y copies the line · Y every shown line (JSON) · esc closes")
 

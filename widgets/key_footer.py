@@ -16,6 +16,14 @@ from widgets.textual_private import FooterKey, mark_bindings_ready, set_footer_k
 
 
 class KeyFooter(Footer):
+    # The first key one column in, as every other line of the screen starts: flush at column
+    # 0 a browser's terminal clipped the left of its letter (screenshots/browser-1024x768.png).
+    DEFAULT_CSS = """
+    KeyFooter {
+        padding-left: 1;
+    }
+    """
+
     _pending = False
     _shown: tuple[tuple[str, str, str, str, bool], ...] | None = None
 

@@ -12,7 +12,7 @@ from textual.color import Color
 from textual.strip import Strip
 from textual.widget import Widget
 
-from realmtui.session import RegView
+from realmtui.model import RegView
 from widgets.palette import readable
 
 ICONS = {"information": "ℹ", "success": "✓", "warning": "⚠", "error": "✗"}

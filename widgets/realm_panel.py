@@ -8,10 +8,9 @@ from rich.console import Group as RichGroup
 from rich.text import Text
 from textual.containers import VerticalScroll
 
-from realmtui.session import Stage
-from realmtui.view import SessionView
+from realmtui.model import SessionView, Stage
 from widgets.palette import Palette
-from widgets.rich_lines import RichLines
+from widgets.rich_lines import Part, RichLines
 from widgets.text_table import TextTable
 
 if TYPE_CHECKING:
@@ -44,42 +43,56 @@ def vm_rows(view: SessionView, palette: Palette) -> list[tuple[str, Text]]:
     return rows
 
 
-def realm_inputs(view: SessionView) -> tuple[object, ...]:
-    """Everything of the view that `realm_renderable` reads."""
-    return (view.context, view.backend, view.simulated, view.stage, view.last_exit,
-            view.mmio_data, view.pending_mmio, view.next_step)
-
-
-def realm_renderable(view: SessionView, palette: Palette, compact: bool = False) -> RichGroup:
-    """`compact`: the last exit alone, for the narrow panel beside the compact grid (the
+def realm_parts(view: SessionView, palette: Palette, compact: bool = False) -> list[Part]:
+    """The panel's text in parts, each with what it is built from (widgets/rich_lines.py):
+    at a step the VM's rows mostly stay and only the exit and what comes next are rendered
+    again. `compact`: the last exit alone, for the narrow panel beside the compact grid (the
     VM and its stage are in the status line above)."""
-    top = _table()
-    for label, value in vm_rows(view, palette):
-        top.add_row(Text(label, style=palette.muted), value)
-    # Imported when first drawn: the decoders are not needed for the first frame on a small
-    # terminal, where the panel is folded away.
-    from realmtui.exit_explain import explain_exit
 
-    exit_table = _table(stacked=compact)
-    if view.last_exit is None:
-        exit_table.add_row(Text("exit", style=palette.muted),
-                           Text("none yet: the vCPU has not run", style=palette.muted))
-    else:
-        for line in explain_exit(view.last_exit, view.realm, view.mmio_data):
-            exit_table.add_row(Text(line.label, style=palette.muted), _cell(line, palette))
-    nxt = _table(stacked=compact)
-    if view.stage is Stage.OFF:
-        nxt.add_row(Text("next", style=palette.muted),
-                    Text("the guest has powered off — r restarts the VM", style=palette.error))
-    elif view.needs_mmio_data:
-        nxt.add_row(Text("next", style=palette.muted),
-                    Text("r asks for the MMIO data, then runs", style=palette.warning))
-    if view.next_step and view.stage is not Stage.OFF:
-        nxt.add_row(Text("guest next", style=palette.muted), Text(view.next_step))
-    heading = Text("last exit", style=palette.group)
+    def top() -> TextTable:
+        table = _table()
+        for label, value in vm_rows(view, palette):
+            table.add_row(Text(label, style=palette.muted), value)
+        return table
+
+    def exit_rows() -> TextTable:
+        # Imported when first drawn: the decoders are not needed for the first frame on a
+        # small terminal, where the panel is folded away.
+        from realmtui.exit_explain import explain_exit
+
+        table = _table(stacked=compact)
+        if view.last_exit is None:
+            table.add_row(Text("exit", style=palette.muted),
+                          Text("none yet: the vCPU has not run", style=palette.muted))
+        else:
+            for line in explain_exit(view.last_exit, view.realm, view.mmio_data):
+                table.add_row(Text(line.label, style=palette.muted), _cell(line, palette))
+        return table
+
+    def next_rows() -> RichGroup:
+        nxt = _table(stacked=compact)
+        if view.stage is Stage.OFF:
+            nxt.add_row(Text("next", style=palette.muted),
+                        Text("the guest has powered off — r restarts the VM",
+                             style=palette.error))
+        elif view.needs_mmio_data:
+            nxt.add_row(Text("next", style=palette.muted),
+                        Text("r asks for the MMIO data, then runs", style=palette.warning))
+        if view.next_step and view.stage is not Stage.OFF:
+            nxt.add_row(Text("guest next", style=palette.muted), Text(view.next_step))
+        return RichGroup(Text(""), nxt)
+
+    exit_part = Part(("exit", view.last_exit, view.realm, view.mmio_data, compact, palette),
+                     exit_rows)
+    next_part = Part(("next", view.stage, view.needs_mmio_data, view.next_step, compact,
+                      palette), next_rows)
     if compact:  # the panel's title says "last exit"
-        return RichGroup(exit_table, Text(""), nxt)
-    return RichGroup(top, Text(""), heading, exit_table, Text(""), nxt)
+        return [exit_part, next_part]
+    ctx = view.context  # what vm_rows reads of it (its last exit changes at every step)
+    top_part = Part(("top", ctx.vm, ctx.profile, ctx.realm_state, ctx.rec_created,
+                     view.backend, view.stage, view.simulated, palette),
+                    lambda: RichGroup(top(), Text(""), Text("last exit", style=palette.group)))
+    return [top_part, exit_part, next_part]
 
 
 class RealmPanel(VerticalScroll):
@@ -101,17 +114,15 @@ class RealmPanel(VerticalScroll):
     def on_mount(self) -> None:
         self.border_title = "realm"
 
-    _shown: tuple[object, ...] | None = None  # what the body was drawn from
-    _palette: Palette | None = None
+    _shown: list[object] | None = None  # what the body was drawn from
 
     def show(self, view: SessionView, palette: Palette, compact: bool = False) -> None:
         title = "last exit" if compact else "realm" if view.realm else "VM"
         if self.border_title != title:  # setting it, even to the same text, repaints the panel
             self.border_title = title
-        # Drawn again only when what it shows changed (a table re-wraps all its text).
-        shown = (*realm_inputs(view), compact)
-        if shown == self._shown and palette is self._palette:
+        parts = realm_parts(view, palette, compact)
+        shown = [part.inputs for part in parts]
+        if shown == self._shown:
             return
-        self._shown, self._palette = shown, palette
-        self.query_one("#realm-body", RichLines).update(
-            realm_renderable(view, palette, compact))
+        self._shown = shown
+        self.query_one("#realm-body", RichLines).update(parts)

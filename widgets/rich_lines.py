@@ -16,13 +16,30 @@ panels from jumping up and down as the user steps.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from rich.console import RenderableType
 from rich.segment import Segment
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
+
+
+@dataclass(frozen=True, eq=False)
+class Part:
+    """One piece of a panel's text, built from `inputs` (compared with ==): a part whose
+    inputs equal those of a part already drawn at this width is not rendered again. A step
+    changes the exit decoding and one line of history; the VM's rows, a register's value,
+    verdict and fields mostly stay, and rendering them through Rich again was most of a
+    panel's cost."""
+
+    inputs: object
+    build: Callable[[], RenderableType]
+
+
+Content = RenderableType | Sequence[Part]
 
 
 class RichLines(Widget):
@@ -33,22 +50,37 @@ class RichLines(Widget):
     }
     """
 
-    def __init__(self, renderable: RenderableType = "", *, grow: int = 1, **kwargs: Any) -> None:
+    def __init__(self, renderable: Content = "", *, grow: int = 1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.renderable = renderable
+        # The lines of each part drawn for the content shown now: (inputs, width, lines).
+        self._part_lines: list[tuple[object, int, list[Strip]]] = []
         self.grow = grow
         # Rendered at each width asked for: a scrolling parent measures its content with and
         # without its scrollbar, so two widths in turn are usual.
         self._lines: dict[int, list[Strip]] = {}
         self._heights: dict[int, int] = {}  # the height given, at each width
 
-    def update(self, renderable: RenderableType) -> None:
-        """Show a new renderable: laid out again only if its height changes."""
+    def update(self, renderable: Content) -> None:
+        """Show a new renderable: laid out again only if its height changes, and repainted
+        only on the lines that changed (a step changes a few lines of each panel; a whole
+        panel through Textual's line pipeline and compositor was a third of a step)."""
         width = self.size.width
         before = self._heights.get(width)
+        old = self._lines.get(width)
         self.renderable = renderable
         self._lines = {}
-        self.refresh(layout=width == 0 or before is None or self._height(width) != before)
+        if _is_parts(renderable):  # keep the lines of the parts that are still shown
+            inputs = [part.inputs for part in renderable]
+            self._part_lines = [e for e in self._part_lines if e[0] in inputs]
+        else:
+            self._part_lines = []
+        if width == 0 or before is None or self._height(width) != before or old is None:
+            self.refresh(layout=width == 0 or before != self._heights.get(width))
+            return
+        new = self._lines[width]
+        for start, end in _changed_runs(old, new, before):
+            self.refresh(Region(0, start, width, end - start))
 
     def forget_height(self) -> None:
         """Fit the text again (a new VM): the next update may shrink the height."""
@@ -65,19 +97,33 @@ class RichLines(Widget):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._lines = {}  # another theme: other colours
+        self._part_lines = []
 
     def _render(self, width: int) -> list[Strip]:
         lines = self._lines.get(width)
         if lines is None:
-            app = self.app
-            options = app.console_options.update(highlight=False, width=width)
-            renderable = self.post_render(self.renderable, self.visual_style.rich_style)
-            segments = app.console.render(renderable, options)
-            lines = self._lines[width] = [
-                Strip(line) for line in Segment.split_and_crop_lines(
-                    segments, width, include_new_lines=False, pad=False)
-            ]
+            content = self.renderable
+            if not _is_parts(content):
+                lines = self._render_one(content, width)
+            else:
+                lines = []
+                for part in content:
+                    drawn = next((done for inputs, w, done in self._part_lines
+                                  if w == width and inputs == part.inputs), None)
+                    if drawn is None:
+                        drawn = self._render_one(part.build(), width)
+                        self._part_lines.append((part.inputs, width, drawn))
+                    lines += drawn
+            self._lines[width] = lines
         return lines
+
+    def _render_one(self, renderable: RenderableType, width: int) -> list[Strip]:
+        app = self.app
+        options = app.console_options.update(highlight=False, width=width)
+        renderable = self.post_render(renderable, self.visual_style.rich_style)
+        segments = app.console.render(renderable, options)
+        return [Strip(line) for line in Segment.split_and_crop_lines(
+            segments, width, include_new_lines=False, pad=False)]
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return self._height(width)
@@ -88,3 +134,24 @@ class RichLines(Widget):
         if y < len(lines):
             return lines[y]
         return Strip.blank(width, self.visual_style.rich_style)
+
+
+def _changed_runs(old: list[Strip], new: list[Strip], height: int) -> list[tuple[int, int]]:
+    """The runs of lines [start, end) below `height` that differ between two renderings."""
+    runs: list[tuple[int, int]] = []
+    start = None
+    for y in range(height):
+        same = y < len(old) and y < len(new) and old[y] == new[y] or (
+            y >= len(old) and y >= len(new))
+        if not same and start is None:
+            start = y
+        elif same and start is not None:
+            runs.append((start, y))
+            start = None
+    if start is not None:
+        runs.append((start, height))
+    return runs
+
+
+def _is_parts(content: Content) -> bool:
+    return isinstance(content, list | tuple) and all(isinstance(p, Part) for p in content)

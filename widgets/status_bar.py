@@ -8,8 +8,7 @@ from rich.text import Text
 from textual.strip import Strip
 from textual.widget import Widget
 
-from realmtui.session import Stage
-from realmtui.view import SessionView
+from realmtui.model import SessionView, Stage
 from widgets.palette import Palette
 
 # Below this width the name badge goes and the separators shrink, so the exit and the start

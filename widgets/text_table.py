@@ -49,7 +49,7 @@ class TextTable:
         first_style = console.get_style(self.first_style) if self.first_style else None
         space = Segment(" ")
         for row in self.rows:
-            wrapped = row[-1].wrap(console, last) or [Text()]
+            wrapped = _wrap(row[-1], console, last)
             for n, line in enumerate(wrapped):
                 for i, w in enumerate(fixed):
                     segments = drawn(row[i], console) if n == 0 else []
@@ -72,8 +72,17 @@ class TextTable:
                     segments = list(Segment.apply_style(segments, first_style))
                 yield from segments
                 yield Segment.line()
-            for line in text.wrap(console, max(1, width - 2)) or [Text()]:
+            for line in _wrap(text, console, max(1, width - 2)):
                 line.rstrip()
                 yield indent
                 yield from drawn(line, console)
                 yield Segment.line()
+
+
+def _wrap(text: Text, console: Console, width: int) -> list[Text]:
+    """The text's lines at `width`. Most cells are one short line: those skip Rich's
+    word-wrapping, which was most of the cost of drawing an exit's decoding at each step."""
+    plain = text.plain
+    if "\n" not in plain and "\t" not in plain and cell_len(plain) <= width:
+        return [text.copy()]
+    return list(text.wrap(console, width)) or [Text()]

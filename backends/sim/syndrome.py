@@ -63,3 +63,26 @@ def esr_wnr(esr: int) -> bool:
 
 def esr_imm16(esr: int) -> int:
     return esr & 0xFFFF
+
+
+# EC 0x18, a trapped MSR/MRS: ISS Op0 [21:20], Op2 [19:17], Op1 [16:14], CRn [13:10],
+# Rt [9:5], CRm [4:1], Direction [0] (1 for a read).
+def esr_sysreg(esr: int) -> tuple[int, int, int, int, int]:
+    """(op0, op1, CRn, CRm, op2) of the register a trapped MSR/MRS names."""
+    return ((esr >> 20) & 0x3, (esr >> 14) & 0x7, (esr >> 10) & 0xF, (esr >> 1) & 0xF,
+            (esr >> 17) & 0x7)
+
+
+def esr_sysreg_rt(esr: int) -> int:
+    return (esr >> 5) & 0x1F
+
+
+def esr_sysreg_is_read(esr: int) -> bool:
+    return bool(esr & 1)
+
+
+# The GIC CPU interface registers whose trapped accesses the RMM gives the host, as
+# (op0, op1, CRn, CRm, op2): ICC_PMR_EL1, and the group of DIR (op2 1), SGI1R (5), ASGI1R (6)
+# and SGI0R (7) that shares op0 3, op1 0, CRn 12, CRm 11.
+ICC_PMR_EL1 = (3, 0, 4, 6, 0)
+ICC_SGI_DIR_GROUP = (3, 0, 12, 11)

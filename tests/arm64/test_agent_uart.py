@@ -1,92 +1,30 @@
-"""The UI's side on this x86 host, the ioctls in the emulated arm64 machine: `realmtui agent`
-(tools/arm64vm/agent_uart.py) drives the guest's real /dev/kvm over the machine's second UART,
-and `realmtui batch --backend agent:…` walks the normal demo through it
-(tools/arm64vm/uart_bridge.py joins the UART's socket to the agent: backend's pipes).
-
-One short boot of its own (the core layer only, no Textual); skipped or required as the rest
-of the tier (REALMTUI_ARM64_TIER).
+"""The UI's side on this x86 host, the ioctls in the emulated arm64 machine: in the tier's one
+boot (tier.py), once differential.py has sent its report, the machine serves `realmtui agent`
+on its real /dev/kvm over its second UART, and this host walks it (agent_walk.py): the
+differential's demos through the Session, `realmtui batch --backend agent:…`, a realm refused.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import shlex
-import shutil
-import subprocess
-import sys
-import tempfile
-import threading
-import time
-from pathlib import Path
 from typing import Any
 
-import pytest
-
 from backends import guests
+from realmtui.regs import RegClass, describe
+from tests.arm64.compare import check, differences
+from tests.arm64.known_differences import KNOWN
+from tests.arm64.tier import Tier
 from tests.test_agent import NORMAL_SCRIPT
-
-REPO = Path(__file__).resolve().parents[2]
-GUEST = REPO / "tools" / "arm64vm" / "agent_uart.py"
-BRIDGE = REPO / "tools" / "arm64vm" / "uart_bridge.py"
-READY = "==RTUI-AGENT-READY=="
-BOOT_TIMEOUT_S = 420
+from tests.test_agent import _batch as local_batch
 
 
-def _batch(script: str, *args: str) -> dict[str, Any]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "realmtui", "batch", *args], input=script, text=True,
-        capture_output=True, timeout=300, check=False, cwd=REPO,
-        env=os.environ | {"REALMTUI_AGENT_TIMEOUT": "120"},
-    )
-    return {"answers": [json.loads(line) for line in proc.stdout.splitlines()],
-            "stderr": proc.stderr, "status": proc.returncode}
+def _walked(tier: Tier) -> dict[str, Any]:
+    assert tier.agent, "the guest never said it serves the agent (no READY line)"
+    assert "error" not in tier.agent, tier.agent["error"]
+    return tier.agent
 
 
-def _walk(backend: str) -> dict[str, Any]:
-    out = _batch(NORMAL_SCRIPT, "--vm", "normal", "--backend", backend)
-    # The kernel's refusal crosses too: Debian's 6.1 has no realm series.
-    out["realm"] = _batch("state\n", "--vm", "realm", "--backend", backend)
-    return out
-
-
-@pytest.fixture(scope="module")
-def walked() -> dict[str, Any]:
-    required = os.environ.get("REALMTUI_ARM64_TIER") == "required"
-    if not required and shutil.which("qemu-system-aarch64") is None:
-        pytest.skip("the agent tier needs qemu-system-aarch64 (Debian: qemu-system-arm)")
-    from tools.arm64vm.run import boot_and_run
-
-    result: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix="rtui-uart-") as tmp:
-        sock = Path(tmp) / "agent.sock"
-        backend = f"agent:{shlex.quote(sys.executable)} {shlex.quote(str(BRIDGE))} {sock}"
-
-        def host_side() -> None:
-            t0 = time.monotonic()
-            result.update(_walk(backend))
-            result["walk_s"] = time.monotonic() - t0
-
-        walker = threading.Thread(target=host_side, daemon=True)
-
-        def stream(line: str) -> None:
-            if line.strip() == READY and not walker.is_alive() and "answers" not in result:
-                walker.start()
-
-        t0 = time.monotonic()
-        run = boot_and_run(GUEST, textual=False, timeout=BOOT_TIMEOUT_S, stream=stream,
-                           second_uart=sock)
-        walker.join(timeout=60)
-        result["boot_s"] = time.monotonic() - t0
-    if "answers" not in result:
-        pytest.fail(f"the agent in the guest never served the walk: {run.reason}\n"
-                    f"{run.tail(40)}")
-    print(f"\nagent tier: {result['boot_s']:.1f} s in all, the walk {result['walk_s']:.1f} s")
-    result["run"] = run
-    return result
-
-
-def test_the_normal_demo_walks_on_arm64_kvm_through_the_agent(walked: dict[str, Any]) -> None:
+def test_the_normal_demo_walks_on_arm64_kvm_through_the_agent(tier: Tier) -> None:
+    walked = _walked(tier)["batch"]
     answers = walked["answers"]
     assert walked["status"] == 0 and answers, walked["stderr"]
     state = answers[0]
@@ -102,19 +40,52 @@ def test_the_normal_demo_walks_on_arm64_kvm_through_the_agent(walked: dict[str, 
     get_x1 = next(a for a in answers if a["command"] == "get")
     assert int(get_x1["value"], 16) == 0x5A
     assert runs[-1]["ok"] is False  # powered off, as on a local kernel
-    # The differential: the sim, locally, takes the same exits at the same steps.
-    local = _batch(NORMAL_SCRIPT, "--vm", "normal")["answers"]
+    # The sim, locally, takes the same exits at the same steps.
+    local, _ = local_batch(NORMAL_SCRIPT, "--vm", "normal")
     assert [a.get("exit") for a in runs] == [a.get("exit") for a in local
                                              if a["command"] == "run"]
 
 
-def test_the_real_kernels_refusal_of_a_realm_crosses_the_agent(walked: dict[str, Any]) -> None:
-    realm = walked["realm"]
+def _core(snapshot: dict[str, Any]) -> dict[str, str]:
+    """The core registers (x0-x30, sp, pc, pstate, the FP/SIMD state): no counter among them,
+    so two runs of the demo agree on every one."""
+    return {rid: v for rid, v in snapshot["values"].items()
+            if describe(int(rid, 16)).cls is RegClass.CORE}
+
+
+def test_the_differential_passes_through_the_agent(tier: Tier) -> None:
+    """differential.py's demos, driven from x86 through the agent, see what they saw inside
+    the machine; and the sim differs from them only as the table of known differences says."""
+    demos = _walked(tier)["demos"]
+    real = tier.report["real"]["demos"]
+    assert "error" not in demos, demos.get("error")
+    for name, inside in real.items():
+        through = demos[name]
+        assert "error" not in through, (name, through["error"])
+        assert [s.get("exit") for s in through["snapshots"]] == [
+            s.get("exit") for s in inside["snapshots"]], name
+        assert [set(s["values"]) for s in through["snapshots"]] == [
+            set(s["values"]) for s in inside["snapshots"]], name  # the same register list
+        assert [_core(s) for s in through["snapshots"]] == [
+            _core(s) for s in inside["snapshots"]], name
+        assert (through["runs"], through["stage"], through["after_off"]) == (
+            inside["runs"], inside["stage"], inside["after_off"]), name
+    via_agent = tier.report | {"real": tier.report["real"] | {
+        "demos": {name: demos[name] for name in real}}}
+    verdict = check(differences(via_agent), KNOWN)
+    assert verdict.ok, verdict.explain()
+
+
+def test_the_real_kernels_refusal_of_a_realm_crosses_the_agent(tier: Tier) -> None:
+    realm = _walked(tier)["realm"]
     assert realm["answers"] == [] and realm["status"] == 3
-    assert "KVM_CREATE_VM" in realm["stderr"] and "EINVAL" in realm["stderr"]
+    # No profile named: the agent detected the series on its own host (backends/detect.py),
+    # found none, and said what it tried there.
+    err = realm["stderr"]
+    assert "cannot open its kvm backend" in err and "no realm support" in err, err
+    assert "KVM_CREATE_VM(0x40000000" in err and "EINVAL" in err and "Traceback" not in err
 
 
-def test_the_agent_served_in_the_guest_and_stopped(walked: dict[str, Any]) -> None:
-    run = walked["run"]
-    assert run.ok, run.reason
-    assert any(line.startswith("agent: served ") for line in run.stdout)
+def test_the_agent_served_in_the_guest_and_stopped_at_bye(tier: Tier) -> None:
+    assert '"ok":true' in _walked(tier)["bye"], tier.agent["bye"]
+    assert any(line.startswith("agent: served ") for line in tier.stdout), tier.stdout[-10:]

@@ -1,5 +1,6 @@
 """The real-kernel tier: one boot of the emulated arm64 machine (tools/arm64vm/, Debian's Linux
-6.1 KVM under QEMU TCG) runs tools/arm64vm/differential.py, which drives the real /dev/kvm
+6.1 KVM under QEMU TCG; tier.py, shared with test_agent_uart.py) runs
+tools/arm64vm/differential.py, which drives the real /dev/kvm
 through the kvm backend -- the Session, `realmtui batch`, the CLI, the app -- and the simulated
 kernel through the same code, and sends back one JSON report and a screenshot. Everything is
 judged here, host-side.
@@ -15,12 +16,9 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import time
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -29,72 +27,14 @@ import pytest
 
 from backends import abi, guests
 from backends.machine import DEMO_X0
-from tests.arm64 import saved
 from tests.arm64.compare import check, differences
 from tests.arm64.known_differences import KNOWN
-from tools.arm64vm.differential import C_GUEST, C_GUEST_SCRIPT, MMIO_DATA
+from tests.arm64.tier import Tier
+from tools.arm64vm.differential import C_GUEST_SCRIPT, MMIO_DATA
 
 REPO = Path(__file__).resolve().parents[2]
-SCRIPT = REPO / "tools" / "arm64vm" / "differential.py"
-SCREENSHOT_SCRIPT = REPO / "tools" / "arm64vm" / "kvm_screenshot.py"
 SCREENSHOT = REPO / "screenshots" / "real-arm64-kvm.svg"
-BOOT_TIMEOUT_S = 420  # QEMU, boot and script; a run takes ~50 s on a 2-vCPU CI-class host
 SCRIPT_BUDGET_S = 200  # the guest script alone: ~40 s measured, TCG hosts vary
-
-
-def _c_guest_image(out: Path) -> list[Path]:
-    """tests/cguest as a raw image for the guest script (it has no pyelftools to read an
-    ELF); none without Debian's cross compiler (.ci/run installs it)."""
-    if shutil.which("aarch64-linux-gnu-gcc") is None:
-        return []
-    from tests.test_cpu import build_c_guest
-
-    raw = out / C_GUEST
-    subprocess.run(["aarch64-linux-gnu-objcopy", "-O", "binary", str(build_c_guest(out)),
-                    str(raw)], check=True, capture_output=True)
-    return [raw]
-
-
-@dataclass
-class Tier:
-    report: dict[str, Any]
-    svg: bytes | None
-    wall_s: float  # build check + boot + script, as the tier's own cost
-    out: Path
-    c_guest: Path | None = None  # the raw C guest the guest script ran, when built
-
-
-@pytest.fixture(scope="module")
-def tier(tmp_path_factory: pytest.TempPathFactory) -> Tier:
-    required = os.environ.get("REALMTUI_ARM64_TIER") == "required"
-    if not required and shutil.which("qemu-system-aarch64") is None:
-        pytest.skip(
-            "the real-kernel tier needs qemu-system-aarch64 (Debian: qemu-system-arm); "
-            "REALMTUI_ARM64_TIER=required makes tools/arm64vm/build.sh install it"
-        )
-    from tools.arm64vm.run import boot_and_run
-
-    out = tmp_path_factory.mktemp("arm64-tier")
-    t0 = time.monotonic()
-    c_guest = _c_guest_image(tmp_path_factory.mktemp("cguest"))
-    include = [SCREENSHOT_SCRIPT, *c_guest]
-    try:
-        run = boot_and_run(SCRIPT, include=include, textual=True,
-                           timeout=BOOT_TIMEOUT_S, out_dir=out)
-    except (subprocess.CalledProcessError, OSError, ValueError) as e:
-        detail = getattr(e, "output", "") or ""
-        pytest.fail(f"the emulated arm64 machine could not be built or booted: {e}\n{detail}")
-    wall = time.monotonic() - t0
-    if not run.ok or "differential.json" not in run.files:
-        pytest.fail(f"the tier's guest script failed: {run.reason}\n{run.tail(60)}")
-    # The guest observes the real kernel; the sim, built from the same host facts, runs here.
-    report = saved.with_sim(json.loads(run.files["differential.json"]))
-    print(f"\narm64 tier: {wall:.1f} s in all, QEMU {run.wall_s:.1f} s, guest script "
-          f"{report['timings']['script_s']} s ({report['timings']}); files in {out}")
-    if os.environ.get("REALMTUI_UPDATE_ARM64_REPORT") == "1":
-        saved.save_real(report)
-    return Tier(report, run.files.get("real-arm64-kvm.svg"), wall, out,
-                c_guest[0] if c_guest else None)
 
 
 def _demo(tier: Tier, name: str) -> dict[str, Any]:
@@ -196,7 +136,7 @@ def test_the_sim_differs_from_the_real_kernel_only_as_the_table_says(tier: Tier)
     assert verdict.ok, verdict.explain()
 
 
-def test_the_c_guest_runs_on_the_real_kernel_as_on_the_sim(tier: Tier, tmp_path: Path) -> None:
+def test_the_c_guest_runs_on_the_real_kernel_as_on_the_sim(tier: Tier) -> None:
     """`realmtui batch --backend kvm --vm normal --guest` with the C guest (MMU on, its own
     vector, an SMC, PSCI SYSTEM_OFF): the real vCPU's exits are the sim's, exit by exit."""
     real = tier.report.get("c_guest")

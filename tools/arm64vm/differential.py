@@ -16,6 +16,10 @@ the same way, with `observe`: the sim's CPU is unicorn, which the guest does not
 - real only: `realmtui batch --backend kvm --vm normal` as a subprocess, the CLI's answer when
   a realm is asked for, the C guest (`--guest`, when the host put it here) and a headless
   screenshot of the app on the real vCPU.
+
+Then, when the machine has a second UART and agent_uart.py was included, it serves
+`realmtui agent` there until the host's walk through it says bye (tests/arm64/agent_walk.py):
+the same boot carries the tier's agent part.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from backends.kernel import Kernel
 from backends.linux import LinuxKernel
 from backends.sim import RealmSeries, SimHost
 from backends.vmm import Kvm, Vcpu
+from realmtui.backend import Backend
 from realmtui.context import VmKind
 from realmtui.session import Session, SessionConfig, SessionError, Snapshot, Stage
 
@@ -259,13 +264,15 @@ def snapshot_json(snap: Snapshot) -> Json:
     return out
 
 
-def demo(kernel: Kernel, backend: str, pmu: bool, sve: bool) -> Json:
+def demo(kernel: Kernel | None, backend: str, pmu: bool, sve: bool,
+         opened: Backend | None = None) -> Json:
     """The normal demo to its end: N1 MMIO write, N2 MMIO read (answered with MMIO_DATA),
-    N3 MMIO write of what was read, N4 PSCI SYSTEM_OFF."""
+    N3 MMIO write of what was read, N4 PSCI SYSTEM_OFF. On `kernel`, or on a backend opened
+    already (the host's walk through the agent)."""
     config = SessionConfig(backend=backend, vm=VmKind.NORMAL, pmu=pmu, sve=sve)
     t0 = time.monotonic()
     try:
-        session = Session(config, kernel=kernel)
+        session = Session(config, kernel=kernel, backend=opened)
     except SessionError as e:
         return {"error": str(e)}
     try:
@@ -450,7 +457,20 @@ def main() -> int:
         f"batch rc={report['batch']['rc']}; screenshot {'ok' if svg else 'missing'}; "
         f"{report['timings']}"
     )
+    serve_agent()
     return 0
+
+
+def serve_agent() -> None:
+    """The agent on this machine's KVM for the host's walk, over the second UART."""
+    try:
+        import agent_uart  # beside this script when the tier included it
+    except ImportError:
+        return
+    if agent_uart.wired():
+        t0 = time.monotonic()
+        agent_uart.serve_uart(wait_s=60.0)
+        print(f"agent: {time.monotonic() - t0:.1f} s", flush=True)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,10 @@ class SimVcpu:
         self.fault_esr = 0  # ESR_EL2 of the last exit, as KVM keeps it in vcpu->arch.fault
         self.rec = rme.KvmRec() if vm.is_realm else None
         self.cpu = Cpu()  # a normal vCPU's CPU; a REC's runs inside the RMM
+        # A PSCI call KVM handled for this REC that the RMM still waits on (v9-v13 complete
+        # it at once, hypercalls.py): the function, the target vCPU, whether it succeeded.
+        self.psci_to_complete: tuple[int, SimVcpu, bool] | None = None
+        self.icc_pmr = 0  # the vGIC CPU interface's priority mask (sys_regs.handle_gic_cpuif)
 
     def has(self, feature: int) -> bool:
         return feature in self.features

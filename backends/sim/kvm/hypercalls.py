@@ -11,13 +11,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from backends import abi
+from backends.arch import MPIDR_AFFINITY_MASK
 from backends.sim.syndrome import EC_SMC64, ESR_IL, esr_ec
 from backends.smccc import (
+    PSCI_AFFINITY_INFO,
+    PSCI_AFFINITY_INFO_64,
+    PSCI_ALREADY_ON,
     PSCI_CPU_OFF,
+    PSCI_CPU_ON,
+    PSCI_CPU_ON_64,
     PSCI_CPU_SUSPEND,
     PSCI_CPU_SUSPEND_64,
     PSCI_INTERNAL_FAILURE,
+    PSCI_INVALID_PARAMETERS,
     PSCI_NOT_SUPPORTED,
+    PSCI_SUCCESS,
     PSCI_SYSTEM_OFF,
     PSCI_SYSTEM_RESET,
     PSCI_VERSION,
@@ -101,8 +109,55 @@ def _psci_call(vcpu: SimVcpu, fid: int) -> int:
         vcpu.mp_state = abi.KVM_MP_STATE_STOPPED
         _set_retval(vcpu, 0)
         return 1
+    if fid in (PSCI_CPU_ON, PSCI_CPU_ON_64):
+        _set_retval(vcpu, _vcpu_on(vcpu, fid))
+        return 1
+    if fid in (PSCI_AFFINITY_INFO, PSCI_AFFINITY_INFO_64) and vcpu.rec is not None:
+        _set_retval(vcpu, _realm_affinity_info(vcpu, fid))
+        return 1
     _set_retval(vcpu, PSCI_NOT_SUPPORTED)
     return 1
+
+
+def mpidr_to_vcpu(vcpu: SimVcpu, mpidr: int) -> SimVcpu | None:
+    """kvm_mpidr_to_vcpu: the vCPU of the VM whose MPIDR affinity is `mpidr`."""
+    mpidr &= MPIDR_AFFINITY_MASK
+    return next((v for v in vcpu.vm.vcpus.values() if v.mpidr() == mpidr), None)
+
+
+def _vcpu_on(source: SimVcpu, fid: int) -> int:
+    """psci.c kvm_psci_vcpu_on: the target by MPIDR (x1), ALREADY_ON unless it is stopped,
+    else made runnable. The entry point (x2) and context id (x3) go into its reset state,
+    which for a realm the RMM zeroed in exit.gprs: the RMM starts the REC itself, and the sim
+    does not model KVM's reset of its own copy. For a REC the call is completed with the RMM:
+    v9-v13 here and now (realm_psci_complete, [PATCH v9 23/43], v12/v13 "Handle Realm PSCI
+    requests"), v14 at the target's caller's next entry (rme.py, kvm_rec_complete_psci)."""
+    target = mpidr_to_vcpu(source, source.regs.x(1))
+    if target is None:
+        result = PSCI_INVALID_PARAMETERS
+    elif target.mp_state != abi.KVM_MP_STATE_STOPPED:
+        result = PSCI_ALREADY_ON  # PSCI 0.2 and later
+    else:
+        target.mp_state = abi.KVM_MP_STATE_RUNNABLE
+        result = PSCI_SUCCESS
+    if source.rec is not None and target is not None:
+        # What v9-v13 complete with: SUCCESS when KVM turned it on or it already was.
+        ok = result in (PSCI_SUCCESS, PSCI_ALREADY_ON)
+        source.psci_to_complete = (fid, target, ok)
+    return result
+
+
+def _realm_affinity_info(vcpu: SimVcpu, fid: int) -> int:
+    """psci.c kvm_psci_vcpu_affinity_info for a REC ([PATCH v9 23/43]; v14 32/44): only
+    affinity level 0 and a known MPIDR; the answer (ON or OFF) is the RMM's, given when the
+    call is completed with SUCCESS."""
+    if vcpu.regs.x(2) != 0:
+        return PSCI_INVALID_PARAMETERS
+    target = mpidr_to_vcpu(vcpu, vcpu.regs.x(1))
+    if target is None:
+        return PSCI_INVALID_PARAMETERS
+    vcpu.psci_to_complete = (fid, target, True)
+    return PSCI_SUCCESS
 
 
 def _set_retval(vcpu: SimVcpu, a0: int, a1: int = 0, a2: int = 0, a3: int = 0) -> None:

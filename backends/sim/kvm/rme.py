@@ -24,7 +24,7 @@ from backends.abi import ffi
 from backends.arch import GRANULE_SIZE as GRANULE
 from backends.arch import MASK64
 from backends.sim.errno_ import errno, fail
-from backends.sim.kvm import rme_exit
+from backends.sim.kvm import hypercalls, rme_exit
 from backends.sim.kvm.memslots import copy_from_user, read_struct
 from backends.sim.rmm.smc_rmi import (
     REC_PARAMS_FLAG_RUNNABLE,
@@ -35,6 +35,13 @@ from backends.sim.rmm.smc_rmi import (
     RmiExit,
     RmiStatus,
     rmi_status,
+)
+from backends.smccc import (
+    PSCI_AFFINITY_INFO_64,
+    PSCI_ALREADY_ON,
+    PSCI_CPU_ON_64,
+    PSCI_DENIED,
+    PSCI_SUCCESS,
 )
 
 if TYPE_CHECKING:
@@ -373,7 +380,14 @@ def rec_run_once(vcpu: SimVcpu) -> int:
     assert krec is not None and krec.rec_pa is not None
     _pre_enter(vcpu)
     status = vcpu.vm.rmi.rec_enter(krec.rec_pa, krec.run_pa, krec.run)
-    return rme_exit.handle_rec_exit(vcpu, status)
+    vcpu.psci_to_complete = None
+    ret = rme_exit.handle_rec_exit(vcpu, status)
+    if vcpu.psci_to_complete is not None and not vcpu.vm.host.series.at_least("v14"):
+        # v9-v13: psci.c completes CPU_ON and AFFINITY_INFO inside the call's handling
+        # (realm_psci_complete in kvm_psci_vcpu_on / _affinity_info; cca-uapi C6).
+        _fid, target, ok = vcpu.psci_to_complete
+        psci_complete(vcpu, target, PSCI_SUCCESS if ok else PSCI_DENIED)
+    return ret
 
 
 def _pre_enter(vcpu: SimVcpu) -> None:
@@ -389,13 +403,42 @@ def _pre_enter(vcpu: SimVcpu) -> None:
     copy_after = (RmiExit.HOST_CALL,) if vm.host.series.at_least("v14") else (
         RmiExit.HOST_CALL, RmiExit.PSCI,
     )
-    if prev in copy_after:
+    if prev == RmiExit.PSCI and vm.host.series.at_least("v14"):
+        _complete_psci(vcpu)
+    elif prev in copy_after:
         # All 31 GPRs go to rec_enter. After HOST_CALL the RMM copies them into the guest's
         # struct; after PSCI TF-RMM v1.0 reads none of them (the kernel comment says x0-x6).
         for n in range(REC_RUN_GPRS):
             krec.run.enter.gprs[n] = vcpu.regs.x(n)
     elif prev == RmiExit.RIPAS_CHANGE:
         _complete_ripas_change(vcpu)
+
+
+def _complete_psci(vcpu: SimVcpu) -> None:
+    """v14 kvm_rec_complete_psci ([PATCH v14 32/44] "KVM: arm64: Handle Realm PSCI
+    requests"), at the entry after a PSCI exit: for the 64-bit AFFINITY_INFO always SUCCESS;
+    for the 64-bit CPU_ON SUCCESS if x0 -- what KVM's PSCI handler or, when the call was
+    forwarded, the VMM left there -- is SUCCESS or ALREADY_ON, else DENIED; any other call,
+    nothing. The target is the MPIDR in exit.gprs[1]; an RMM error is ignored (the entry that
+    follows then fails with RMI_ERROR_REC: EAGAIN)."""
+    krec = vcpu.rec
+    assert krec is not None
+    exit_ = krec.run.exit
+    fid = exit_.gprs[0]
+    if fid == PSCI_AFFINITY_INFO_64:
+        status = PSCI_SUCCESS
+    elif fid == PSCI_CPU_ON_64:
+        ret = vcpu.regs.x(0)
+        ok = ret in (PSCI_SUCCESS, PSCI_ALREADY_ON)
+        status = PSCI_SUCCESS if ok else PSCI_DENIED
+    else:
+        return
+    target = hypercalls.mpidr_to_vcpu(vcpu, exit_.gprs[1])
+    if target is not None:
+        try:
+            psci_complete(vcpu, target, status)
+        except OSError:
+            pass  # realm_psci_complete's -EINVAL is dropped by its v14 caller
 
 
 def _complete_ripas_change(vcpu: SimVcpu) -> None:

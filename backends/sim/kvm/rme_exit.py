@@ -14,10 +14,20 @@ from typing import TYPE_CHECKING
 
 from backends import abi
 from backends.sim.errno_ import errno, fail
-from backends.sim.kvm import hypercalls, mmio
+from backends.sim.kvm import hypercalls, mmio, sys_regs
 from backends.sim.kvm.handle_exit import internal_error
 from backends.sim.rmm.smc_rmi import REC_RUN_GPRS, RmiExit, RmiStatus, rmi_index, rmi_status
-from backends.sim.syndrome import EC_DABT_LOW, EC_IABT_LOW, esr_ec, esr_isv, esr_srt, esr_wnr
+from backends.sim.syndrome import (
+    EC_DABT_LOW,
+    EC_IABT_LOW,
+    EC_SYS64,
+    esr_ec,
+    esr_isv,
+    esr_srt,
+    esr_sysreg_is_read,
+    esr_sysreg_rt,
+    esr_wnr,
+)
 from backends.smccc import RIPAS_RAM
 
 if TYPE_CHECKING:
@@ -77,7 +87,32 @@ def _sync_exit(vcpu: SimVcpu) -> int:
         return _guest_abort(vcpu)
     if ec == EC_IABT_LOW:
         raise fail(errno.ENXIO)
+    if ec == EC_SYS64:
+        return _sys_reg_exit(vcpu)
     raise fail(errno.ENXIO)  # rec_exit_reason_notimpl, including EC 0 ("unhandled")
+
+
+def _sys_reg_exit(vcpu: SimVcpu) -> int:
+    """rec_exit_sys_reg: a write's value into x[Rt], kvm_handle_sys_reg, a read's value back
+    to the RMM. v9-v13 pass the value in gprs[0] ([PATCH v9 16/43]; v12, v13 the same), as
+    TF-RMM does; v14 in gprs[Rt] ([PATCH v14 22/44]: "The RMM is now required to provide an
+    ESR value with the correct information"). Against this sim's RMM, which follows TF-RMM
+    (gprs[0]), a v14 access with Rt != 0 moves the wrong value: cca-uapi-v12-v16.md C13
+    records the same conflict with TF-RMM v0.9.0 and main."""
+    krec = vcpu.rec
+    assert krec is not None
+    exit_ = krec.run.exit
+    esr = exit_.esr
+    rt = esr_sysreg_rt(esr)
+    is_write = not esr_sysreg_is_read(esr)
+    slot = rt if vcpu.vm.host.series.at_least("v14") else 0
+    slot = 0 if slot == 31 else slot  # (an XZR access has no gprs[31]; the RMM used 0)
+    if is_write and rt != 31:  # vcpu_set_reg ignores XZR
+        vcpu.regs.set_x(rt, exit_.gprs[slot])
+    ret = sys_regs.handle_gic_cpuif(vcpu, esr)
+    if not is_write:
+        krec.run.enter.gprs[slot] = vcpu.regs.x(rt) if rt != 31 else 0
+    return ret
 
 
 def _guest_abort(vcpu: SimVcpu) -> int:

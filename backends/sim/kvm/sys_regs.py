@@ -10,9 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from backends import abi
+from backends.sim.syndrome import ICC_PMR_EL1, esr_sysreg, esr_sysreg_is_read, esr_sysreg_rt
 from backends.sysreg_encodings import SYSREGS
+
+if TYPE_CHECKING:
+    from backends.sim.kvm.arm import SimVcpu
 
 
 class Kind(StrEnum):
@@ -170,3 +175,21 @@ def _table() -> tuple[SysRegDesc, ...]:
 SYS_REG_DESCS: tuple[SysRegDesc, ...] = _table()
 BY_ID: dict[int, SysRegDesc] = {d.id: d for d in SYS_REG_DESCS}
 BY_NAME: dict[str, SysRegDesc] = {d.name: d for d in SYS_REG_DESCS}
+
+
+
+
+def handle_gic_cpuif(vcpu: SimVcpu, esr: int) -> int:
+    """kvm_handle_sys_reg for the GIC CPU interface registers an RMM hands to the host
+    (sys_regs.c access_gic_sgi / access_gic_dir, the vgic-v3 PMR): 1, the guest goes on.
+    The sim has no virtual distributor to deliver an SGI to and no active interrupt to
+    deactivate, so a write to SGI0R, SGI1R, ASGI1R or DIR is taken with no effect; ICC_PMR_EL1
+    is kept per vCPU (0 at reset) and read back."""
+    rt = esr_sysreg_rt(esr)
+    if esr_sysreg(esr) == ICC_PMR_EL1:
+        if esr_sysreg_is_read(esr):
+            if rt != 31:  # vcpu_set_reg ignores XZR
+                vcpu.regs.set_x(rt, vcpu.icc_pmr)
+        else:
+            vcpu.icc_pmr = (vcpu.regs.x(rt) if rt != 31 else 0) & 0xFF
+    return 1

@@ -5,7 +5,7 @@ and runtime/core/run.c). SMCs go to runtime/rsi (rsi.py)."""
 from __future__ import annotations
 
 from backends.sim.cpu import Trap, TrapKind
-from backends.sim.rmm import rsi
+from backends.sim.rmm import rsi, sysregs
 from backends.sim.rmm.realm import Rec
 from backends.sim.rmm.smc_rmi import RecExit, RmiExit, RmiStatus, rmi_pack
 from backends.sim.syndrome import (
@@ -34,6 +34,11 @@ def run_rec(rec: Rec, rec_exit: RecExit, budget: int) -> int:
             case TrapKind.SMC:
                 if rsi.handle_smc(rec, rec_exit):
                     return rmi_pack(RmiStatus.SUCCESS)
+            case _ if sysregs.forwarded(trap.esr):
+                # An MSR/MRS of a GIC CPU interface register trapped to EL2: the host
+                # emulates it (runtime/core/sysregs.c).
+                sysregs.forward(rec, trap.esr, rec_exit)
+                return rmi_pack(RmiStatus.SUCCESS)
             case _:
                 # HVC from a realm is undefined (the RMM injects an undefined-instruction
                 # exception); an instruction the sim does not know, or an instruction

@@ -13,7 +13,7 @@ from backends import smccc
 from backends.arch import MASK64
 from backends.sim.cpu import Cpu, CpuState
 from backends.sim.rmm import exit as core_exit
-from backends.sim.rmm import rsi
+from backends.sim.rmm import rsi, sysregs
 from backends.sim.rmm.granules import RealmMemory
 from backends.sim.rmm.realm import PSTATE_EL1H_DAIF, Realm, RealmState, Rec, realm_dfr0
 from backends.sim.rmm.smc_rmi import (
@@ -209,6 +209,7 @@ class Rmm:
         elif enter.flags & REC_ENTER_FLAG_EMULATED_MMIO:
             if not self._complete_mmio(rec, enter.gprs[0]):
                 return rmi_pack(RmiStatus.ERROR_REC)
+        sysregs.complete(rec, enter.gprs[0])  # a forwarded MRS takes the host's value
         rec.host_call_delivered = None
         if rec.host_call_ipa is not None:
             # runtime/rmi/run.c complete_host_call: all 31 gprs go back into the guest's
