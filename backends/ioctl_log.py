@@ -74,6 +74,15 @@ class IoctlLog:
         self.sync()
         return [_record(r) for r in self._rows[-n:]] if n > 0 else []
 
+    def since(self, seq: int) -> list[IoctlRecord]:
+        """The records made after record `seq`, oldest first (a recorder's one step)."""
+        self.sync()
+        rows = self._rows
+        first = len(rows)
+        while first > 0 and rows[first - 1][0] > seq:
+            first -= 1
+        return [_record(r) for r in rows[first:]]
+
     def sync(self) -> None:
         """Bring in records kept elsewhere (a remote VMM's log, realmtui/remote.py)."""
 
