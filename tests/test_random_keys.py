@@ -22,6 +22,8 @@ KEYS = (
     + ["left_square_bracket", "right_square_bracket", "left_curly_bracket",
        "right_curly_bracket", "ctrl+s", "shift+tab"]
     + list("0123456789") + list("abcdfiwxvpsz") + ["G", "g"]
+    # The debugging and teaching keys: the ioctl log, compare exits, undo, export.
+    + ["l", "D", "u", "ctrl+e"]
 )
 SIZES = [(80, 24), (40, 12), (200, 60), (20, 5), (100, 30), (140, 42), (1, 1), (97, 28)]
 PRESSES = 625  # x4 runs: 2,500 keys, about 90 s of CPU
