@@ -76,6 +76,7 @@ def test_existing_svgs_are_kept_without_force_and_replaced_with_it(
         tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(screenshots, "SHOTS", screenshots.SHOTS[:1])  # one state: quick
+    monkeypatch.setattr(screenshots, "DEBUG_SHOTS", ())
     mine = tmp_path / f"{screenshots.SHOTS[0].name}.svg"
     mine.write_text("my picture")
     err = _refused(capsys, str(tmp_path), status=2)
