@@ -9,9 +9,9 @@ from __future__ import annotations
 import errno
 import time
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, overload
+from typing import Any, NamedTuple
 
 from backends import abi
 from backends.reg_ids import reg_size
@@ -70,11 +70,8 @@ class IoctlLog:
     def __len__(self) -> int:
         return len(self._rows)
 
-    @property
-    def records(self) -> _Records:
-        """The records as a sequence, each made from its row when read."""
-        self.sync()
-        return _Records(self._rows)
+    def clear(self) -> None:
+        self._rows.clear()
 
     def newest(self, n: int) -> list[IoctlRecord]:
         self.sync()
@@ -106,28 +103,6 @@ class IoctlLog:
 
     def next_seq(self) -> int:
         return self.seq + 1
-
-
-class _Records(Sequence[IoctlRecord]):
-    """A view of a log's rows as IoctlRecords (made when read: the rows stay plain tuples)."""
-
-    def __init__(self, rows: list[tuple[Any, ...]]) -> None:
-        self._rows = rows
-
-    def __len__(self) -> int:
-        return len(self._rows)
-
-    @overload
-    def __getitem__(self, i: int) -> IoctlRecord: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[IoctlRecord]: ...
-    def __getitem__(self, i: int | slice) -> IoctlRecord | list[IoctlRecord]:
-        if isinstance(i, slice):
-            return [_record(r) for r in self._rows[i]]
-        return _record(self._rows[i])
-
-    def clear(self) -> None:
-        self._rows.clear()
 
 
 def _record(row: tuple[Any, ...]) -> IoctlRecord:

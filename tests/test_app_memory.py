@@ -40,7 +40,7 @@ def _live_objects() -> Counter[str]:
     for obj in gc.get_objects():
         if isinstance(obj, IoctlLog):  # the session's ioctl log keeps the newest `limit`
             assert 0 < obj.limit <= 100_000
-            obj.records.clear()
+            obj.clear()
         elif isinstance(obj, (LRUCache, FIFOCache)):
             assert obj._maxsize > 0, f"an unbounded {type(obj).__name__}"  # noqa: SLF001
             obj.clear()
