@@ -4,11 +4,14 @@ REC_ENTER in rec_enter.gprs[0] (TF-RMM runtime/core/sysregs.c, runtime/rmi/run.c
 the value between that slot and x[Rt] (rec_exit_sys_reg): slot 0 in v9-v13, slot Rt in v14
 (cca-uapi-v12-v16.md C13: the v14/TF-RMM conflict for Rt != 0 shows here).
 
-The sim's CPU does not trap MSR/MRS to EL2, so the trap is handed to the RMM here with the
-syndrome the hardware would give, at the RMI level: RMI_REC_ENTER on the sim's RMM, then
-KVM's exit handler on what it returned."""
+Most tests hand the trap to the RMM with the syndrome the hardware would give, at the RMI
+level (RMI_REC_ENTER on the sim's RMM, then KVM's exit handler on what it returned), to reach
+reads and XZR; the first runs a realm guest's own MSR through the sim's CPU, which traps it
+to EL2 as hardware does."""
 
 from __future__ import annotations
+
+import ctypes
 
 import pytest
 
@@ -16,9 +19,10 @@ from backends.machine import DemoMachine, MachineSpec
 from backends.series import SERIES
 from backends.sim import RealmSeries, SimHost, SimKernel
 from backends.sim import confidential_peek as peek
-from backends.sim.cpu import Trap, TrapKind
+from backends.sim.cpu import Trap, TrapKind, sysreg_esr
 from backends.sim.kvm import rme_exit
 from backends.sim.kvm.arm import SimVcpu
+from backends.sim.rmm.realm import rec_engine
 from backends.sim.rmm.smc_rmi import RmiExit, RmiStatus, rmi_status
 
 EC_SYS64, IL = 0x18 << 26, 1 << 25
@@ -75,6 +79,50 @@ def _enter(vcpu: SimVcpu, monkeypatch: pytest.MonkeyPatch, trap_esr: int | None)
 def _rec(vcpu: SimVcpu):  # noqa: ANN202
     assert vcpu.rec is not None and vcpu.rec.rec_pa is not None
     return vcpu.vm.rmi.rec_at(vcpu.rec.rec_pa)
+
+
+def _msr(op0: int, op1: int, crn: int, crm: int, op2: int, rt: int) -> int:
+    """MSR (register): 1101 0101 0001 o0 op1 CRn CRm op2 Rt (Arm ARM C6.2.230)."""
+    return (0xD510_0000 | (op0 - 2) << 19 | op1 << 16 | crn << 12 | crm << 8 | op2 << 5
+            | rt)
+
+
+def _run_from_fresh_cpu(vcpu: SimVcpu, words: list[int]) -> int:
+    """Put a tiny guest at the start of the realm's first RAM granule (the RMM's memory) and
+    point the REC there on a CPU fresh from reset (MMU off, as after PSCI CPU_ON, so no stale
+    translation of what was there). Returns that IPA."""
+    rec = _rec(vcpu)
+    ram = rec.realm.memory.for_realm().regions()[0]
+    data = b"".join(w.to_bytes(4, "little") for w in words)
+    ctypes.memmove(ram.host, data, len(data))
+    rec.engine = rec_engine()
+    rec.cpu.pc = ram.ipa
+    return ram.ipa
+
+
+@pytest.mark.parametrize("name,rt,kvm_sees", [
+    ("v9", 1, 0xC0FFEE), ("v14", 0, 0xC0FFEE),
+    ("v14", 1, 0),  # v14 reads exit.gprs[1]; the RMM put x1's value in gprs[0]
+])
+def test_a_realm_guests_msr_sgi1r_traps_and_reaches_the_host(
+    name: str, rt: int, kvm_sees: int,
+) -> None:
+    _m, vcpu = _active_vcpu(name)
+    rec = _rec(vcpu)
+    msr = _msr(3, 0, 12, 11, 5, rt)  # msr ICC_SGI1R_EL1, x<rt>
+    pc = _run_from_fresh_cpu(vcpu, [msr, msr])
+    rec.cpu.x[rt] = 0xC0FFEE
+    krec = vcpu.rec
+    assert krec is not None and krec.rec_pa is not None
+    status = vcpu.vm.rmi.rec_enter(krec.rec_pa, krec.run_pa, krec.run)
+    exit_ = krec.run.exit
+    assert rmi_status(status) == RmiStatus.SUCCESS
+    assert exit_.exit_reason == RmiExit.SYNC
+    assert exit_.esr == sysreg_esr(msr) == msr_sgi1r(rt)  # EC 0x18, Rt not masked
+    assert exit_.gprs[0] == 0xC0FFEE and rec.cpu.pc == pc + 4  # the RMM stepped past it
+    vcpu.regs.set_x(rt, 0xDEAD)
+    assert rme_exit.handle_rec_exit(vcpu, status) == 1
+    assert vcpu.regs.x(rt) == kvm_sees
 
 
 @pytest.mark.parametrize("name,rt,kvm_sees", [

@@ -12,6 +12,12 @@ real machine:
   memslot -- is a data or instruction abort from a lower EL (EC 0x24 / 0x20), with ISV, SAS,
   SSE, SRT, SF and WnR decoded from the instruction (Arm ARM D24.2.45 "ISS encoding for an
   exception from a Data Abort");
+* an MSR/MRS the embedder says traps to EL2 (`sysreg_traps`: for a REC, the GIC CPU interface
+  registers TF-RMM programs to trap) is EC 0x18 with Op0, Op2, Op1, CRn, Rt, CRm and the
+  direction decoded from the instruction (Arm ARM D24.2.45, "ISS encoding for an exception
+  from MSR, MRS, or System instruction execution in AArch64 state"); every other MSR/MRS
+  unicorn executes itself. Unicorn calls the hook at run time for every MSR/MRS once one is
+  installed, so only engines that need it (a REC's) install it;
 * everything else the guest takes at its own EL1 (SVC, BRK, UNDEFINED, stage-1 aborts) goes
   to its vector table at VBAR_EL1, as AArch64.TakeException does (Arm ARM D1.10): unicorn
   reports these exceptions to the embedder instead of delivering them, so this module
@@ -30,6 +36,7 @@ REC_ENTER_FLAG_TRAP_WFI is set, which the v9 kernel never does).
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum, auto
 from typing import Protocol
@@ -37,6 +44,7 @@ from typing import Protocol
 try:  # the sim's kernel imports without unicorn; only running a guest needs it
     from unicorn import (
         UC_ARCH_ARM64,
+        UC_HOOK_INSN,
         UC_HOOK_INTR,
         UC_HOOK_MEM_FETCH_UNMAPPED,
         UC_HOOK_MEM_READ_UNMAPPED,
@@ -64,6 +72,7 @@ from backends.sim.syndrome import (
     EC_IABT_LOW,
     EC_SHIFT,
     EC_SMC64,
+    EC_SYS64,
     EC_UNKNOWN,
     ESR_FNV,
     ESR_IL,
@@ -147,6 +156,7 @@ class TrapKind(StrEnum):
     INSN_ABORT = auto()  # stage-2 fault on an instruction fetch
     SMC = auto()  # trapped to EL2 by HCR_EL2.TSC
     HVC = auto()
+    SYSREG = auto()  # an MSR/MRS trapped to EL2 (EC 0x18)
     UNDEFINED = auto()  # the CPU model cannot go on (insn says where); ESR is 0
     BUDGET = auto()  # the instruction budget ran out
 
@@ -190,6 +200,11 @@ class Trap:
                 return f"smc #{imm16:#x} {at}"
             case TrapKind.HVC:
                 return f"hvc #{imm16:#x} {at}"
+            case TrapKind.SYSREG:
+                op = "mrs" if self.iss & 1 else "msr"
+                return f"trapped {op} of S{(self.iss >> 20) & 3}_{(self.iss >> 14) & 7}_" \
+                    f"C{(self.iss >> 10) & 15}_C{(self.iss >> 1) & 15}_{(self.iss >> 17) & 7} " \
+                    f"(x{(self.iss >> 5) & 31}) {at}"
             case TrapKind.BUDGET:
                 return f"no exit within the instruction budget; stopped {at}"
         return f"{self.detail or 'the CPU model stopped'} {at} (instruction {self.insn:#010x})"
@@ -267,13 +282,28 @@ def data_abort_iss(acc: _Access | None, write: bool) -> int:
     return iss | (ESR_WNR if acc.write else 0)
 
 
+def sysreg_esr(insn: int) -> int | None:
+    """ESR_EL2 for a trapped MSR/MRS (register) -- encoding 1101 0101 00 L 1 o0 op1 CRn CRm op2
+    Rt, Arm ARM C6.2.228/C6.2.230 -- or None for any other instruction. ISS: Op0 [21:20],
+    Op2 [19:17], Op1 [16:14], CRn [13:10], Rt [9:5], CRm [4:1], Direction [0] (1 = read)."""
+    if insn & 0xFFD0_0000 != 0xD510_0000:
+        return None
+    op0, op1 = 2 + ((insn >> 19) & 1), (insn >> 16) & 7
+    crn, crm, op2, rt = (insn >> 12) & 15, (insn >> 8) & 15, (insn >> 5) & 7, insn & 31
+    iss = op0 << 20 | op2 << 17 | op1 << 14 | crn << 10 | rt << 5 | crm << 1 | (insn >> 21) & 1
+    return (EC_SYS64 << EC_SHIFT) | ESR_IL | iss
+
+
 # --- the engine ----------------------------------------------------------------------------------
 
 
 class Cpu:
     """One vCPU's unicorn engine, created on first run and kept with its EL1 state."""
 
-    def __init__(self) -> None:
+    def __init__(self, sysreg_traps: Callable[[int], bool] | None = None) -> None:
+        # Which MSR/MRS trap to EL2, given their ESR: the EL2 trap controls this CPU runs
+        # under (None: none trap, unicorn executes every MSR/MRS as before).
+        self._sysreg_traps = sysreg_traps
         self._uc: Uc | None = None
         self._mapped: dict[int, Region] = {}
         self._trap: Trap | None = None
@@ -295,6 +325,9 @@ class Cpu:
                 | UC_HOOK_MEM_FETCH_UNMAPPED | UC_HOOK_MEM_WRITE_PROT,
                 self._on_stage2_fault,
             )
+            if self._sysreg_traps is not None:
+                for ins in (r.UC_ARM64_INS_MRS, r.UC_ARM64_INS_MSR):
+                    uc.hook_add(UC_HOOK_INSN, self._on_sysreg, None, 1, 0, ins)
             self._uc = uc
         return self._uc
 
@@ -357,7 +390,8 @@ class Cpu:
         trap = self._trap
         if trap is None:
             return Trap(TrapKind.BUDGET, 0, 0, 0, st.pc, 0)
-        if trap.kind in (TrapKind.SMC, TrapKind.DATA_ABORT, TrapKind.INSN_ABORT):
+        if trap.kind in (TrapKind.SMC, TrapKind.DATA_ABORT, TrapKind.INSN_ABORT,
+                         TrapKind.SYSREG):
             st.pc = trap.pc  # the preferred return is the instruction itself
         return trap
 
@@ -390,6 +424,19 @@ class Cpu:
         esr = (EC_DABT_LOW << EC_SHIFT) | ESR_IL | data_abort_iss(acc, write) | FSC_TRANSLATION_L3
         self._trap = Trap(TrapKind.DATA_ABORT, esr, far, hpfar_of(ipa), pc, insn, ipa=ipa)
         return False
+
+    def _on_sysreg(self, uc: Uc, _reg: int, _cp_reg: object, _data: object) -> bool:
+        """Unicorn's MSR/MRS hook, before the access: True skips the instruction. The pc is the
+        instruction's own (the preferred return of a trapped MSR/MRS); the host or the RMM
+        steps past it when it has emulated the access."""
+        assert self._sysreg_traps is not None
+        pc = self._read_x_pc()
+        insn = self._insn_at(pc)
+        esr = sysreg_esr(insn)
+        if esr is None or not self._sysreg_traps(esr):
+            return False
+        self._halt(Trap(TrapKind.SYSREG, esr, 0, 0, pc, insn))
+        return True
 
     def _on_exception(self, uc: Uc, excp: int, _data: object) -> None:
         pc = self._read_x_pc()

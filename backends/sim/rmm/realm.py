@@ -10,10 +10,17 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from backends.sim.cpu import Cpu, CpuState
+from backends.sim.rmm import sysregs
 from backends.sim.rmm.granules import RealmMemory
 from backends.sim.rmm.smc_rmi import RealmParams
 
 PSTATE_EL1H_DAIF = 0x3C5  # REC_CREATE: EL1h, AArch64, D A I F masked (runtime/rmi/rec.c)
+
+
+def rec_engine() -> Cpu:
+    """The CPU a REC runs on, with the GIC CPU interface accesses TF-RMM traps to EL2
+    (ICH_HCR_EL2.TC, runtime/core/sysregs.c handle_icc_el1_sysreg_trap) trapping."""
+    return Cpu(sysreg_traps=sysregs.forwarded)
 
 
 class RealmState(StrEnum):
@@ -72,7 +79,7 @@ class Rec:
     at_entry: CpuState | None = None
     host_call_delivered: tuple[int, ...] | None = None
     stopped: str = ""  # why the sim cannot run this REC any more
-    engine: Cpu = field(default_factory=Cpu)  # the physical CPU state the REC runs on
+    engine: Cpu = field(default_factory=rec_engine)  # the physical CPU state the REC runs on
 
 
 @dataclass

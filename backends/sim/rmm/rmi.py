@@ -11,11 +11,18 @@ from dataclasses import dataclass
 
 from backends import smccc
 from backends.arch import MASK64
-from backends.sim.cpu import Cpu, CpuState
+from backends.sim.cpu import CpuState
 from backends.sim.rmm import exit as core_exit
 from backends.sim.rmm import rsi, sysregs
 from backends.sim.rmm.granules import RealmMemory
-from backends.sim.rmm.realm import PSTATE_EL1H_DAIF, Realm, RealmState, Rec, realm_dfr0
+from backends.sim.rmm.realm import (
+    PSTATE_EL1H_DAIF,
+    Realm,
+    RealmState,
+    Rec,
+    realm_dfr0,
+    rec_engine,
+)
 from backends.sim.rmm.smc_rmi import (
     REC_CREATE_NR_GPRS,
     REC_ENTER_FLAG_EMULATED_MMIO,
@@ -185,7 +192,7 @@ class Rmm:
             target.cpu = CpuState(
                 x=[req.context_id] + [0] * 30, sp=0, pc=req.entry, pstate=PSTATE_EL1H_DAIF
             )
-            target.engine = Cpu()  # PSCI CPU_ON: the target starts from reset (MMU off)
+            target.engine = rec_engine()  # PSCI CPU_ON: the target starts from reset (MMU off)
             target.runnable = True
             caller.cpu.x[0] = smccc.PSCI_SUCCESS
         caller.cpu.x[1:4] = [0, 0, 0]

@@ -9,15 +9,16 @@ value of a write in gprs[0], the pc already past the instruction. The value of a
 back at the next REC_ENTER in rec_enter.gprs[0]. The same in TF-RMM v0.8.0 (RMM 1.0/1.1),
 v0.9.0 and main (RMM 2.0): cca-uapi-v12-v16.md C13.
 
-The sim's CPU (backends/sim/cpu.py) does not trap these accesses to EL2, so nothing reaches
-this module from a guest yet; tests/test_sysreg_forwarding.py drives it with the syndrome the
-hardware would give.
+A REC's CPU (backends/sim/cpu.py, built by realm.rec_engine) traps exactly these accesses to
+EL2 with the syndrome hardware gives (EC 0x18); every other MSR/MRS of the realm the sim's
+CPU executes itself. tests/test_sysreg_forwarding.py runs a realm guest's MSR through it.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from backends.arch import MASK64
-from backends.sim.rmm.realm import Rec
 from backends.sim.rmm.smc_rmi import RecExit, RmiExit
 from backends.sim.syndrome import (
     EC_SYS64,
@@ -28,6 +29,9 @@ from backends.sim.syndrome import (
     esr_sysreg_is_read,
     esr_sysreg_rt,
 )
+
+if TYPE_CHECKING:  # realm.py builds a REC's CPU with `forwarded` as its trap set
+    from backends.sim.rmm.realm import Rec
 
 XZR = 31
 
