@@ -147,7 +147,7 @@ class DetailPanel(VerticalScroll):
     can_focus = True  # so the keyboard can scroll it when it takes the screen (i)
 
     def compose(self):  # noqa: ANN201
-        yield RichLines(id="detail-body", grow=8)
+        yield RichLines(id="detail-body", fill=True)
 
     def on_mount(self) -> None:
         self.border_title = "register"

@@ -50,8 +50,15 @@ class RichLines(Widget):
     }
     """
 
-    def __init__(self, renderable: Content = "", *, grow: int = 1, **kwargs: Any) -> None:
+    def __init__(self, renderable: Content = "", *, grow: int = 1, fill: bool = False,
+                 **kwargs: Any) -> None:
+        """`fill`: at least as tall as the parent's viewport, and past it growing half a
+        viewport at a time (a panel of fixed height: the detail panel). Its history gains a
+        line at every step, and each change of height was a layout of the whole screen
+        (15-20 ms on a wide terminal, benchmarks/bench_tui.py): now few steps pay one."""
         super().__init__(**kwargs)
+        self.fill = fill
+        self._page = 0  # the parent's viewport height, as of the last layout
         self.renderable = renderable
         # The lines of each part drawn for the content shown now: (inputs, width, lines).
         self._part_lines: list[tuple[object, int, list[Strip]]] = []
@@ -90,7 +97,8 @@ class RichLines(Widget):
 
     def _height(self, width: int) -> int:
         lines = len(self._render(width))
-        height = max(self._heights.get(width, 0), -(-lines // self.grow) * self.grow)
+        grow = max(self.grow, self._page // 2)  # past the page: half a page of blank at most
+        height = max(self._heights.get(width, 0), self._page, -(-lines // grow) * grow)
         self._heights[width] = height
         return height
 
@@ -126,6 +134,9 @@ class RichLines(Widget):
             segments, width, include_new_lines=False, pad=False)]
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        if self.fill and container.height != self._page:
+            self._page = container.height  # another panel height: fit it afresh
+            self._heights = {}
         return self._height(width)
 
     def render_line(self, y: int) -> Strip:
