@@ -6,12 +6,11 @@ from __future__ import annotations
 from rich.console import Group as RichGroup
 from rich.console import RenderableType
 from rich.text import Text
-from textual.containers import VerticalScroll
 
 from realmtui.model import RecMark, RegView, SetOutcome
 from realmtui.values import format_value
 from widgets.palette import Palette
-from widgets.rich_lines import Content, Part, RichLines
+from widgets.rich_lines import Content, PanelScroll, Part, RichLines
 from widgets.text_table import TextTable
 
 
@@ -134,7 +133,7 @@ def detail_renderable(
                                                                last_write)))
 
 
-class DetailPanel(VerticalScroll):
+class DetailPanel(PanelScroll):
     DEFAULT_CSS = """
     DetailPanel {
         height: 1fr;
