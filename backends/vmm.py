@@ -31,6 +31,8 @@ def issue(kernel: Kernel, fd: int, request: int, arg: Any = 0, run: Any = None) 
     log = ioctl_log.log_of(kernel)
     if log is None:
         return kernel.ioctl(fd, request, arg)
+    if request in ioctl_log.ONE_REG:
+        return ioctl_log.one_reg(log, kernel.ioctl, fd, request, arg)
     call = ioctl_log.Call(log, fd, request, arg)
     try:
         result = kernel.ioctl(fd, request, arg)

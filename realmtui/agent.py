@@ -7,7 +7,6 @@ device) carries its stdin and stdout.
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import platform
 import sys
@@ -166,7 +165,7 @@ class Agent:
     def ioctl_log(self, req: dict[str, Any]) -> dict[str, Any]:
         """The ioctls made on this host after sequence number `after`."""
         after = int(req.get("after", 0))
-        records = [dataclasses.asdict(r) for r in (self.log or ()) if r.seq > after]
+        records = [r._asdict() for r in (self.log or ()) if r.seq > after]
         return {"records": records}
 
     def _first_run_done(self) -> None:

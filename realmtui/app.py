@@ -864,11 +864,12 @@ class RealmApp(App[int]):
 
     # --- the debugging kit (widgets/ioctl_log_screen.py, disasm_screen.py, ...) --------------
     def action_ioctl_log(self) -> None:
-        from realmtui.ioctl_view import lines
+        from realmtui.ioctl_view import SCREEN_LIMIT, lines
         from widgets.ioctl_log_screen import IoctlLogScreen
 
-        self.fetch("ioctl log", lambda s: lines(s.ioctl_log),
-                   lambda got: self.push_screen(IoctlLogScreen(got)))
+        self.fetch("ioctl log", lambda s: (lines(s.ioctl_log.newest(SCREEN_LIMIT)),
+                                           len(s.ioctl_log)),
+                   lambda got: self.push_screen(IoctlLogScreen(*got)))
 
     def action_disasm(self) -> None:
         from realmtui.disasm import at_pc

@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any, BinaryIO, TextIO
 
+from backends.ioctl_log import IoctlRecord
 from realmtui import disasm, exit_diff, export
 from realmtui.batch_input import InputLine, read_lines
 from realmtui.ioctl_view import record_json
@@ -36,8 +37,10 @@ COMMANDS: dict[str, str] = {
     "state": "the VM, its lifecycle stage and the last exit",
     "restart": "throw the VM away and build it again",
     "undo": "write back the value before the last successful edit (and say what that does now)",
-    "expect ...": "fail (under --strict) unless: REG VALUE, errno NAME|none, exit REASON|none, "
-                  "access REG VERDICT, stage STAGE",
+    # One usage per key (help, and the hardening tests, read it as the command's grammar);
+    # the other forms are in the description.
+    "expect REG VALUE": "fail (under --strict) unless the register reads VALUE; also expect "
+                        "errno NAME|none, exit REASON|none, access REG VERDICT, stage STAGE",
     "diff N M": "the registers that differ between exit N and exit M (0: the start; now)",
     "disasm": "the instructions around pc (a realm's only on the sim, labelled sim only)",
     "export FILE": "the register grid as it is now, to FILE (.csv: CSV, else JSON)",
@@ -122,11 +125,17 @@ def _side(row: RegView | None) -> dict[str, Any] | None:
     return out
 
 
-def write_ioctl_log(session: Session, path: str) -> None:
-    """`--ioctl-log FILE`: one JSON object per ioctl of the session."""
-    with open(path, "w", encoding="utf-8") as f:
-        for rec in session.ioctl_log:
-            f.write(json.dumps(record_json(rec)) + "\n")
+def stream_ioctl_log(session: Session, f: TextIO) -> None:
+    """`--ioctl-log FILE`: one JSON object per ioctl of the session, those made so far and
+    then each as it is made (so the file holds them all, however long the session)."""
+    log = session.ioctl_log
+
+    def write(rec: IoctlRecord) -> None:
+        f.write(json.dumps(record_json(rec)) + "\n")
+
+    for rec in log:
+        write(rec)
+    log.sink = write
 
 
 class Batch:

@@ -158,6 +158,9 @@ def parser() -> argparse.ArgumentParser:
                    help="directory for the SVGs (default: realmtui-screenshots, in the current "
                    "directory)")
     s.add_argument("--force", action="store_true", help="overwrite SVGs that already exist")
+    _guest_options(s, _AFTER)
+    s.add_argument("--vm", dest=_AFTER + "vm", choices=[k.value for k in VmKind],
+                   help="with --guest: run it as a realm (default) or a normal VM")
     s.add_argument("--replay", metavar="FILE",
                    help="one SVG per step of this recording instead of the named states")
     r = sub.add_parser("replay", help="open the app on a recording (--record), no kernel")
@@ -256,9 +259,22 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     argparse's usage line) on a bad or contradictory line."""
     p = parser()
     args = p.parse_args(argv)
-    if args.command in ("screenshot", "agent", "replay", "exercise"):
+    if args.command == "screenshot" and (
+            args.guest is not None or getattr(args, _AFTER + "guest", None) is not None):
+        # Your guest's states: --vm says which kind of VM; no other VM option.
+        given = [f"--{n}" for n in VM_DEFAULTS if getattr(args, n) is not None and n != "vm"]
+        if given:
+            p.error(f"{', '.join(given)}: `screenshot --guest` takes --vm and no other VM "
+                    "option")
+        if args.replay:
+            p.error("--guest and --replay: a recording's screenshots or your guest's, not both")
+        if conflict := _merge_vm_options(args):
+            p.error(conflict)
+    elif args.command in ("screenshot", "agent", "replay", "exercise"):
         given = [f"--{n.replace('_', '-')}" for n in VM_DEFAULTS | GUEST_DEFAULTS
                  if getattr(args, n) is not None]
+        if args.command == "screenshot" and getattr(args, _AFTER + "vm", None) is not None:
+            given.append("--vm (only with --guest)")
         if given and args.command != "agent":
             p.error(f"{', '.join(given)}: `{args.command}` shows its own states (named "
                     "ones, or a recording's) and takes no VM options")
@@ -291,7 +307,8 @@ def _main(argv: Sequence[str] | None) -> int:
         if args.command == "screenshot":
             from realmtui import screenshots
 
-            return screenshots.main(args.out, force=args.force)
+            guest = config_from(args) if args.guest else None
+            return screenshots.main(args.out, force=args.force, guest=guest)
         if args.command == "replay":
             return _replay(args)
         if args.command == "exercise":
@@ -319,10 +336,27 @@ def _batch(args: argparse.Namespace) -> int:
         source = open(args.file, "rb") if args.file else _stdin_bytes()  # noqa: SIM115
     except OSError as e:
         return _fail(f"cannot read {args.file}: {e.strerror or e}", EXIT_FAILURE)
+    log_file = None
+    if args.ioctl_log:
+        try:  # before any work: a log that cannot be written is said at once
+            log_file = open(args.ioctl_log, "w", encoding="utf-8")  # noqa: SIM115
+        except OSError as e:
+            return _fail(f"cannot write the ioctl log {args.ioctl_log}: {e.strerror or e}",
+                         EXIT_FAILURE)
     try:
         session, recorder = open_session(args, "batch")
     except OSError as e:
+        if log_file is not None:
+            log_file.close()
         return _fail(f"cannot record to {e.filename}: {e.strerror or e}", EXIT_FAILURE)
+    except BaseException:
+        if log_file is not None:
+            log_file.close()
+        raise
+    if log_file is not None:
+        from realmtui.batch import stream_ioctl_log
+
+        stream_ioctl_log(session, log_file)
     failures: list[str] = []
     try:
         status = run_batch(session, source, out, strict=args.strict, fmt=args.format,
@@ -339,14 +373,13 @@ def _batch(args: argparse.Namespace) -> int:
         _stdout_to_devnull()
         return _fail(f"cannot write the answers: {e.strerror or e}", EXIT_FAILURE)
     finally:
-        if args.ioctl_log:
-            from realmtui.batch import write_ioctl_log
-
-            try:
-                write_ioctl_log(session, args.ioctl_log)
-            except OSError as e:
-                print(f"realmtui: cannot write the ioctl log: {e}", file=sys.stderr)
         session.close()
+        if log_file is not None:
+            try:
+                log_file.close()
+            except OSError as e:  # a full disk shows here at the latest
+                print(f"realmtui: cannot write the ioctl log: {e.strerror or e}",
+                      file=sys.stderr)
         if recorder is not None:
             recorder.close()
         if args.file:

@@ -107,7 +107,7 @@ def _reader(session: Session):  # type: ignore[no-untyped-def]
             pc = session.vcpu.get_reg(reg_ids.PC)
         except Exception:  # noqa: BLE001 -- a vCPU that cannot be read has no pc to show
             pc = None
-        return pc, machine.read_shared, HOST_MEMORY
+        return pc, machine.read_shared, HOST_MEMORY  # an agent's VM: read over there
     inspector = session.inspector
     if inspector is None:
         return None, None, ""

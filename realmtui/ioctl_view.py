@@ -67,5 +67,10 @@ def line(rec: IoctlRecord) -> IoctlLine:
     )
 
 
+# A long session makes hundreds of thousands of ioctls (every step reads every register):
+# the screen takes the newest, and `batch --ioctl-log` has them all.
+SCREEN_LIMIT = 5000
+
+
 def lines(records: Iterable[IoctlRecord]) -> tuple[IoctlLine, ...]:
     return tuple(line(r) for r in records)

@@ -200,11 +200,7 @@ class Recorder:
         log = getattr(self.session, "ioctl_log", None)
         if log is None:
             return None
-        records = log.records
-        first = len(records)
-        while first > 0 and records[first - 1].seq > self._seen:
-            first -= 1
-        new = records[first:]
+        new = log.since(self._seen)
         if new:
             self._seen = new[-1].seq
         return fold_ioctls(new)

@@ -11,7 +11,6 @@ deadline, and a dead child is noticed at once (end of file on its stdout).
 from __future__ import annotations
 
 import collections
-import dataclasses
 import errno
 import os
 import selectors
@@ -312,7 +311,7 @@ class RemoteIoctlLog(ioctl_log.IoctlLog):
         for data in answer.get("records", ()):
             rec = ioctl_log.IoctlRecord(**data)
             self._after = max(self._after, rec.seq)
-            self.add(dataclasses.replace(rec, seq=self.next_seq()))
+            self.add_record(rec._replace(seq=self.next_seq()))
 
     def __iter__(self) -> Iterator[ioctl_log.IoctlRecord]:
         self.sync()

@@ -23,7 +23,14 @@ KERNEL_ACTIONS = ("run", "run_anyway", "restart_offer", "lifecycle", "restart", 
                   "ioctl_log", "disasm", "exit_diff", "export")
 
 
+class RecordedGrid(RegisterGrid):
+    """The grid of a recording: nothing to write to, so the footer offers no Edit."""
+
+    OFFERS_EDIT = False
+
+
 class ReplayApp(RealmApp):
+    GRID = RecordedGrid
     BINDINGS = [
         Binding("n,right", "step(1)", "Next step", priority=True),
         Binding("p,left", "step(-1)", "Back", priority=True),

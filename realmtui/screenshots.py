@@ -87,6 +87,50 @@ async def normal_vm(pilot: Pilot) -> None:
     await settle(pilot)
 
 
+# --- the debugging kit (issue 10) -------------------------------------------------------------
+async def code_at_pc(pilot: Pilot) -> None:
+    await run_to(pilot, 1)
+    await pilot.press("p")
+    await settle(pilot)
+
+
+async def compare_exits(pilot: Pilot) -> None:
+    await run_to(pilot, 3)
+    await pilot.press("D")
+    await settle(pilot)
+
+
+async def ioctl_log(pilot: Pilot) -> None:
+    await run_to(pilot, 1)
+    await edit(pilot, "x5", "0x77")
+    await pilot.press("l")
+    await settle(pilot)
+
+
+async def copy_and_export(pilot: Pilot) -> None:
+    import tempfile
+
+    await run_to(pilot, 1)
+    await select(pilot, "x20")
+    pilot.app.screenshot_dir = tempfile.mkdtemp(prefix="realmtui-export-")  # type: ignore[attr-defined]
+    await pilot.press("y", "ctrl+e")
+    await pilot.pause(0.5)  # the toasts slide in over a few frames
+
+
+async def guest_after_e1(pilot: Pilot) -> None:
+    """Your own guest: through the lifecycle (a v9 realm) and to its first exit."""
+    if pilot.app.view.realm:  # type: ignore[attr-defined]
+        await run_to(pilot, 1)
+    else:
+        await normal_vm(pilot)
+
+
+async def guest_code_at_pc(pilot: Pilot) -> None:
+    await guest_after_e1(pilot)
+    await pilot.press("p")
+    await settle(pilot)
+
+
 @dataclass(frozen=True)
 class Shot:
     name: str
@@ -94,6 +138,7 @@ class Shot:
     steps: Steps
     title: str
     size: tuple[int, int] = SIZE
+    toasts: bool = False  # Textual's tests show no notifications unless asked
 
 
 SHOTS: tuple[Shot, ...] = (
@@ -109,6 +154,26 @@ SHOTS: tuple[Shot, ...] = (
          size=(100, 30)),
 )
 
+# Written by `realmtui screenshot` too, but not snapshot-tested: the ioctl log shows how long
+# each call took, and the export's toast a new file's name.
+DEBUG_SHOTS: tuple[Shot, ...] = (
+    Shot("code-at-pc", SessionConfig(), code_at_pc, "p: the realm's code at pc, sim only"),
+    Shot("compare-exits", SessionConfig(), compare_exits, "D: E2 against now (E3)"),
+    Shot("ioctl-log", SessionConfig(), ioctl_log, "l: the ioctl log after E1 and an x5 edit"),
+    Shot("copy-export", SessionConfig(), copy_and_export, "y copies x20, ctrl+e exports",
+         toasts=True),
+)
+
+
+def guest_shots(config: SessionConfig) -> tuple[Shot, ...]:
+    """`screenshot --guest FILE`: your own guest at its start, its first exit, its code."""
+    kind = str(config.vm)
+    return (
+        Shot("guest-start", config, start, f"your guest ({kind}) at its start"),
+        Shot("guest-after-E1", config, guest_after_e1, f"your guest ({kind}) after E1"),
+        Shot("guest-code-at-pc", config, guest_code_at_pc, f"your guest ({kind}): code at pc"),
+    )
+
 
 def make_app(config: SessionConfig):  # noqa: ANN201 - RealmApp, imported late on purpose
     from realmtui.app import RealmApp
@@ -119,17 +184,17 @@ def make_app(config: SessionConfig):  # noqa: ANN201 - RealmApp, imported late o
 async def take(shot: Shot, size: tuple[int, int] | None = None) -> str:
     size = size or shot.size
     app = make_app(shot.config)
-    async with app.run_test(size=size) as pilot:
+    async with app.run_test(size=size, notifications=shot.toasts) as pilot:
         await shot.steps(pilot)
         svg = app.export_screenshot(title=f"realmtui — {shot.title}")
     app.session.close()
     return svg
 
 
-async def take_all(out: Path) -> list[Path]:
+async def take_all(out: Path, shots: tuple[Shot, ...] | None = None) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for shot in SHOTS:
+    for shot in SHOTS + DEBUG_SHOTS if shots is None else shots:
         path = out / f"{shot.name}.svg"
         path.write_text(await take(shot), encoding="utf-8")
         written.append(path)
@@ -149,18 +214,19 @@ def _writable_dir(out: Path) -> None:
         raise OSError(e.errno, e.strerror) from None
 
 
-def main(out_dir: str, force: bool = False) -> int:
-    """Write the SVGs; one clear line and status 1 when the directory cannot take them, or
-    when they exist and `force` is not given (status 2)."""
+def main(out_dir: str, force: bool = False, guest: SessionConfig | None = None) -> int:
+    """Write the SVGs (of `guest`'s states when given); one clear line and status 1 when the
+    directory cannot take them, or when they exist and `force` is not given (status 2)."""
     out = Path(out_dir)
-    existing = [str(out / f"{s.name}.svg") for s in SHOTS if (out / f"{s.name}.svg").exists()]
+    shots = SHOTS + DEBUG_SHOTS if guest is None else guest_shots(guest)
+    existing = [str(out / f"{s.name}.svg") for s in shots if (out / f"{s.name}.svg").exists()]
     if existing and not force:
         print(f"realmtui: {len(existing)} screenshot(s) already exist ({existing[0]}, ...): "
               "--force overwrites them, or choose another --out", file=sys.stderr)
         return 2
     try:
         _writable_dir(out)
-        written = asyncio.run(take_all(out))
+        written = asyncio.run(take_all(out, shots))
     except OSError as e:
         where = e.filename if e.filename and str(e.filename) != out_dir else None
         print(f"realmtui: cannot write screenshots to {out_dir}: {e.strerror or e}"
@@ -169,6 +235,7 @@ def main(out_dir: str, force: bool = False) -> int:
     for path in written:
         print(path)
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "screenshots"))

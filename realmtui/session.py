@@ -395,8 +395,14 @@ class Session:
             return ""
         if self.exits and isinstance(self.exits[-1].exit, MmioExit):
             pc += 4  # the access completes at the next KVM_RUN, which steps over it
-        step = self._machine().program.step_at(pc)
-        return f"{step.name}: {step.summary}" if step else f"pc 0x{pc:x} is outside the demo"
+        program = self._machine().program
+        step = program.step_at(pc)
+        if step is not None:
+            return f"{step.name}: {step.summary}"
+        if not program.steps:  # your own guest (--guest): no steps to name, its symbol if any
+            where = program.symbol_at(pc)
+            return f"pc 0x{pc:x}" + (f" <{where}>" if where else "")
+        return f"pc 0x{pc:x} is outside the demo"
 
     def value_history(self, reg_id: int) -> list[tuple[str, int | None]]:
         """A register's value at each snapshot so far: what its view carries (RegView.history)."""

@@ -48,12 +48,12 @@ async def test_l_shows_every_ioctl_decoded_and_filters_and_copies() -> None:
                 "KVM_GET_ONE_REG"} <= names
         assert table.cursor_row == table.row_count - 1  # the newest in sight, as strace ends
         runs = [r for r in all_rows if r[1] == "KVM_RUN"]
-        assert runs and "MMIO" in runs[-1][5] or "HYPERCALL" in runs[-1][5]
+        assert runs and "-> MMIO addr=0x9000000" in runs[-1][4] and runs[-1][2] == "0"
         # Filter as you type: only the x5 write and its read-back remain.
         await pilot.press("slash", *"x5 = 0x77")
         await pilot.pause()
         shown = rows(table)
-        assert shown and all("x5 = 0x77" in r[2] for r in shown), shown
+        assert shown and all("x5 = 0x77" in r[4] for r in shown), shown
         assert any(r[1] == "KVM_SET_ONE_REG" for r in shown)
         assert len(shown) < len(all_rows)
         await pilot.press("enter", "y")  # back in the table; copy the line
@@ -66,12 +66,19 @@ async def test_l_shows_every_ioctl_decoded_and_filters_and_copies() -> None:
         assert app.screen is app.screen_stack[0]
 
 
-async def test_l_filter_with_no_match_says_so_and_esc_clears_it() -> None:
+async def test_l_shows_a_refused_write_with_its_errno_and_esc_clears_the_filter() -> None:
     app = make()
+    assert not app.session.set("sp", "0x1000").ok  # a realm's sp: KVM says EINVAL
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("l")
         await settle(pilot)
         screen = app.screen
+        await pilot.press("slash", *"EINVAL")
+        await pilot.pause()
+        refused = rows(screen.query_one(DataTable))
+        assert [(r[1], r[2]) for r in refused] == [("KVM_SET_ONE_REG", "-1 EINVAL")]
+        assert "sp = 0x1000" in refused[0][4]
+        await pilot.press("ctrl+a", "backspace")
         await pilot.press("slash", *"EINVAL-nothing")
         await pilot.pause()
         assert screen.query_one(DataTable).row_count == 0
@@ -208,3 +215,31 @@ async def test_ctrl_e_into_an_unwritable_place_says_it_was_not_exported(tmp_path
         await pilot.pause()
         note = [n for n in app._notifications][-1]
         assert "NOT exported" in note.message and note.severity == "error"
+
+
+async def test_a_long_log_shows_its_newest_rows_and_says_how_many_it_holds() -> None:
+    from textual.app import App
+
+    from realmtui.ioctl_view import IoctlLine
+    from widgets.ioctl_log_screen import ROWS
+
+    lines = tuple(IoctlLine(n, "KVM_GET_ONE_REG", f"fd 9, x{n % 31} = 0x0", "0", False, 1.0,
+                            "", "{}") for n in range(4001, 7001))
+
+    class Host(App[None]):
+        def on_mount(self) -> None:
+            self.push_screen(IoctlLogScreen(lines, total=7000))
+
+    app = Host()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        table = screen.query_one(DataTable)
+        assert table.row_count == ROWS
+        assert str(table.get_row_at(ROWS - 1)[0]) == "7000"  # the newest at the end
+        count = str(screen.query_one("#ioctl-count").content)
+        assert "the newest 1000 shown" in count and "of the session's 7000" in count
+        await pilot.press("slash", *"x30 ")
+        await pilot.pause()
+        assert 0 < table.row_count < ROWS
+        assert all("x30 " in str(table.get_row_at(i)[4]) + " " for i in range(table.row_count))

@@ -6,9 +6,11 @@ What the guest reports goes out through its UART as MMIO exits, which the test r
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -51,9 +53,14 @@ def build_c_guest(out: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def c_guest(tmp_path_factory: pytest.TempPathFactory) -> guests.Program:
+def c_guest_elf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_c_guest(tmp_path_factory.mktemp("cguest"))
+
+
+@pytest.fixture(scope="module")
+def c_guest(c_guest_elf: Path) -> guests.Program:
     # Loaded as `--guest` loads it: segments and entry from the ELF.
-    return load_guest(build_c_guest(tmp_path_factory.mktemp("cguest")), realm=True)
+    return load_guest(c_guest_elf, realm=True)
 
 
 def _run_to_system_off(s: Session) -> tuple[list[int], list[object]]:
@@ -101,6 +108,30 @@ def test_c_guest_in_a_normal_vm(c_guest: guests.Program) -> None:
     assert writes[0] == 1 and esr_ec(writes[1]) == EC_SVC64
     assert writes[2] == SMCCC_NOT_SUPPORTED  # KVM knows no RSI: SMCCC NOT_SUPPORTED
     assert len(writes) == 3
+
+
+@pytest.mark.parametrize("vm", ["realm", "normal"])
+def test_realmtui_batch_guest_runs_the_c_guest_to_system_off(c_guest_elf: Path, vm: str) -> None:
+    """As a user would: `realmtui batch --guest guest.elf`, no registers set (the guest finds
+    its world itself), run until the guest powers off."""
+    steps = ["finalize", "activate"] if vm == "realm" else []
+    script = "\n".join(steps + ["run"] * 12 + ["state"]) + "\n"
+    proc = subprocess.run(
+        [sys.executable, "-m", "realmtui", "batch", "--vm", vm, "--guest", str(c_guest_elf)],
+        input=script, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    answers = [json.loads(line) for line in proc.stdout.splitlines()]
+    exits = [a["exit"] for a in answers if a.get("command") == "run" and a.get("ok")]
+    uart = [int(e["data"], 16) for e in exits if e["reason"] == "MMIO"]
+    assert uart[0] == 1 and esr_ec(uart[1]) == EC_SVC64  # MMU on; its vector took the SVC
+    if vm == "realm":
+        assert uart[2] == RSI_SUCCESS  # RSI_VERSION
+        assert any(e["reason"] == "HYPERCALL" for e in exits)  # the host call reached the VMM
+    else:
+        assert uart[2] == SMCCC_NOT_SUPPORTED
+    assert any(e["reason"] == "SYSTEM_EVENT" for e in exits)  # PSCI SYSTEM_OFF
+    assert answers[-1]["stage"] == "off" or vm == "realm"
 
 
 def _ram(code: bytes) -> tuple[Region, bytearray]:

@@ -53,3 +53,16 @@ def test_elf_symbols_label_the_lines(tmp_path: Path) -> None:
     d = disasm.at_pc(s)
     assert any(ln.symbol and ln.symbol.startswith("main") for ln in d.lines if ln.current)
     s.close()
+
+
+def test_a_vm_on_an_agent_is_read_over_there() -> None:
+    from tests.test_agent import AGENT
+
+    s = Session(SessionConfig(backend=f"agent:{AGENT}", vm=VmKind.NORMAL))  # type: ignore[arg-type]
+    try:
+        assert s.run().ok
+        d = disasm.at_pc(s)
+        assert d.source == disasm.HOST_MEMORY
+        assert next(ln for ln in d.lines if ln.current).text.startswith("str")  # the UART store
+    finally:
+        s.close()

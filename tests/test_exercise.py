@@ -16,6 +16,7 @@ from realmtui import exercise
 from realmtui.exercise_app import ExerciseApp
 from realmtui.screenshots import settle
 from widgets.exercise_widgets import HIDDEN
+from widgets.textual_private import FooterKey
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -71,8 +72,10 @@ async def test_a_bundled_exercise_answered_right_and_wrong_in_the_app(name: str)
     app = ExerciseApp(exercise.load(name), cursor_blink=False)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        # The verdicts are hidden while the student predicts.
+        # The verdicts are hidden while the student predicts, and the footer gives none away:
+        # a dimmed Edit under a refused register would be the answer.
         assert all(app.grid._render_reg(r)[3].plain == HIDDEN for r in app.view.regs)
+        assert not any(k.action == "edit" for k in app.query(FooterKey))
         await _answer_all(pilot, app, given)
         assert app.done
         results = app.walk.results

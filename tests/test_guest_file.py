@@ -88,3 +88,27 @@ def test_a_raw_image_bigger_than_ram_is_refused(tmp_path: Path) -> None:
     raw.write_bytes(bytes(guests.NORMAL_RAM_SIZE + 4))
     with pytest.raises(GuestFileError, match="does not fit in guest RAM"):
         load_guest(raw, realm=False)
+
+
+def test_screenshot_guest_draws_your_guest_and_its_code(tmp_path: Path) -> None:
+    from realmtui import cli
+
+    raw = tmp_path / "loop.bin"
+    # str x0, [x1] (x1 = 0: an IPA without RAM, an MMIO exit); then b . (spin)
+    raw.write_bytes(bytes.fromhex("200000f9") + bytes.fromhex("00000014"))
+    out = tmp_path / "shots"
+    assert cli.main(["screenshot", "--guest", str(raw), "--vm", "normal", "--out", str(out)]) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["guest-after-E1.svg", "guest-code-at-pc.svg", "guest-start.svg"]
+    code = (out / "guest-code-at-pc.svg").read_text()
+    assert "your&#160;guest&#160;(normal)" in code or "your guest (normal)" in code
+    assert "str&#160;x0,&#160;[x1]" in code or "str x0, [x1]" in code
+
+
+def test_screenshot_takes_vm_only_with_a_guest(capsys: pytest.CaptureFixture[str]) -> None:
+    from realmtui import cli
+
+    with pytest.raises(SystemExit) as e:
+        cli.main(["screenshot", "--vm", "normal"])
+    assert e.value.code == 2
+    assert "--vm" in capsys.readouterr().err

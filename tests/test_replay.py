@@ -23,6 +23,7 @@ from realmtui.screenshots import edit, settle
 from realmtui.session import Session, SessionConfig
 from realmtui.view import SessionView
 from tests.recordings import DEMO_WALK, record_walk
+from widgets.textual_private import FooterKey
 
 CMD = [sys.executable, "-m", "realmtui"]
 
@@ -87,6 +88,8 @@ async def test_replay_refuses_edits_and_runs_and_jumps_to_an_exit(tmp_path: Path
     async with app.run_test(size=(140, 42)) as pilot:
         await pilot.pause()
         before = _seen(app.view)
+        # Nothing to write to: the footer offers no Edit, and e says why.
+        assert not any(k.action == "edit" for k in app.query(FooterKey))
         await pilot.press("e")
         await pilot.pause()
         assert "replay: edit refused" in app.message.text and "no kernel" in app.message.text

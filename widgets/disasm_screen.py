@@ -20,12 +20,19 @@ def disasm_text(d: Disassembly) -> Text:
         out.append(d.note, style="bold")
         return out
     out.append(d.source + "\n", style="bold reverse" if d.source == SIM_ONLY else "dim")
+    function = None
     for line in d.lines:
-        if line.symbol:
-            out.append(f"\n<{line.symbol}>:\n", style="bold")
+        # objdump's way: the function's name where it (or the window) starts, then each
+        # line's offset into it.
+        name, _, offset = (line.symbol or "").partition("+")
+        if name and name != function:
+            out.append(f"<{name}>:\n", style="bold")
+        function = name or None
+        where = f"<+{offset or '0x0'}>" if name else ""
         style = "bold reverse" if line.current else ""
         mark = "=>" if line.current else "  "
-        out.append(f"{mark} {line.address:#012x}  {line.encoding:08x}  {line.text}\n", style=style)
+        out.append(f"{mark} {line.address:#012x} {where:>8}  {line.encoding:08x}  {line.text}\n",
+                   style=style)
     return out
 
 

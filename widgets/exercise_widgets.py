@@ -18,6 +18,8 @@ HIDDEN = "?"
 class HiddenVerdictGrid(RegisterGrid):
     """The register grid with every verdict shown as `?`."""
 
+    OFFERS_EDIT = False
+
     def _badge(self, access: Access) -> Text:
         return Text(HIDDEN, style=self.palette.muted)
 

@@ -12,7 +12,9 @@ from textual.widgets import DataTable, Input, Static
 from realmtui.ioctl_view import IoctlLine
 from widgets.key_footer import KeyFooter
 
-COLUMNS = ("#", "ioctl", "arguments", "result", "µs", "exit")
+ROWS = 1000  # at most, the newest that match
+# The arguments last: a memory region's are long, and the result must stay in sight.
+COLUMNS = ("#", "ioctl", "result", "µs", "arguments -> exit")
 
 
 class IoctlLogScreen(ModalScreen[None]):
@@ -38,9 +40,10 @@ class IoctlLogScreen(ModalScreen[None]):
         Binding("Y", "copy_shown", "Copy shown"),
     ]
 
-    def __init__(self, lines: tuple[IoctlLine, ...]) -> None:
+    def __init__(self, lines: tuple[IoctlLine, ...], total: int | None = None) -> None:
         super().__init__()
         self.lines = lines
+        self.total = len(lines) if total is None else total  # the session's, if more
         self.shown: tuple[IoctlLine, ...] = lines
         self.filter_text = ""
 
@@ -67,13 +70,22 @@ class IoctlLogScreen(ModalScreen[None]):
     def _fill(self) -> None:
         table = self.table
         table.clear()
-        self.shown = tuple(ln for ln in self.lines if ln.matches(self.filter_text))
+        matching = [ln for ln in self.lines if ln.matches(self.filter_text)]
+        self.shown = tuple(matching[-ROWS:])  # a table of thousands of rows is slow to fill
         for ln in self.shown:
-            table.add_row(str(ln.seq), ln.name, ln.call, ln.result, f"{ln.duration_us:.1f}",
-                          ln.exit, key=str(ln.seq))
+            call = ln.call + (f" -> {ln.exit}" if ln.exit else "")
+            table.add_row(str(ln.seq), ln.name, ln.result, f"{ln.duration_us:.1f}", call,
+                          key=str(ln.seq))
         total = len(self.lines)
-        count = (f"{len(self.shown)} of {total} ioctls match {self.filter_text!r}"
+        count = (f"{len(matching)} of {total} ioctls match {self.filter_text!r}"
                  if self.filter_text else f"{total} ioctls")
+        if len(matching) > len(self.shown):
+            count += f", the newest {len(self.shown)} shown"
+        if self.total > total:
+            count += (f" (the newest {total} of the session's {self.total}: "
+                      "batch --ioctl-log writes them all)")
+        if not self.total:
+            count = "no ioctls yet"
         self.query_one("#ioctl-count", Static).update(
             f"{count} · / filter · y copies the line · Y every shown line (JSON) · esc closes")
 

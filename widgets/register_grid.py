@@ -206,6 +206,10 @@ class RegisterGrid(SteadyScrollView, can_focus=True):
     }
     """
     COMPONENT_CLASSES: ClassVar[set[str]] = {"register-grid--header", "register-grid--cursor"}
+    # False where no write can happen (a replay) or where a dimmed Edit would give the answer
+    # away (an exercise hides the verdicts): the footer then offers no Edit, and `e` still asks,
+    # so the app can say why not.
+    OFFERS_EDIT: ClassVar[bool] = True
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "select", "Select", show=False),
@@ -700,6 +704,8 @@ class RegisterGrid(SteadyScrollView, can_focus=True):
     # --- keys and the mouse -------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("edit", "edit_refused"):
+            if not self.OFFERS_EDIT:
+                return action == "edit_refused"
             reg = self.selected
             accepted = reg is not None and reg.verdict.access.accepted
             if action == "edit":

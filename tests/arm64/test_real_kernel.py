@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from html import unescape
 from pathlib import Path
@@ -28,7 +30,7 @@ from backends.machine import DEMO_X0
 from tests.arm64.compare import check, differences
 from tests.arm64.known_differences import KNOWN
 from tests.arm64.tier import Tier
-from tools.arm64vm.differential import MMIO_DATA
+from tools.arm64vm.differential import C_GUEST_SCRIPT, MMIO_DATA
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOT = REPO / "screenshots" / "real-arm64-kvm.svg"
@@ -132,6 +134,32 @@ def test_the_sim_differs_from_the_real_kernel_only_as_the_table_says(tier: Tier)
     )
     verdict = check(differences(tier.report), KNOWN)
     assert verdict.ok, verdict.explain()
+
+
+def test_the_c_guest_runs_on_the_real_kernel_as_on_the_sim(tier: Tier) -> None:
+    """`realmtui batch --backend kvm --vm normal --guest` with the C guest (MMU on, its own
+    vector, an SMC, PSCI SYSTEM_OFF): the real vCPU's exits are the sim's, exit by exit."""
+    real = tier.report.get("c_guest")
+    if real is None or tier.c_guest is None:
+        pytest.skip("no C guest: aarch64-linux-gnu-gcc is not installed on this host")
+    assert real["rc"] == 0, real
+    sim = subprocess.run(
+        [sys.executable, "-m", "realmtui", "batch", "--vm", "normal", "--guest",
+         str(tier.c_guest)],
+        input=C_GUEST_SCRIPT, capture_output=True, text=True, timeout=120, cwd=REPO,
+    )
+
+    def exits(stdout: str) -> list[dict[str, Any]]:
+        answers = [json.loads(line) for line in stdout.splitlines()]
+        return [a["exit"] for a in answers if a.get("command") == "run" and a.get("ok")]
+
+    real_exits = exits(real["stdout"])
+    uart = [int(e["data"], 16) for e in real_exits if e["reason"] == "MMIO"]
+    assert uart[0] == 1, real_exits  # the guest's MMU is on
+    assert (uart[1] >> 26) == 0x15 and uart[1] & 0xFFFF == 0x42  # its vector took the SVC
+    assert uart[2] == (1 << 64) - 1  # RSI_VERSION: KVM knows no RSI
+    assert real_exits[-1]["reason"] == "SYSTEM_EVENT", real_exits  # PSCI SYSTEM_OFF by HVC
+    assert exits(sim.stdout) == real_exits
 
 
 def test_the_guest_script_stays_within_budget(tier: Tier) -> None:

@@ -40,6 +40,21 @@ class Tier:
     out: Path
     agent: dict[str, Any] = field(default_factory=dict)  # what the walk through the agent saw
     stdout: list[str] = field(default_factory=list)  # the guest script's output lines
+    c_guest: Path | None = None  # the raw C guest the guest script ran, when built
+
+
+def _c_guest_image(out: Path) -> list[Path]:
+    """tests/cguest as a raw image for the guest script (it has no pyelftools to read an
+    ELF); none without Debian's cross compiler (.ci/run installs it)."""
+    if shutil.which("aarch64-linux-gnu-gcc") is None:
+        return []
+    from tests.test_cpu import build_c_guest
+    from tools.arm64vm.differential import C_GUEST
+
+    raw = out / C_GUEST
+    subprocess.run(["aarch64-linux-gnu-objcopy", "-O", "binary", str(build_c_guest(out)),
+                    str(raw)], check=True, capture_output=True)
+    return [raw]
 
 
 def boot(out: Path) -> Tier:
@@ -52,11 +67,13 @@ def boot(out: Path) -> Tier:
     from tools.arm64vm.run import boot_and_run
 
     t0 = time.monotonic()
+    c_guest = _c_guest_image(Path(tempfile.mkdtemp(prefix="rtui-cguest-", dir=out)))
     # A short path: a Unix socket's name must fit in 108 bytes.
     with tempfile.TemporaryDirectory(prefix="rtui-uart-") as tmp:
         walk = AgentWalk(Path(tmp))
         try:
-            run = boot_and_run(SCRIPT, include=[SCREENSHOT_SCRIPT, GUEST_FILE], textual=True,
+            run = boot_and_run(SCRIPT, include=[SCREENSHOT_SCRIPT, GUEST_FILE, *c_guest],
+                               textual=True,
                                timeout=BOOT_TIMEOUT_S, out_dir=out, stream=walk.stream,
                                second_uart=walk.socket)
         except (subprocess.CalledProcessError, OSError, ValueError) as e:
@@ -75,4 +92,4 @@ def boot(out: Path) -> Tier:
     if os.environ.get("REALMTUI_UPDATE_ARM64_REPORT") == "1":
         saved.save_real(report)
     return Tier(report, run.files.get("real-arm64-kvm.svg"), wall, out, walk.result,
-                list(run.stdout))
+                list(run.stdout), c_guest[0] if c_guest else None)

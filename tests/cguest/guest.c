@@ -23,6 +23,14 @@ static struct ret smc(u64 fid, u64 a1, u64 a2, u64 a3, u64 a4)
 	return (struct ret){x0, x1};
 }
 
+/* PSCI's conduit: HVC in a normal VM (KVM's; Linux 6.1 answers every SMC NOT_SUPPORTED),
+ * SMC in a realm (the RMM's). */
+static void hvc(u64 fid)
+{
+	register u64 x0 asm("x0") = fid;
+	asm volatile("hvc #0" : "+r"(x0) : : "memory");
+}
+
 static void put(u64 uart, u64 v) { *(volatile u64 *)uart = v; }
 
 #define GIB_MASK (~((1UL << 30) - 1))
@@ -41,8 +49,18 @@ static void mmu_on(u64 uart_va, u64 uart_ipa)
 	asm volatile("msr sctlr_el1, %0; isb" : : "r"(sctlr | 1 | (1 << 2) | (1 << 12)));
 }
 
+#define REALM_UART_IPA 0x8009000000UL   /* 0x09000000 at the unprotected alias (bit 39) */
+#define NORMAL_UART_IPA 0x09000000UL
+#define HOSTCALL_FID 0xC3000001UL
+
 void main(u64 realm, u64 uart_ipa, u64 hostcall_fid)
 {
+	if (!uart_ipa) {
+		/* Started without arguments (`realmtui --guest`): a realm is where RSI answers. */
+		realm = smc(RSI_VERSION, 0x10000, 0, 0, 0).x0 == 0;
+		uart_ipa = realm ? REALM_UART_IPA : NORMAL_UART_IPA;
+		hostcall_fid = HOSTCALL_FID;
+	}
 	u64 sctlr, uart = uart_ipa & 0xffffffffUL;  /* a realm's UART at its unprotected alias */
 	mmu_on(uart, uart_ipa);
 	asm volatile("mrs %0, sctlr_el1" : "=r"(sctlr));
@@ -61,5 +79,8 @@ void main(u64 realm, u64 uart_ipa, u64 hostcall_fid)
 		r = smc(RSI_HOST_CALL, (u64)host_call, 0, 0, 0);
 		put(uart, host_call[2]);           /* gprs[1] as the host answered */
 	}
-	smc(PSCI_SYSTEM_OFF, 0, 0, 0, 0);
+	if (realm)
+		smc(PSCI_SYSTEM_OFF, 0, 0, 0, 0);
+	else
+		hvc(PSCI_SYSTEM_OFF);
 }

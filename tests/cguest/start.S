@@ -1,5 +1,6 @@
 /* Entry, stack, exception vector and stage-1 tables for the C guest (tests/test_cpu.py).
- * x0 = 1 for a realm, 0 for a normal VM; x1 = the UART's IPA. Both are passed to main. */
+ * x0 = 1 for a realm, 0 for a normal VM; x1 = the UART's IPA; x2 = the host call's id, all
+ * passed to main. With x1 = 0 (no arguments) main finds them itself. */
 	.section .text.start
 	.global _start
 _start:

@@ -14,7 +14,8 @@ the same way, with `observe`: the sim's CPU is unicorn, which the guest does not
 - the errnos of a fixed set of probes (bogus ids, before KVM_ARM_VCPU_INIT, a bogus target, ...);
 - the normal demo through the Session: each exit and every register's value at each exit;
 - real only: `realmtui batch --backend kvm --vm normal` as a subprocess, the CLI's answer when
-  a realm is asked for, and a headless screenshot of the app on the real vCPU.
+  a realm is asked for, the C guest (`--guest`, when the host put it here) and a headless
+  screenshot of the app on the real vCPU.
 
 Then, when the machine has a second UART and agent_uart.py was included, it serves
 `realmtui agent` there until the host's walk through it says bye (tests/arm64/agent_walk.py):
@@ -318,6 +319,20 @@ run
 """
 
 
+# The C guest (tests/cguest, a raw image the host built and put beside this script): run to
+# its PSCI SYSTEM_OFF on the real vCPU. Bounded: a guest that spins would hold KVM_RUN.
+C_GUEST = "cguest.bin"
+C_GUEST_SCRIPT = "run\n" * 8 + "state\n"
+
+
+def c_guest() -> Json | None:
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), C_GUEST)
+    if not os.path.exists(path):
+        return None
+    return cli(["batch", "--backend", "kvm", "--vm", "normal", "--guest", path], C_GUEST_SCRIPT,
+               timeout=60)
+
+
 def cli(args: list[str], stdin: str, timeout: float = 120) -> Json:
     t0 = time.monotonic()
     try:
@@ -427,6 +442,7 @@ def main() -> int:
         cli(["batch", "--backend", "kvm", "--vm", "realm", "--profile", "v14"], "state\n"),
         cli(["--backend", "kvm", "--vm", "realm"], ""),
     ]
+    report["c_guest"] = c_guest()
     report["timings"]["cli_s"] = round(time.monotonic() - t0, 2)
 
     shot, svg = screenshot()
