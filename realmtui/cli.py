@@ -444,6 +444,24 @@ def _no_terminal() -> str | None:
     return None
 
 
+def _held_by_server() -> bool:
+    """A browser session of `realmtui serve`: its terminal is the server's pipes, and it must
+    end with the server and on SIGTERM whatever state the app is in."""
+    served_by = os.environ.get(SERVER_PID_ENV)
+    if served_by is None:
+        return False
+    from realmtui.lifeline import hold_to_server
+
+    hold_to_server(int(served_by))
+    return True
+
+
+def _screen_problem() -> str | None:
+    """Why an app cannot draw here (None: it can): a served app draws into the server's pipes,
+    any other needs a terminal."""
+    return None if _held_by_server() else _no_terminal()
+
+
 def _replay(args: argparse.Namespace) -> int:
     from realmtui.replay import ReplayError, load
 
@@ -451,12 +469,7 @@ def _replay(args: argparse.Namespace) -> int:
         recording = load(args.file)
     except ReplayError as e:
         return _fail(str(e), EXIT_USAGE)
-    served_by = os.environ.get(SERVER_PID_ENV)
-    if served_by is not None:
-        from realmtui.lifeline import hold_to_server
-
-        hold_to_server(int(served_by))
-    elif problem := _no_terminal():
+    if problem := _screen_problem():
         return _fail(problem, EXIT_USAGE)
     from realmtui.replay_app import ReplayApp
 
@@ -479,12 +492,7 @@ def _exercise(args: argparse.Namespace) -> int:
         ex = exercise.load(args.file)
     except exercise.ExerciseError as e:
         return _fail(str(e), EXIT_USAGE)
-    served_by = os.environ.get(SERVER_PID_ENV)
-    if served_by is not None:
-        from realmtui.lifeline import hold_to_server
-
-        hold_to_server(int(served_by))
-    elif problem := _no_terminal():
+    if problem := _screen_problem():
         return _fail(problem, EXIT_USAGE)
     from realmtui.exercise_app import ExerciseApp
 
@@ -496,13 +504,7 @@ def _app(args: argparse.Namespace) -> int:
     import gc
 
 
-    served_by = os.environ.get(SERVER_PID_ENV)
-    if served_by is not None:
-        # A browser session of `realmtui serve`: its terminal is the server's pipes, and it
-        # must end with the server and on SIGTERM whatever state the app is in.
-        from realmtui.lifeline import hold_to_server
-
-        hold_to_server(int(served_by))
+    served = _held_by_server()
     # Start-up allocates some 90 000 objects and frees few: the cyclic garbage collector
     # would walk them over and over (some 100 collections before the first frame). It is
     # paused until the app's first frame is up; the app then collects once and resumes it.
@@ -514,7 +516,7 @@ def _app(args: argparse.Namespace) -> int:
             session, recorder = open_session(args, "app")
         except OSError as e:
             return _fail(f"cannot record to {e.filename}: {e.strerror or e}", EXIT_FAILURE)
-        if served_by is None and (problem := _no_terminal()):
+        if not served and (problem := _no_terminal()):
             session.close()
             if recorder is not None:
                 recorder.close()

@@ -6,12 +6,11 @@ from __future__ import annotations
 from rich.console import Group as RichGroup
 from rich.console import RenderableType
 from rich.text import Text
-from textual.containers import VerticalScroll
 
 from realmtui.model import RecMark, RegView, SetOutcome
 from realmtui.values import format_value
 from widgets.palette import Palette
-from widgets.rich_lines import Content, Part, RichLines
+from widgets.rich_lines import Content, PanelScroll, Part, RichLines
 from widgets.text_table import TextTable
 
 
@@ -134,7 +133,7 @@ def detail_renderable(
                                                                last_write)))
 
 
-class DetailPanel(VerticalScroll):
+class DetailPanel(PanelScroll):
     DEFAULT_CSS = """
     DetailPanel {
         height: 1fr;
@@ -147,7 +146,7 @@ class DetailPanel(VerticalScroll):
     can_focus = True  # so the keyboard can scroll it when it takes the screen (i)
 
     def compose(self):  # noqa: ANN201
-        yield RichLines(id="detail-body", grow=8)
+        yield RichLines(id="detail-body", fill=True)
 
     def on_mount(self) -> None:
         self.border_title = "register"

@@ -6,11 +6,10 @@ from typing import TYPE_CHECKING
 
 from rich.console import Group as RichGroup
 from rich.text import Text
-from textual.containers import VerticalScroll
 
 from realmtui.model import SessionView, Stage
 from widgets.palette import Palette
-from widgets.rich_lines import Part, RichLines
+from widgets.rich_lines import PanelScroll, Part, RichLines
 from widgets.text_table import TextTable
 
 if TYPE_CHECKING:
@@ -95,7 +94,7 @@ def realm_parts(view: SessionView, palette: Palette, compact: bool = False) -> l
     return [top_part, exit_part, next_part]
 
 
-class RealmPanel(VerticalScroll):
+class RealmPanel(PanelScroll):
     DEFAULT_CSS = """
     RealmPanel {
         height: auto;

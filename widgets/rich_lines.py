@@ -22,6 +22,7 @@ from typing import Any
 
 from rich.console import RenderableType
 from rich.segment import Segment
+from textual.containers import VerticalScroll
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
@@ -50,8 +51,17 @@ class RichLines(Widget):
     }
     """
 
-    def __init__(self, renderable: Content = "", *, grow: int = 1, **kwargs: Any) -> None:
+    def __init__(self, renderable: Content = "", *, grow: int = 1, fill: bool = False,
+                 **kwargs: Any) -> None:
+        """`fill`: at least as tall as the parent's viewport (a panel of fixed height: the
+        detail panel). Text taller than the viewport grows a viewport at a time: the history
+        gains a line at every step and the exit decoding varies in length, and each change of
+        height was a layout of the whole screen (15-20 ms on a wide terminal,
+        benchmarks/bench_tui.py); now few steps pay one. The blank lines below the text are
+        not scrolled into (`PanelScroll`)."""
         super().__init__(**kwargs)
+        self.fill = fill
+        self._page = 0  # the parent's viewport height, as of the last layout
         self.renderable = renderable
         # The lines of each part drawn for the content shown now: (inputs, width, lines).
         self._part_lines: list[tuple[object, int, list[Strip]]] = []
@@ -90,9 +100,19 @@ class RichLines(Widget):
 
     def _height(self, width: int) -> int:
         lines = len(self._render(width))
-        height = max(self._heights.get(width, 0), -(-lines // self.grow) * self.grow)
+        page = self._page if self.fill else self._viewport()
+        grow = self.grow
+        if page and lines > page:  # it scrolls anyway: a page at a time
+            grow = max(grow, page)
+        floor = self._page if self.fill else 0
+        height = max(self._heights.get(width, 0), floor, -(-lines // grow) * grow)
         self._heights[width] = height
         return height
+
+    def _viewport(self) -> int:
+        """The height of the parent's scrolling window, as of the last layout."""
+        parent = self.parent
+        return parent.scrollable_content_region.height if isinstance(parent, Widget) else 0
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -125,7 +145,15 @@ class RichLines(Widget):
         return [Strip(line) for line in Segment.split_and_crop_lines(
             segments, width, include_new_lines=False, pad=False)]
 
+    @property
+    def text_height(self) -> int:
+        """Lines of text at the width shown (the height given may have blank lines below)."""
+        return len(self._render(self.size.width)) if self.size.width else 0
+
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        if self.fill and container.height != self._page:
+            self._page = container.height  # another panel height: fit it afresh
+            self._heights = {}
         return self._height(width)
 
     def render_line(self, y: int) -> Strip:
@@ -134,6 +162,20 @@ class RichLines(Widget):
         if y < len(lines):
             return lines[y]
         return Strip.blank(width, self.visual_style.rich_style)
+
+
+class PanelScroll(VerticalScroll):
+    """A side panel: a scrolling window on one RichLines, which never scrolls past the end
+    of the text into the blank lines its body keeps below it."""
+
+    @property
+    def max_scroll_y(self) -> int:
+        most = super().max_scroll_y
+        body = next(iter(self.children), None)
+        if not isinstance(body, RichLines) or not most:
+            return most
+        window = self.container_size.height - self.scrollbar_size_horizontal
+        return max(0, min(most, body.text_height - window))
 
 
 def _changed_runs(old: list[Strip], new: list[Strip], height: int) -> list[tuple[int, int]]:
