@@ -7,63 +7,64 @@
 # each with bl1.bin, fip.bin, qemu_fw.bios and qemu_fw_nobl33.bios (BL33 loaded over
 # semihosting, which is how tests/rmm boots).
 #
-# Needs network access to GitHub (git clone), and Debian packages: gcc-aarch64-linux-gnu,
-# g++-aarch64-linux-gnu, cmake, make, git, arm-trusted-firmware-tools (fiptool), python3 with
-# pyelftools >= 0.32 (TF-RMM's build). About five minutes on two cores.
+# It never reaches the network: give it a clone of TF-RMM (github.com/TF-RMM/tf-rmm, with the
+# three tags below and their submodules' objects) and one of TF-A
+# (github.com/ARM-software/arm-trusted-firmware, two tags); a commit or submodule missing from
+# them is named, not fetched. Debian packages: gcc-aarch64-linux-gnu, g++-aarch64-linux-gnu,
+# cmake, make, git, arm-trusted-firmware-tools (fiptool), python3 with pyelftools >= 0.32
+# (TF-RMM's build). About five minutes on two cores. The clones' checkouts are moved.
 #
-# Not run by the tests or CI (they have no network beyond PyPI and Debian). Written from the
+# Not run by the tests or CI. Written from the
 # build facts in ../shared/rmm-firmware/README.md (tags, commits, options); the images in that
 # folder came out byte-identical from two builds, and SOURCE_DATE_EPOCH pins the dates here the
 # same way, but this script itself has not been run where it was written (no network there).
 #
-# Usage: tools/rmmhost/rebuild-firmware.sh OUT_DIR [WORK_DIR]
+# Usage: tools/rmmhost/rebuild-firmware.sh OUT_DIR TF_RMM_CLONE TF_A_CLONE
 set -euo pipefail
 
-OUT=${1:?usage: $0 OUT_DIR [WORK_DIR]}
-WORK=${2:-$(mktemp -d)}
-mkdir -p "$OUT" "$WORK"
+usage="usage: $0 OUT_DIR TF_RMM_CLONE TF_A_CLONE"
+OUT=${1:?$usage}
+TF_RMM=$(cd "${2:?$usage}" && pwd)
+TF_A=$(cd "${3:?$usage}" && pwd)
+mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
-WORK=$(cd "$WORK" && pwd)
+WORK=$(mktemp -d)
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export CROSS_COMPILE=aarch64-linux-gnu-
 
-TF_RMM_URL=https://github.com/TF-RMM/tf-rmm.git
-TF_A_URL=https://github.com/ARM-software/arm-trusted-firmware.git
-
 log() { printf '[rebuild-firmware] %s\n' "$*" >&2; }
 
-checkout() {  # url tag commit dir
-    local url=$1 tag=$2 commit=$3 dir=$4
-    [ -d "$dir/.git" ] || git clone -q "$url" "$dir"
-    git -C "$dir" fetch -q --tags
-    git -C "$dir" checkout -q "$tag"
-    local got
-    got=$(git -C "$dir" rev-parse HEAD)
-    [ "$got" = "$commit" ] || { log "$tag is $got, expected $commit"; exit 1; }
+checkout() {  # dir tag commit: the pinned commit, from what the clone already holds
+    local dir=$1 tag=$2 commit=$3
+    git -C "$dir" rev-parse -q --verify "$commit^{commit}" >/dev/null || {
+        log "$dir has no $tag ($commit): fetch that tag into the clone first"; exit 1; }
+    git -C "$dir" -c advice.detachedHead=false checkout -q "$commit"
 }
 
 build_rmm() {  # tag commit -> prints the rmm.img path
-    local tag=$1 commit=$2 dir=$WORK/tf-rmm-$1
-    checkout "$TF_RMM_URL" "$tag" "$commit" "$dir"
+    local tag=$1 commit=$2
+    checkout "$TF_RMM" "$tag" "$commit"
     (
-        cd "$dir"
+        cd "$TF_RMM"
         git config submodule.ext/cpputest.update none  # unit tests only
-        git submodule update -q --init
+        git submodule update -q --init --no-fetch || {
+            log "TF-RMM $tag: a submodule's commit is not in the clone (git submodule update --init there)"
+            exit 1; }
         export SOURCE_DATE_EPOCH
         SOURCE_DATE_EPOCH=$(git log -1 --format=%ct HEAD)
         export CFLAGS="-ffile-prefix-map=$PWD=tf-rmm"
         cmake -DRMM_CONFIG=qemu_virt_defcfg -DCMAKE_BUILD_TYPE=Release -DLOG_LEVEL=40 \
-            -S . -B build-final >/dev/null
-        make -s -C build-final -j"$(nproc)" >/dev/null
-    )
-    echo "$dir/build-final/Release/rmm.img"
+            -S . -B "build-$tag" >/dev/null
+        make -s -C "build-$tag" -j"$(nproc)" >/dev/null
+    ) >&2
+    echo "$TF_RMM/build-$tag/Release/rmm.img"
 }
 
 build_tfa() {  # tag commit image-name rmm.img extra-make-args...
     local tag=$1 commit=$2 name=$3 rmm=$4
     shift 4
-    local dir=$WORK/tf-a-$tag
-    checkout "$TF_A_URL" "$tag" "$commit" "$dir"
+    local dir=$TF_A
+    checkout "$dir" "$tag" "$commit"
     # TF-A's fip target wants a BL33; the tier replaces it anyway. The host program will do.
     make -s -C "$HERE" OUT="$WORK/placeholder-bl33.bin"
     (
