@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import hmac
 import html
+import importlib.util
 import json
 import os
 import sys
@@ -46,10 +47,13 @@ Log = Callable[[str], None]
 
 
 def static_dir() -> Path:
-    """textual-serve's browser client; ImportError when textual-serve is not installed."""
-    import textual_serve
-
-    return Path(textual_serve.__file__).parent / "static"
+    """textual-serve's browser client; ImportError when textual-serve is not installed.
+    Found, not imported: this server only hands out its files (Textual runs in each visit's
+    app process)."""
+    spec = importlib.util.find_spec("textual_serve")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("textual-serve is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "static"
 
 
 @dataclass(frozen=True)

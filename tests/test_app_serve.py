@@ -3,7 +3,6 @@ loopback default, a clear error without textual-serve, and the named screenshot 
 
 from __future__ import annotations
 
-import builtins
 import shlex
 import sys
 from pathlib import Path
@@ -29,14 +28,8 @@ def test_serve_runs_the_same_app_with_the_same_options() -> None:
 def test_serve_without_textual_serve_says_how_to_install(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    real_import = builtins.__import__
-
-    def no_textual_serve(name: str, *a: object, **k: object) -> object:
-        if name.startswith("textual_serve"):
-            raise ImportError(name)
-        return real_import(name, *a, **k)
-
-    monkeypatch.setattr(builtins, "__import__", no_textual_serve)
+    # None in sys.modules: Python's "this module cannot be imported" (find_spec gives None).
+    monkeypatch.setitem(sys.modules, "textual_serve", None)
     assert main(["serve"]) == 3
     err = capsys.readouterr().err
     assert "pip install textual-serve" in err
