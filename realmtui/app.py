@@ -32,10 +32,13 @@ from textual.screen import Screen
 
 from realmtui.context import Profile, VmKind
 from realmtui.profiles import ProfileInfo, Step, info
+from realmtui.regs import parse_register
 from realmtui.session import RegView, RunOutcome, Session, SetOutcome, Stage
 from realmtui.values import format_value
 from realmtui.verdict import Access
 from realmtui.view import Driver, SessionView
+from widgets.banner import Banner
+from widgets.exercise_widgets import HiddenVerdictGrid, InfoBox
 from widgets.key_footer import KeyFooter
 from widgets.message_bar import MessageBar
 from widgets.palette import Palette
@@ -46,6 +49,8 @@ from widgets.status_bar import StatusBar
 if TYPE_CHECKING:  # imported when first needed, after the first frame
     from textual.command import Provider
 
+    from realmtui.exercise import Ask, Exercise, Result
+    from realmtui.replay import Recording
     from widgets.filter_bar import FilterBar
     from widgets.inline_editor import Anchor, InlineEditor
 
@@ -952,3 +957,313 @@ class RealmApp(App[int]):
         yield SystemCommand("Save an SVG screenshot", "to the current directory (ctrl+s)",
                             self.action_screenshot)
         yield SystemCommand("Help: keys and verdicts", "(?)", self.action_help)
+
+
+# --- `realmtui replay FILE` ---------------------------------------------------------------
+# `realmtui replay FILE`: the app on a recording, with no kernel behind it.
+#
+# The same grid, panels and verdicts as the live app (they draw the views realmtui/replay.py
+# rebuilt from the recording); n / → and p / ← move between the recorded steps, g jumps to an
+# exit; every key that would ask a kernel for something says it cannot.
+
+
+# What needs the live session: refused with a word in a replay.
+KERNEL_ACTIONS = ("run", "run_anyway", "restart_offer", "lifecycle", "restart", "undo",
+                  "ioctl_log", "disasm", "exit_diff", "export")
+
+
+class RecordedGrid(RegisterGrid):
+    """The grid of a recording: nothing to write to, so the footer offers no Edit."""
+
+    OFFERS_EDIT = False
+
+
+class ReplayApp(RealmApp):
+    GRID = RecordedGrid
+    BINDINGS = [
+        Binding("n,right", "step(1)", "Next step", priority=True),
+        Binding("p,left", "step(-1)", "Back", priority=True),
+        Binding("g", "goto_exit", "Go to exit", priority=True),
+        Binding("r", "refuse('run')", "Run", show=False, priority=True),
+        Binding("c,f,a", "refuse('lifecycle step')", show=False),
+        Binding("ctrl+r", "refuse('restart')", show=False),
+        Binding("u", "refuse('undo')", show=False),
+        Binding("l,D,ctrl+e", "refuse('this view')", show=False),
+    ]
+
+    def __init__(self, recording: Recording, **kwargs: object) -> None:
+        from realmtui.replay import ReplayDriver
+
+        self.replay = ReplayDriver(recording)
+        super().__init__(None, driver=self.replay, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def recording(self) -> Recording:
+        return self.replay.recording
+
+    def compose(self) -> ComposeResult:
+        yield Banner(self._banner_text(), id="banner")
+        yield from super().compose()
+
+    def _banner_text(self) -> str:
+        r, d = self.recording, self.replay
+        step = d.current
+        # The step first: a narrow browser window cuts the end of the line.
+        return (f"replay of {r.name} · step {d.position}/{d.last}: {step.action} · recorded on "
+                f"{r.recorded_on}")
+
+    def _say_start(self) -> None:
+        note = f" ({self.recording.note})" if self.recording.note else ""
+        self.message.say(f"replay: n or → steps forward, p or ← back, g jumps to an exit; "
+                         f"edits are refused (no kernel){note}", "information")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in KERNEL_ACTIONS:
+            return False
+        if action == "step" and not self._typing_or_dialog():
+            return True
+        return super().check_action(action, parameters)
+
+    def action_step(self, delta: int) -> None:
+        self.show_step(self.replay.position + int(delta))
+
+    def show_step(self, position: int) -> None:
+        d = self.replay
+        if not d.go(position):
+            edge = "the last" if position > d.last else "the first"
+            self.message.say(f"replay: this is {edge} step ({d.position}/{d.last})", "warning")
+            return
+        self._close_editor()
+        self._draw(d.view())
+        self.query_one("#banner", Banner).update(self._banner_text())
+        step = d.current
+        if step.number == 0 and step.action == "start":
+            self.message.say(f"step 0: the start — {step.view.stage.label}", "information")
+            return
+        text = f"step {d.position}: {step.action} — {step.message}"
+        if step.errno:
+            text = f"step {d.position}: {step.action} — {step.errno}: {step.message}"
+        self.message.say(text, "success" if step.ok else "error")
+
+    def action_goto_exit(self) -> None:
+        from widgets.line_prompt import LinePrompt
+
+        numbers = sorted({s.view.exit_count for s in self.recording.steps if s.view.exit_count})
+        if not numbers:
+            self.message.say("replay: this recording has no exits", "warning")
+            return
+
+        def check(text: str) -> str | None:
+            n = text.upper().removeprefix("E")
+            if not n.isdigit() or self.recording.exit_step(int(n)) is None:
+                return f"no exit {text!r} in this recording: E{numbers[0]}–E{numbers[-1]}"
+            return None
+
+        def answered(text: str | None) -> None:
+            if text:
+                step = self.recording.exit_step(int(text.upper().removeprefix("E")))
+                if step is not None:
+                    self.show_step(step)
+
+        self.push_screen(LinePrompt(
+            "go to exit", f"The exits of this recording: E{numbers[0]}–E{numbers[-1]}.",
+            "a number, e.g. 5 or E5 · enter goes there · esc cancels", check, "E5"), answered)
+
+    def action_refuse(self, what: str) -> None:
+        self.message.say(self.replay.refused(what, "ask") + ": n/p move between the "
+                         "recorded steps", "warning")
+
+    @on(RegisterGrid.EditRequested)
+    def _refuse_edit(self, event: RegisterGrid.EditRequested) -> None:
+        event.prevent_default()  # not RealmApp's editor: there is no kernel to write to
+        self.message.say(self.replay.refused("edit", "write to"), "warning")
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from (c for c in App.get_system_commands(self, screen)
+                    if c.title != "Screenshot")
+        yield SystemCommand("Next step", "(n)", lambda: self.action_step(1))
+        yield SystemCommand("Previous step", "(p)", lambda: self.action_step(-1))
+        yield SystemCommand("Go to exit", "(g)", self.action_goto_exit)
+        yield SystemCommand("Save an SVG screenshot", "(ctrl+s)", self.action_screenshot)
+
+
+# --- `realmtui exercise FILE` -------------------------------------------------------------
+# `realmtui exercise FILE`: the app with the verdict column hidden, asking the exercise's
+# questions (realmtui/exercise.py). For each one the student answers r / i / e or an errno; the
+# write then goes through the kernel in the vCPU worker, and a box shows what happened, with
+# the rule and its source. The score comes at the end.
+
+
+BLOCKED = ("run", "run_anyway", "restart_offer", "lifecycle", "restart", "toggle_writable",
+           "undo", "exit_diff", "export")
+
+
+class QuestionReady(Message):
+    def __init__(self, ask: Ask | None, view: SessionView) -> None:
+        super().__init__()
+        self.ask = ask
+        self.view = view
+
+
+class Answered(Message):
+    def __init__(self, result: Result, view: SessionView) -> None:
+        super().__init__()
+        self.result = result
+        self.view = view
+
+
+class ExerciseApp(RealmApp):
+    GRID = HiddenVerdictGrid
+    BINDINGS = [Binding("n", "ask_again", "Question", priority=True)]
+
+    def __init__(self, exercise: Exercise, **kwargs: object) -> None:
+        from realmtui.exercise import ExerciseRun, open_session
+
+        super().__init__(open_session(exercise), **kwargs)  # type: ignore[arg-type]
+        self.exercise = exercise
+        self.walk = ExerciseRun(exercise, self.session)
+        self.asking: Ask | None = None
+        self.done = False
+
+    def compose(self) -> ComposeResult:
+        yield Banner(self._banner_text(), id="banner")
+        yield from super().compose()
+
+    def _banner_text(self) -> str:
+        right, total = self.walk.score
+        asked = len(self.walk.results)
+        return (f"exercise: {self.exercise.title} · question {min(asked + 1, total)}/{total} · "
+                f"score {right}/{asked} · the verdicts are hidden: you predict them")
+
+    def _say_start(self) -> None:
+        self.message.say("exercise: answer each question with r (refused), i (ignored), "
+                         "e (effective) or the errno; the kernel then decides", "information")
+
+    def on_mount(self) -> None:
+        intro = "\n\n".join(self.exercise.intro) or self.exercise.title
+        self.push_screen(InfoBox(f"exercise: {self.exercise.title}", intro + (
+            f"\n\n{self.exercise.questions} questions. The grid's verdict column is hidden: "
+            "for each question you say what KVM_SET_ONE_REG will do, then the app writes the "
+            "value through the kernel and shows what happened."), "enter: the first question"),
+            lambda _: self._next())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in BLOCKED:
+            return False
+        if action == "ask_again":
+            return self.asking is not None and not self._typing_or_dialog()
+        return super().check_action(action, parameters)
+
+    # --- the walk, in the vCPU worker ------------------------------------------------------
+    def _next(self) -> None:
+        from realmtui.exercise import ExerciseError
+
+        walk, driver = self.walk, self.driver
+
+        def job() -> Message:
+            try:
+                ask = walk.next_question()
+            except ExerciseError as e:
+                return VcpuFailed("exercise", str(e))
+            return QuestionReady(ask, driver.view())
+
+        self.submit("exercise", job)
+
+    @on(QuestionReady)
+    def _question_ready(self, event: QuestionReady) -> None:
+        self._draw(event.view)
+        self.asking = event.ask
+        self.query_one("#banner", Banner).update(self._banner_text())
+        if event.ask is None:
+            self._finish()
+            return
+        try:
+            self.jump_to(parse_register(event.ask.reg))
+        except ValueError:
+            pass  # an unknown name: the answer's write says so
+        self.action_ask_again()
+
+    def action_ask_again(self) -> None:
+        from widgets.line_prompt import LinePrompt
+
+        ask = self.asking
+        if ask is None:
+            return
+        from realmtui.exercise import parse_answer
+
+        v = self.view
+        exit_text = (f"E{v.last_exit.number} KVM_EXIT_{v.last_exit.exit.name}"
+                     if v.last_exit else "no exit yet")
+        say = "".join(f"{s}\n" for s in ask.say)
+        number = len(self.walk.results) + 1
+        self.message.say(f"question {number}: write {ask.value} to {ask.reg} — refused, "
+                         "ignored or effective? (n asks again)", "warning")
+
+        def check(text: str) -> str | None:
+            parsed = parse_answer(text)
+            return parsed if isinstance(parsed, str) else None
+
+        def answered(text: str | None) -> None:
+            if text is None:
+                self.message.say("no answer yet: n asks the question again", "warning")
+                return
+            walk, driver = self.walk, self.driver
+            self.asking = None
+            self.submit("answer", lambda: Answered(walk.answer(ask, text), driver.view()))
+
+        self.push_screen(LinePrompt(
+            f"question {number} of {self.exercise.questions}",
+            f"{say}The VM: {v.stage.label}, last exit {exit_text}.\n\n"
+            f"Write {ask.value} to {ask.reg} now: what does KVM_SET_ONE_REG do?",
+            "r refused · i ignored · e effective · or the errno the kernel gives (EINVAL, "
+            "EBUSY, EPERM, ENOENT) · enter answers · esc looks at the grid first", check,
+            "r, i, e or EINVAL"), answered)
+
+    @on(Answered)
+    def _answered(self, event: Answered) -> None:
+        self._draw(event.view)
+        self.query_one("#banner", Banner).update(self._banner_text())
+        r = event.result
+        self.message.say(r.text().splitlines()[0], "success" if r.right else "error")
+        self.push_screen(InfoBox("right" if r.right else "not quite", r.text()),
+                         lambda _: self._next())
+
+    def _finish(self) -> None:
+        self.done = True
+        right, total = self.walk.score
+        lines = [f"score: {right} of {total}", ""]
+        lines += [f"{'✓' if r.right else '✗'} {r.ask.reg} {r.ask.value}: {r.truth}"
+                  + (f" ({r.errno})" if r.errno else "") + f" — you said {r.answer}"
+                  for r in self.walk.results]
+        self.message.say(f"exercise done: score {right} of {total} (ctrl+q quits)", "success")
+        self.push_screen(InfoBox(f"{self.exercise.title}: done", "\n".join(lines),
+                                 "enter: back to the grid · ctrl+q quits"))
+
+    # --- what the student may not do ---------------------------------------------------------
+    @on(RegisterGrid.EditRequested)
+    def _no_edit(self, event: RegisterGrid.EditRequested) -> None:
+        event.prevent_default()
+        self.message.say("exercise: the questions make the writes — n asks the question "
+                         "again", "warning")
+
+    @on(RegisterGrid.RegisterHighlighted)
+    def _highlighted_hidden(self, event: RegisterGrid.RegisterHighlighted) -> None:
+        event.prevent_default()  # RealmApp's would explain the verdict under the grid
+        self._highlighted_id = event.reg.id if event.reg is not None else None
+        if self.panels_visible:
+            self._draw_detail(event.reg)
+
+    def _draw_detail(self, reg: RegView | None) -> None:
+        from widgets.detail_panel import DetailPanel
+
+        panel = self.query_one("#detail", DetailPanel)
+        if reg is None:
+            panel.show("a group row", "no register")
+            return
+        value = (format_value(reg.value, reg.info.bits) if reg.value is not None
+                 else f"read: {reg.read_errno}")
+        history = "\n".join(f"  {label:<16} {'?' if v is None else format_value(v, reg.info.bits)}"
+                            for label, v in (reg.history.items() if reg.history else ()))
+        panel.show(f"{reg.info.name} · {reg.info.group} · u{reg.info.bits}\nKVM {value}\n\n"
+                   f"verdict: hidden in an exercise\n\nvalue at each exit:\n{history}",
+                   reg.info.name)

@@ -471,7 +471,7 @@ def _replay(args: argparse.Namespace) -> int:
         return _fail(str(e), EXIT_USAGE)
     if problem := _screen_problem():
         return _fail(problem, EXIT_USAGE)
-    from realmtui.replay_app import ReplayApp
+    from realmtui.app import ReplayApp
 
     ReplayApp(recording).run()
     return 0
@@ -494,7 +494,7 @@ def _exercise(args: argparse.Namespace) -> int:
         return _fail(str(e), EXIT_USAGE)
     if problem := _screen_problem():
         return _fail(problem, EXIT_USAGE)
-    from realmtui.exercise_app import ExerciseApp
+    from realmtui.app import ExerciseApp
 
     ExerciseApp(ex).run()
     return 0
@@ -502,7 +502,6 @@ def _exercise(args: argparse.Namespace) -> int:
 
 def _app(args: argparse.Namespace) -> int:
     import gc
-
 
     served = _held_by_server()
     # Start-up allocates some 90 000 objects and frees few: the cyclic garbage collector

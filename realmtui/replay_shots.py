@@ -17,7 +17,7 @@ def shot_name(position: int) -> str:
 
 async def take_all(recording: Recording, out: Path,
                    size: tuple[int, int] = SIZE) -> list[Path]:
-    from realmtui.replay_app import ReplayApp
+    from realmtui.app import ReplayApp
 
     out.mkdir(parents=True, exist_ok=True)
     app = ReplayApp(recording, cursor_blink=False)

@@ -34,8 +34,8 @@ def record_demo(path: Path) -> Path:
 
 
 async def replay_svg(directory: Path) -> str:
+    from realmtui.app import ReplayApp
     from realmtui.replay import load
-    from realmtui.replay_app import ReplayApp
 
     app = ReplayApp(load(record_demo(directory / "walk.jsonl")), cursor_blink=False)
     async with app.run_test(size=SIZE) as pilot:
@@ -46,7 +46,7 @@ async def replay_svg(directory: Path) -> str:
 
 async def exercise_svg() -> str:
     from realmtui import exercise
-    from realmtui.exercise_app import ExerciseApp
+    from realmtui.app import ExerciseApp
 
     app = ExerciseApp(exercise.load("after-mmio"), cursor_blink=False)
     async with app.run_test(size=SIZE) as pilot:

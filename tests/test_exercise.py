@@ -13,7 +13,7 @@ import pytest
 from textual.pilot import Pilot
 
 from realmtui import exercise
-from realmtui.exercise_app import ExerciseApp
+from realmtui.app import ExerciseApp
 from realmtui.screenshots import settle
 from widgets.exercise_widgets import HIDDEN
 from widgets.textual_private import FooterKey

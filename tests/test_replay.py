@@ -15,9 +15,8 @@ import aiohttp
 import pytest
 
 from realmtui import record
-from realmtui.app import RealmApp
+from realmtui.app import RealmApp, ReplayApp
 from realmtui.replay import ReplayError, load
-from realmtui.replay_app import ReplayApp
 from realmtui.replay_shots import take_all
 from realmtui.screenshots import edit, settle
 from realmtui.session import Session, SessionConfig
