@@ -239,6 +239,8 @@ class RealmApp(App[int]):
         return Vertical(RealmPanel(id="realm"), DetailPanel(id="detail"), id="side")
 
     def on_mount(self) -> None:
+        if not self.query("#grid"):
+            return  # asked to exit (a SIGINT) before the screen was composed: nothing to draw
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.grid.focus()
         self._draw(self.view)

@@ -10,7 +10,9 @@ loading ends with status 130 rather than a KeyboardInterrupt traceback.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -473,8 +475,7 @@ def _replay(args: argparse.Namespace) -> int:
         return _fail(problem, EXIT_USAGE)
     from realmtui.app import ReplayApp
 
-    ReplayApp(recording).run()
-    return 0
+    return _run_app(ReplayApp(recording))
 
 
 def _exercise(args: argparse.Namespace) -> int:
@@ -496,8 +497,7 @@ def _exercise(args: argparse.Namespace) -> int:
         return _fail(problem, EXIT_USAGE)
     from realmtui.app import ExerciseApp
 
-    ExerciseApp(ex).run()
-    return 0
+    return _run_app(ExerciseApp(ex))
 
 
 def _app(args: argparse.Namespace) -> int:
@@ -523,13 +523,32 @@ def _app(args: argparse.Namespace) -> int:
         from realmtui.app import RealmApp
 
         try:
-            RealmApp(session, resume_gc=True).run()
+            return _run_app(RealmApp(session, resume_gc=True))
         finally:
             if recorder is not None:
                 recorder.close()
     finally:
         gc.enable()
-    return 0
+
+
+def _run_app(app: Any) -> int:
+    """Run a Textual app. A SIGINT (`kill -INT`, or Ctrl-C before the terminal is raw) ends it
+    with 130 as it does before the app starts; asyncio's own handler would cancel the app's
+    task, which Textual ends quietly with 0."""
+
+    def interrupted(signum: int, frame: object) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise KeyboardInterrupt from None
+        loop.call_soon_threadsafe(lambda: app.exit(None, EXIT_INTERRUPTED))
+
+    previous = signal.signal(signal.SIGINT, interrupted)
+    try:
+        app.run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return EXIT_INTERRUPTED if app.return_code == EXIT_INTERRUPTED else 0
 
 
 if __name__ == "__main__":
