@@ -27,6 +27,8 @@ from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
+from widgets.plain_lines import PlainLines
+
 
 @dataclass(frozen=True, eq=False)
 class Part:
@@ -43,7 +45,7 @@ class Part:
 Content = RenderableType | Sequence[Part]
 
 
-class RichLines(Widget):
+class RichLines(PlainLines):
     DEFAULT_CSS = """
     RichLines {
         width: 1fr;

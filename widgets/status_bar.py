@@ -6,10 +6,10 @@ from __future__ import annotations
 from rich.style import Style
 from rich.text import Text
 from textual.strip import Strip
-from textual.widget import Widget
 
 from realmtui.model import SessionView, Stage
 from widgets.palette import Palette
+from widgets.plain_lines import PlainLines
 
 # Below this width the name badge goes and the separators shrink, so the exit and the start
 # of the guest's next step still fit in 80 columns.
@@ -60,7 +60,7 @@ def fitted(text: Text, width: int) -> Text:
     return line
 
 
-class StatusBar(Widget):
+class StatusBar(PlainLines):
     """One line of text, drawn with the line API: it changes at every step, and a Static
     would turn the text into Textual content and lay it out again each time (twice the
     cost)."""
