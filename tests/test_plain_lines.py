@@ -12,7 +12,7 @@ from textual.widget import Widget
 from realmtui.app import RealmApp
 from realmtui.screenshots import run_to
 from realmtui.session import Session, SessionConfig
-from widgets.plain_lines import PlainLines
+from widgets.plain_lines import is_plain
 
 
 @pytest.mark.parametrize("no_color", [False, True])
@@ -25,16 +25,17 @@ async def test_plain_widgets_draw_what_textuals_styling_pass_would(
     app = RealmApp(Session(SessionConfig()), cursor_blink=False)
     async with app.run_test(size=(140, 42)) as pilot:
         await run_to(pilot, 4)  # an exit decoded, a register with history
-        widgets = [w for w in app.query(PlainLines) if w.region]
-        assert {w.id for w in widgets} >= {"status", "realm-body", "detail-body"}
+        widgets = [app.query_one(f"#{name}") for name in ("status", "grid", "realm-body",
+                                                          "detail-body")]
+        assert app.grid.show_vertical_scrollbar  # its region has the scrollbar too
         themes = sorted(app.available_themes) if not no_color else [app.theme]
         assert len(themes) > 10 or no_color
         for theme in themes:
             app.theme = theme
             await pilot.pause()
             for widget in widgets:
-                assert widget.is_plain, widget.id
-                width, height = widget.size
+                assert is_plain(widget), widget.id
+                width, height = widget.region.size
                 inner = Region(3, height // 2, width - 7, min(2, height - height // 2))
                 for crop in (Region(0, 0, width, height), inner):
                     ours = widget.render_lines(crop)
@@ -47,9 +48,9 @@ async def test_a_widget_given_padding_goes_back_to_textuals_pass() -> None:
     app = RealmApp(Session(SessionConfig()), cursor_blink=False)
     async with app.run_test(size=(140, 42)) as pilot:
         await run_to(pilot, 2)
-        status = app.query_one("#status", PlainLines)
+        status = app.query_one("#status")
         status.styles.padding = (0, 2)
         await pilot.pause()
-        assert not status.is_plain
+        assert not is_plain(status)
         line = status.render_lines(Region(0, 0, status.size.width, 1))[0]
         assert line.text.startswith("   realmtui")  # the padding, then the badge's space

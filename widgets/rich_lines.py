@@ -27,7 +27,7 @@ from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
-from widgets.plain_lines import PlainLines
+from widgets.plain_lines import render_plain
 
 
 @dataclass(frozen=True, eq=False)
@@ -45,7 +45,7 @@ class Part:
 Content = RenderableType | Sequence[Part]
 
 
-class RichLines(PlainLines):
+class RichLines(Widget):
     DEFAULT_CSS = """
     RichLines {
         width: 1fr;
@@ -157,6 +157,9 @@ class RichLines(PlainLines):
             self._page = container.height  # another panel height: fit it afresh
             self._heights = {}
         return self._height(width)
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        return render_plain(self, crop)  # no box of its own: skip Textual's styling pass
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width

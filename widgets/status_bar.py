@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from rich.style import Style
 from rich.text import Text
+from textual.geometry import Region
 from textual.strip import Strip
+from textual.widget import Widget
 
 from realmtui.model import SessionView, Stage
 from widgets.palette import Palette
-from widgets.plain_lines import PlainLines
+from widgets.plain_lines import render_plain
 
 # Below this width the name badge goes and the separators shrink, so the exit and the start
 # of the guest's next step still fit in 80 columns.
@@ -60,7 +62,7 @@ def fitted(text: Text, width: int) -> Text:
     return line
 
 
-class StatusBar(PlainLines):
+class StatusBar(Widget):
     """One line of text, drawn with the line API: it changes at every step, and a Static
     would turn the text into Textual content and lay it out again each time (twice the
     cost)."""
@@ -96,6 +98,9 @@ class StatusBar(PlainLines):
         super().notify_style_update()
         self._strip = None  # a new theme: its colours
         self._base = None
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        return render_plain(self, crop)  # no box of its own: skip Textual's styling pass
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
