@@ -9,6 +9,9 @@ import sys
 
 def run() -> int:
     try:
+        from realmtui import interrupts
+
+        interrupts.watch()  # a Ctrl-C swallowed while modules load still ends the program
         from realmtui.cli import main
 
         return main()

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from backends.guest_file import GuestFileError, load_guest
+from realmtui import interrupts
 from realmtui.backend import BACKENDS, REMOTE_PREFIXES, BackendUnavailable
 from realmtui.context import Profile, VmKind
 from realmtui.profiles import help_lines
@@ -544,6 +545,9 @@ def _run_app(app: Any) -> int:
         loop.call_soon_threadsafe(lambda: app.exit(None, EXIT_INTERRUPTED))
 
     previous = signal.signal(signal.SIGINT, interrupted)
+    if interrupts.pending():  # a Ctrl-C while loading, swallowed by Python (interrupts.py)
+        signal.signal(signal.SIGINT, previous)
+        return EXIT_INTERRUPTED
     try:
         app.run()
     finally:

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import subprocess
 import sys
+
+import pytest
 
 CMD = [sys.executable, "-m", "realmtui"]
 
@@ -94,15 +97,56 @@ def test_ctrl_c_while_starting_exits_130_without_a_traceback() -> None:
             time.sleep(0.002)
         os.kill(pid, signal.SIGINT)
         output = b""
-        while time.monotonic() < deadline:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            output += chunk
-        _, status = os.waitpid(pid, 0)
+        ended = None
+        while ended is None and time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.1)[0]:
+                try:
+                    output += os.read(fd, 65536)
+                except OSError:
+                    pass  # the app closed the terminal: it is ending
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                ended = status
+        if ended is None:  # it carried on as if nothing was pressed (once seen in CI)
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
         os.close(fd)
+        assert ended is not None, f"still running 30 s after a Ctrl-C at {cpu} s CPU"
         assert b"Traceback" not in output and b"KeyboardInterrupt" not in output, output[-500:]
-        assert os.waitstatus_to_exitcode(status) in (130, -signal.SIGINT), (cpu, status)
+        assert os.waitstatus_to_exitcode(ended) in (130, -signal.SIGINT), (cpu, ended)
+
+
+def test_a_ctrl_c_python_swallowed_while_loading_still_ends_with_130(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # A SIGINT landing in a callback of the import machinery is printed as "Exception
+    # ignored ... Traceback" and dropped; the app then started and ran on. It is remembered
+    # (realmtui/interrupts.py) and the launcher ends with 130 before the app runs.
+    import gc
+    import weakref
+
+    from realmtui import cli, interrupts
+
+    monkeypatch.setattr(sys, "unraisablehook", sys.unraisablehook)
+    monkeypatch.setattr(interrupts, "_pending", False)
+    interrupts.watch()
+
+    class Thing:
+        pass
+
+    def callback(_ref: object) -> None:
+        raise KeyboardInterrupt  # where Python cannot raise it: a weakref callback
+
+    thing = Thing()
+    ref = weakref.ref(thing, callback)
+    del thing
+    gc.collect()
+    assert ref() is None and interrupts.pending()
+    assert "Traceback" not in capsys.readouterr().err
+
+    class NeverRun:
+        return_code = 0
+
+        def run(self) -> None:
+            raise AssertionError("the app ran after a Ctrl-C")
+
+    assert cli._run_app(NeverRun()) == cli.EXIT_INTERRUPTED
