@@ -33,6 +33,7 @@ from realmtui.regs import GROUP_ORDER, Group
 from realmtui.values import format_value
 from realmtui.verdict import Access
 from widgets.palette import BADGE_WIDTH, CHANGED_MARK, EDITED_MARK, Palette, readable
+from widgets.plain_lines import render_plain
 from widgets.text_segments import drawn
 from widgets.textual_private import SteadyScrollView
 
@@ -570,7 +571,7 @@ class RegisterGrid(SteadyScrollView, can_focus=True):
             self._strips.clear()
             self._header = None
             self._cursor_style = None
-        return super().render_lines(crop)
+        return render_plain(self, crop)  # no box of its own: skip Textual's styling pass
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset

@@ -30,6 +30,7 @@ from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
+from widgets.plain_lines import render_plain
 from widgets.text_segments import text_lines
 from widgets.text_table import TextTable
 
@@ -176,6 +177,9 @@ class RichLines(Widget):
             self._page = container.height  # another panel height: fit it afresh
             self._heights = {}
         return self._height(width)
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        return render_plain(self, crop)  # no box of its own: skip Textual's styling pass
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width

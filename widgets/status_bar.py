@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from rich.style import Style
 from rich.text import Text
+from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
 from realmtui.model import SessionView, Stage
 from widgets.palette import Palette
+from widgets.plain_lines import render_plain
 
 # Below this width the name badge goes and the separators shrink, so the exit and the start
 # of the guest's next step still fit in 80 columns.
@@ -96,6 +98,9 @@ class StatusBar(Widget):
         super().notify_style_update()
         self._strip = None  # a new theme: its colours
         self._base = None
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        return render_plain(self, crop)  # no box of its own: skip Textual's styling pass
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
