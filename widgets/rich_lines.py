@@ -249,34 +249,65 @@ def panel_strips(renderable: RenderableType, console: Console, options: ConsoleO
     if lines is None:
         return None
     width = options.max_width
-    styles: dict[Style | None, Style] = {}
+    kept = _KEPT.get((base, link))
+    if kept is None:
+        kept = _KEPT[base, link] = ({}, {})
+    styles, drawn = kept
     strips: list[Strip] = []
     for line in lines:
-        out: list[Segment] = []
-        cells = 0
-        for text, style, control in line:
-            combined = styles.get(style)
-            if combined is None:
-                combined = base + style
-                if link and combined._meta is not None and "@click" in combined.meta:
-                    combined = combined + link
-                if not combined.link:  # a link is a copy, with its own id, every time
-                    styles[style] = combined
-            if "\n" in text and not control:  # a cell's own line break ends the line
-                *ended, text = text.split("\n")
-                for head in ended:
-                    if head:
-                        out.append(Segment(head, combined))
-                        cells += cell_len(head)
-                    strips.append(_cropped(out, cells, width))
-                    out, cells = [], 0
-                if not text:
-                    continue
-            out.append(Segment(text, combined, control))
-            if not control:
-                cells += cell_len(text)
-        strips.append(_cropped(out, cells, width))
+        key = (width, *line)
+        got = drawn.get(key)
+        if got is None:
+            got, linked = _styled(line, base, link, width, styles)
+            if not linked:  # a link is a copy with its own id, every time
+                drawn[key] = got
+                if len(drawn) > _KEPT_LINES:
+                    del drawn[next(iter(drawn))]  # the oldest
+        strips += got
     return strips
+
+
+# The strips of the lines drawn lately, for each base and link style, by their segments: most
+# lines of a part drawn again at a step are lines drawn before (tables keep their rows' lines,
+# widgets/text_table.py), and a Strip costs more to make than its key to look up.
+_KEPT: dict[tuple[Style, Style | None],
+            tuple[dict[Style | None, Style], dict[tuple[object, ...], list[Strip]]]] = {}
+_KEPT_LINES = 1024
+
+
+def _styled(line: list[Segment], base: Style, link: Style | None, width: int,
+            styles: dict[Style | None, Style]) -> tuple[list[Strip], bool]:
+    """One line's strips (more than one if a segment holds a line break), and whether a
+    segment has a link."""
+    strips: list[Strip] = []
+    out: list[Segment] = []
+    cells = 0
+    linked = False
+    for text, style, control in line:
+        combined = styles.get(style)
+        if combined is None:
+            combined = base + style
+            if link and combined._meta is not None and "@click" in combined.meta:
+                combined = combined + link
+            if combined.link:
+                linked = True
+            else:
+                styles[style] = combined
+        if "\n" in text and not control:  # a cell's own line break ends the line
+            *ended, text = text.split("\n")
+            for head in ended:
+                if head:
+                    out.append(Segment(head, combined))
+                    cells += cell_len(head)
+                strips.append(_cropped(out, cells, width))
+                out, cells = [], 0
+            if not text:
+                continue
+        out.append(Segment(text, combined, control))
+        if not control:
+            cells += cell_len(text)
+    strips.append(_cropped(out, cells, width))
+    return strips, linked
 
 
 def _cropped(line: list[Segment], cells: int, width: int) -> Strip:
