@@ -270,9 +270,11 @@ async def test_side_panels_are_drawn_again_only_when_what_they_show_changed() ->
         assert realm.renderable is not realm_before  # the stage changed
 
 
-async def test_side_panels_keep_their_height_while_stepping_and_refit_on_restart() -> None:
+async def test_side_panels_keep_their_height_while_stepping_and_refit_for_another_vm() -> None:
     # The exit decoding changes length at every exit: the realm panel grows to the longest
-    # yet and stays, so the register panel under it does not jump up and down.
+    # yet and stays, so the register panel under it does not jump up and down. A restart
+    # builds the same VM, whose exits decode as before: the panel keeps its height (shrunk,
+    # it grew back at the first exit, laying the whole screen out). Another VM refits it.
     app = make()
     async with app.run_test(size=(160, 48)) as pilot:
         await run_to(pilot, 1)
@@ -289,7 +291,12 @@ async def test_side_panels_keep_their_height_while_stepping_and_refit_on_restart
         assert "last&#160;exit" in app.export_screenshot()  # the heading is still in sight
         app._restart()
         await settle(pilot)
-        assert realm.region.height < heights[-1]  # a new VM: fitted to its text again
+        assert realm.region.height == heights[-1]  # the same VM again: no jump
+        await run_to(pilot, 1)
+        assert realm.region.height == heights[-1]
+        app.switch(vm=VmKind.NORMAL)
+        await settle(pilot)
+        assert realm.region.height < heights[-1]  # another VM: fitted to its text again
 
 
 def test_detail_header_separates_the_name_from_its_group() -> None:

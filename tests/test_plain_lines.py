@@ -1,7 +1,7 @@
-"""The status line and the side panels' bodies skip Textual's per-line styling pass
-(widgets/plain_lines.py). What they hand the compositor must be what that pass would have
-made of the same lines — under every theme Textual ships, with NO_COLOR set (the app's line
-filters then take the colours away), and for a crop of a few columns."""
+"""The status line, the grid, the message line and the side panels' bodies skip Textual's
+per-line styling pass (widgets/plain_lines.py). What they hand the compositor must be what
+that pass would have made of the same lines — under every theme Textual ships, with NO_COLOR
+set (the app's line filters then take the colours away), and for a crop of a few columns."""
 
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ async def test_plain_widgets_draw_what_textuals_styling_pass_would(
     app = RealmApp(Session(SessionConfig()), cursor_blink=False)
     async with app.run_test(size=(140, 42)) as pilot:
         await run_to(pilot, 4)  # an exit decoded, a register with history
-        widgets = [app.query_one(f"#{name}") for name in ("status", "grid", "realm-body",
-                                                          "detail-body")]
+        widgets = [app.query_one(f"#{name}") for name in ("status", "grid", "message",
+                                                          "realm-body", "detail-body")]
         assert app.grid.show_vertical_scrollbar  # its region has the scrollbar too
         themes = sorted(app.available_themes) if not no_color else [app.theme]
         assert len(themes) > 10 or no_color

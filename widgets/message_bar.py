@@ -6,14 +6,19 @@ from __future__ import annotations
 from typing import Any
 
 from rich.cells import cell_len
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.color import Color
+from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
 from realmtui.model import RegView
 from widgets.palette import readable
+from widgets.plain_lines import render_plain
+
+PAD = 1  # a cell of background at each end of a line
 
 ICONS = {"information": "ℹ", "success": "✓", "warning": "⚠", "error": "✗"}
 # The theme's colours for each severity (text, background); information keeps the CSS look.
@@ -35,7 +40,8 @@ class MessageBar(Widget):
         /* Fixed: a bar that grew and shrank with its text would resize the grid above it,
            and a resized grid repaints every row. The full text is also under the row. */
         height: 2;
-        padding: 0 1;
+        /* No CSS padding: the bar pads its own lines (PAD), which keeps it plain
+           (widgets/plain_lines.py) and its repaint off Textual's styling pass. */
         background: $surface;
         color: $text-muted;
     }
@@ -102,13 +108,17 @@ class MessageBar(Widget):
         styles.color = color
         styles.background = background
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        return render_plain(self, crop)
+
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        outer = self.size.width
+        width = max(1, outer - 2 * PAD)
         if self._style is None:
             self._style = self.rich_style
         style = self._style
         blank = Style(bgcolor=style.bgcolor)
-        if self._lines is None or self._drawn_for != width:
+        if self._lines is None or self._drawn_for != outer:
             console = self.app.console
             self._lines = []
             text = Text(self.text)
@@ -126,11 +136,17 @@ class MessageBar(Widget):
                         last.truncate(max(0, width - 1), overflow="crop")
                         last.rstrip()
                     last.append("…")
-            for line in lines:
-                line.rstrip()
-                strip = Strip(list(line.render(console, end=""))).apply_style(style)
-                self._lines.append(strip.adjust_cell_length(width, blank))
-            self._drawn_for = width
+            pad = Segment(" " * PAD, blank)
+            for n in range(self.size.height):
+                if n < len(lines):
+                    line = lines[n]
+                    line.rstrip()
+                    strip = Strip(list(line.render(console, end=""))).apply_style(style)
+                    strip = strip.adjust_cell_length(width, blank)
+                else:
+                    strip = Strip.blank(width, style)
+                self._lines.append(Strip([pad, *strip, pad], width + 2 * PAD))
+            self._drawn_for = outer
         if y < len(self._lines):
             return self._lines[y]
-        return Strip.blank(width, style)
+        return Strip.blank(outer, style)
