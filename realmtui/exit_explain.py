@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno as errno_mod
 from dataclasses import dataclass
+from functools import lru_cache
 
 from backends import abi, guests
 from backends.exits import HypercallExit, MemoryFaultExit, MmioExit, SystemEventExit
@@ -117,19 +118,31 @@ def _esr_lines(info: ExitInfo, realm: bool) -> list[Line]:
             lines.append(Line("ESR implied", f"{esr:#010x}  {format_fields(known)}", note))
         return lines
     if kernel:
-        lines.append(Line("ESR KVM saw", f"{kernel:#010x}  {format_fields(decode_esr(kernel))}"))
+        lines.append(Line("ESR KVM saw", _esr_words(kernel)))
     elif kernel == 0:
         lines.append(Line("ESR KVM saw", "0", "the RMM reports no syndrome for this exit"))
     if rmm and realm:
-        lines.append(Line("ESR RMM kept", f"{rmm:#010x}  {format_fields(decode_esr(rmm))}",
+        lines.append(Line("ESR RMM kept", _esr_words(rmm),
                           "sim only: the full syndrome, confidential to the realm"))
         if kernel:
-            diff = esr_difference(kernel, rmm)
+            diff = _hidden(kernel, rmm)
             if diff:
-                lines.append(Line("hidden", "; ".join(diff),
+                lines.append(Line("hidden", diff,
                                   f"the RMM masks the syndrome it forwards — {RMM_MASK_SOURCE}",
                                   "warning"))
     return lines
+
+
+# A guest exits again and again at the same few instructions, with the same syndromes; decoding
+# them was half of explaining an exit, which the realm panel does at every step.
+@lru_cache(maxsize=256)
+def _esr_words(esr: int) -> str:
+    return f"{esr:#010x}  {format_fields(decode_esr(esr))}"
+
+
+@lru_cache(maxsize=256)
+def _hidden(kernel_esr: int, rmm_esr: int) -> str:
+    return "; ".join(esr_difference(kernel_esr, rmm_esr))
 
 
 def unprotected_note(addr: int) -> str:

@@ -56,8 +56,8 @@ async def test_a_step_updates_cells_in_place_without_rebuilding() -> None:
         original_rebuild = grid._rebuild
         grid._rebuild = lambda: rebuilt.append(1) or original_rebuild()
         updated = []
-        original = grid._update_row
-        grid._update_row = lambda key, cells: updated.append(key) or original(key, cells)
+        original = grid._refresh_rows
+        grid._refresh_rows = lambda rows: updated.extend(rows) or original(rows)
         await pilot.press("r")
         await settle(pilot)
         assert rebuilt == []

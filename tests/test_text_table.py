@@ -54,3 +54,16 @@ def test_wrapped_lines_keep_the_value_column_and_the_cells_keep_their_colours() 
 def test_a_row_of_the_wrong_length_is_refused() -> None:
     with pytest.raises(ValueError, match="3 cells for 2 columns"):
         TextTable().add_row(Text("a"), Text("b"), Text("c"))
+
+
+def test_a_row_drawn_before_in_other_colours_is_drawn_in_its_own() -> None:
+    """Rows are drawn once and kept (a step redraws mostly the same rows): a row whose text
+    is the same but whose colours changed (a value that turned stale) is not the one kept."""
+    console = Console(width=40, color_system="truecolor")
+    drawn = []
+    for style in ("red", "blue", "red"):
+        table = TextTable()
+        table.add_row(Text("REC"), Text("0x80001000 ≠ KVM's copy", style=style))
+        lines = list(console.render_lines(table, pad=False))
+        drawn.append({s.style for line in lines for s in line if "0x8" in s.text})
+    assert drawn == [{Style.parse("red")}, {Style.parse("blue")}, {Style.parse("red")}]

@@ -355,21 +355,37 @@ class RegisterGrid(SteadyScrollView, can_focus=True):
         if columns != self._column_list or self._visible_keys() != self._order:
             self._rebuild()
             return
-        for key in self._order:
+        changed: list[int] = []
+        for index, key in enumerate(self._order):
             signature = self._signature(key)
             if signature is not None and self._signatures.get(key) == signature:
                 continue  # nothing this row shows has changed: don't even make its cells
             self._signatures[key] = signature
             cells = self._render_row(key)
             if not all(map(same_cell, self._cells[key], cells)):
-                self._update_row(key, cells)
+                self._cells[key] = cells
+                self._strips.pop(key, None)
+                changed.append(index)
+        self._refresh_rows(changed)
         self._highlight()  # the cursor's register may have changed verdict
 
-    def _update_row(self, key: str, cells: tuple[Text, ...]) -> None:
-        """Store a row's new cells and repaint that line alone."""
-        self._cells[key] = cells
-        self._strips.pop(key, None)
-        self.refresh_line(self._index[key] + HEADER)
+    def _refresh_rows(self, indices: list[int]) -> None:
+        """Repaint these rows (ascending), those on screen: a run of neighbours as one
+        region. A host-call exit changes the 31 GPRs' verdicts, and a refresh a line was a
+        fifth of the grid's drawing; a row scrolled away is drawn when it scrolls back."""
+        top = round(self.scroll_y)
+        bottom = top + self.size.height  # a line or two past the rows shown: harmless
+        start = end = -1
+        for index in indices:
+            if not top <= index < bottom:
+                continue
+            if index != end:
+                if end > start:
+                    self.refresh_lines(start + HEADER, end - start)
+                start = index
+            end = index + 1
+        if end > start:
+            self.refresh_lines(start + HEADER, end - start)
 
     def _signature(self, key: str) -> tuple[object, ...] | None:
         """What a row's cells depend on; None when that is not known cheaply (a group row

@@ -20,14 +20,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rich.console import RenderableType
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, Group, RenderableType
 from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
 from widgets.plain_lines import render_plain
+from widgets.text_segments import text_lines
+from widgets.text_table import TextTable
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,6 +77,8 @@ class RichLines(Widget):
         # without its scrollbar, so two widths in turn are usual.
         self._lines: dict[int, list[Strip]] = {}
         self._heights: dict[int, int] = {}  # the height given, at each width
+        # The base and link styles the lines are drawn in, as of the last style update.
+        self._styles: tuple[Style, Style | None] | None = None
 
     def update(self, renderable: Content) -> None:
         """Show a new renderable: laid out again only if its height changes, and repainted
@@ -120,6 +127,7 @@ class RichLines(Widget):
         super().notify_style_update()
         self._lines = {}  # another theme: other colours
         self._part_lines = []
+        self._styles = None
 
     def _render(self, width: int) -> list[Strip]:
         lines = self._lines.get(width)
@@ -142,7 +150,19 @@ class RichLines(Widget):
     def _render_one(self, renderable: RenderableType, width: int) -> list[Strip]:
         app = self.app
         options = app.console_options.update(highlight=False, width=width)
-        renderable = self.post_render(renderable, self.visual_style.rich_style)
+        if self._styles is None:  # the ancestors' backgrounds, walked once per theme
+            self._styles = (self.visual_style.rich_style,
+                            self.link_style if self.auto_links else None)
+        base, link = self._styles
+        # The panels' own renderables, line by line, without Rich's console pipeline and
+        # Textual's styling generators (most of a panel's cost at each step): the same
+        # segments. Not with an empty base style (Textual's wrapper then drops the unstyled
+        # segments, newlines among them) nor a text-align (it re-justifies the text).
+        if base and not self.styles.has_rule("text_align"):
+            strips = panel_strips(renderable, app.console, options, base, link)
+            if strips is not None:
+                return strips
+        renderable = self.post_render(renderable, base)
         segments = app.console.render(renderable, options)
         return [Strip(line) for line in Segment.split_and_crop_lines(
             segments, width, include_new_lines=False, pad=False)]
@@ -198,6 +218,102 @@ def _changed_runs(old: list[Strip], new: list[Strip], height: int) -> list[tuple
     if start is not None:
         runs.append((start, height))
     return runs
+
+
+def segment_lines(renderable: RenderableType, console: Console,
+                  options: ConsoleOptions) -> list[list[Segment]] | None:
+    """The lines `console.render` gives for a panel's renderable (a Text, a TextTable or a
+    Group of them), split at the line ends and uncropped; None for any other renderable."""
+    if isinstance(renderable, TextTable):
+        return renderable.lines(console, options.max_width) if options.max_width >= 1 else []
+    if isinstance(renderable, Text) and renderable.end == "\n":
+        return text_lines(renderable, console, options)
+    if isinstance(renderable, Group):
+        lines: list[list[Segment]] = []
+        for part in renderable.renderables:
+            more = segment_lines(part, console, options)
+            if more is None:
+                return None
+            lines += more
+        return lines
+    return None
+
+
+def panel_strips(renderable: RenderableType, console: Console, options: ConsoleOptions,
+                 base: Style, link: Style | None = None) -> list[Strip] | None:
+    """The lines a widget draws for a panel's renderable (`segment_lines`), as Textual's
+    post_render and Segment.split_and_crop_lines leave them: the widget's base style under
+    each segment's, its link style on clickable ones, cropped to the width. None for a
+    renderable of another kind."""
+    lines = segment_lines(renderable, console, options)
+    if lines is None:
+        return None
+    width = options.max_width
+    kept = _KEPT.get((base, link))
+    if kept is None:
+        kept = _KEPT[base, link] = ({}, {})
+    styles, drawn = kept
+    strips: list[Strip] = []
+    for line in lines:
+        key = (width, *line)
+        got = drawn.get(key)
+        if got is None:
+            got, linked = _styled(line, base, link, width, styles)
+            if not linked:  # a link is a copy with its own id, every time
+                drawn[key] = got
+                if len(drawn) > _KEPT_LINES:
+                    del drawn[next(iter(drawn))]  # the oldest
+        strips += got
+    return strips
+
+
+# The strips of the lines drawn lately, for each base and link style, by their segments: most
+# lines of a part drawn again at a step are lines drawn before (tables keep their rows' lines,
+# widgets/text_table.py), and a Strip costs more to make than its key to look up.
+_KEPT: dict[tuple[Style, Style | None],
+            tuple[dict[Style | None, Style], dict[tuple[object, ...], list[Strip]]]] = {}
+_KEPT_LINES = 1024
+
+
+def _styled(line: list[Segment], base: Style, link: Style | None, width: int,
+            styles: dict[Style | None, Style]) -> tuple[list[Strip], bool]:
+    """One line's strips (more than one if a segment holds a line break), and whether a
+    segment has a link."""
+    strips: list[Strip] = []
+    out: list[Segment] = []
+    cells = 0
+    linked = False
+    for text, style, control in line:
+        combined = styles.get(style)
+        if combined is None:
+            combined = base + style
+            if link and combined._meta is not None and "@click" in combined.meta:
+                combined = combined + link
+            if combined.link:
+                linked = True
+            else:
+                styles[style] = combined
+        if "\n" in text and not control:  # a cell's own line break ends the line
+            *ended, text = text.split("\n")
+            for head in ended:
+                if head:
+                    out.append(Segment(head, combined))
+                    cells += cell_len(head)
+                strips.append(_cropped(out, cells, width))
+                out, cells = [], 0
+            if not text:
+                continue
+        out.append(Segment(text, combined, control))
+        if not control:
+            cells += cell_len(text)
+    strips.append(_cropped(out, cells, width))
+    return strips, linked
+
+
+def _cropped(line: list[Segment], cells: int, width: int) -> Strip:
+    if cells > width:
+        return Strip(Segment.adjust_line_length(line, width, pad=False))
+    return Strip(line, cells)
 
 
 def _is_parts(content: Content) -> bool:

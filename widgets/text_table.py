@@ -16,7 +16,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
-from widgets.text_segments import drawn
+from widgets.text_segments import drawn, wrapped
 
 
 @dataclass
@@ -35,54 +35,89 @@ class TextTable:
         self.rows.append(cells)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for line in self.lines(console, options.max_width):
+            yield from line
+            yield Segment.line()
+
+    def lines(self, console: Console, width: int) -> list[list[Segment]]:
+        """The table's lines at `width`, each as its segments: what it renders through Rich,
+        split at the line ends (widgets/rich_lines.py draws them without Rich's pipeline).
+        The lines are shared with later calls: not to be changed."""
         if not self.rows:
-            return
-        width = options.max_width
+            return []
         if self.stacked and self.columns == 2:
-            yield from self._stacked(console, width)
-            return
+            return self._stacked(console, width)
         fixed = [max(cell_len(row[i].plain) for row in self.rows)
                  for i in range(self.columns - 1)]
         if fixed:
             fixed[0] = max(fixed[0], self.min_width)
         last = max(1, width - sum(fixed) - len(fixed))  # one space between columns
+        layout = (console, self.first_style, *fixed, last)
+        lines: list[list[Segment]] = []
+        for row in self.rows:
+            key = (layout, *map(_cell_key, row))
+            drawn_row = _ROWS.get(key)
+            if drawn_row is None:
+                drawn_row = _ROWS[key] = self._row(row, console, fixed, last)
+                if len(_ROWS) > _ROWS_KEPT:
+                    del _ROWS[next(iter(_ROWS))]  # the oldest
+            lines += drawn_row
+        return lines
+
+    def _row(self, row: tuple[Text, ...], console: Console, fixed: list[int],
+             last: int) -> list[list[Segment]]:
         first_style = console.get_style(self.first_style) if self.first_style else None
         space = Segment(" ")
-        for row in self.rows:
-            wrapped = _wrap(row[-1], console, last)
-            for n, line in enumerate(wrapped):
-                for i, w in enumerate(fixed):
-                    segments = drawn(row[i], console) if n == 0 else []
-                    if i == 0 and first_style is not None:
-                        segments = list(Segment.apply_style(segments, first_style))
-                    yield from Segment.adjust_line_length(segments, w)
-                    yield space
-                line.rstrip()
-                yield from drawn(line, console)
-                yield Segment.line()
+        lines: list[list[Segment]] = []
+        for n, text in enumerate(_wrap(row[-1], console, last)):
+            line: list[Segment] = []
+            for i, w in enumerate(fixed):
+                segments = drawn(row[i], console) if n == 0 else []
+                if i == 0 and first_style is not None:
+                    segments = list(Segment.apply_style(segments, first_style))
+                line += Segment.adjust_line_length(segments, w)
+                line.append(space)
+            line += drawn(text, console)
+            lines.append(line)
+        return lines
 
-
-    def _stacked(self, console: Console, width: int) -> RenderResult:
+    def _stacked(self, console: Console, width: int) -> list[list[Segment]]:
         first_style = console.get_style(self.first_style) if self.first_style else None
         indent = Segment("  ")
+        lines: list[list[Segment]] = []
         for label, text in self.rows:
             if label.plain:
                 segments = drawn(label, console)
                 if first_style is not None:
                     segments = list(Segment.apply_style(segments, first_style))
-                yield from segments
-                yield Segment.line()
+                lines.append(segments)
             for line in _wrap(text, console, max(1, width - 2)):
-                line.rstrip()
-                yield indent
-                yield from drawn(line, console)
-                yield Segment.line()
+                lines.append([indent, *drawn(line, console)])
+        return lines
+
+
+# The lines of the rows drawn lately, by what they are drawn from: a step redraws the parts of
+# a panel whose inputs changed, but most of their rows are the ones drawn before (the verdict's
+# source, all but the newest line of the history, an exit's decoding the guest made before),
+# and laying a row out (wrapping it, drawing its cells) was most of a panel's cost.
+_ROWS: dict[tuple[object, ...], list[list[Segment]]] = {}
+_ROWS_KEPT = 512
+
+
+def _cell_key(text: Text) -> tuple[object, ...]:
+    """All of a cell that its lines depend on (Text's own == leaves its style out)."""
+    return (text.plain, text.style, tuple(text.spans), text.justify, text.overflow,
+            text.no_wrap)
 
 
 def _wrap(text: Text, console: Console, width: int) -> list[Text]:
-    """The text's lines at `width`. Most cells are one short line: those skip Rich's
-    word-wrapping, which was most of the cost of drawing an exit's decoding at each step."""
-    plain = text.plain
-    if "\n" not in plain and "\t" not in plain and cell_len(plain) <= width:
-        return [text.copy()]
-    return list(text.wrap(console, width)) or [Text()]
+    """The text's lines at `width`, without the spaces that end them."""
+    lines = wrapped(text, console, width, justify=text.justify or "default",
+                    overflow=text.overflow or "fold", no_wrap=bool(text.no_wrap))
+    for n, line in enumerate(lines):
+        plain = line.plain
+        if plain[-1:].isspace():
+            if line is text:  # the caller's own
+                line = lines[n] = line.copy()
+            line.rstrip()
+    return lines or [Text()]
